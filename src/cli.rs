@@ -1,16 +1,43 @@
 //! The command-line interface: argument parsing and printing only; the work lives in the library.
 
+mod boards;
+
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{Parser, Subcommand, ValueEnum};
 
 /// Profile-guided code placement and linking for Cortex-M7 i.MX RT microcontrollers.
 #[derive(Parser)]
-#[command(name = "hotlink", version, about)]
-struct Cli {}
+#[command(name = "hotlink", version, about, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Boards(boards::BoardsArgs),
+}
+
+/// Output format shared by the commands that print reports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
 
 /// Parses the command line, runs the command and turns errors into a message and exit code.
 pub fn main() -> ExitCode {
-    let _cli = Cli::parse();
-    ExitCode::SUCCESS
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Boards(args) => boards::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

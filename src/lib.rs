@@ -3,4 +3,6 @@
 //! Each pipeline stage is a module: [`board`] describes the hardware, [`inventory`] reads what is
 //! inside objects, archives and images, and [`cli`] is the thin command-line layer over them.
 
+pub mod board;
 pub mod cli;
+pub mod units;
