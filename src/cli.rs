@@ -1,6 +1,7 @@
 //! The command-line interface: argument parsing and printing only; the work lives in the library.
 
 mod boards;
+mod inspect;
 
 use std::process::ExitCode;
 
@@ -17,6 +18,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Boards(boards::BoardsArgs),
+    Inspect(inspect::InspectArgs),
 }
 
 /// Output format shared by the commands that print reports.
@@ -32,6 +34,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Boards(args) => boards::run(args),
+        Command::Inspect(args) => inspect::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
