@@ -92,8 +92,8 @@ pub(super) fn read_image(data: &[u8], origin: &Origin) -> Result<Image, Inventor
     let mut sections = Vec::new();
     for section in file.sections() {
         let sh = section.elf_section_header();
-        let sh_flags = u64::from(sh.sh_flags(endian).0);
-        if sh_flags & u64::from(elf::SHF_ALLOC.0) == 0 {
+        let sh_flags = sh.sh_flags(endian).0;
+        if sh_flags & elf::SHF_ALLOC.0 == 0 {
             continue;
         }
         let name = section

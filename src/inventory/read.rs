@@ -203,7 +203,7 @@ fn strip_origin(error: &InventoryError) -> String {
 }
 
 fn section_kind(name: &str, sh_type: elf::SectionType, sh_flags: u64) -> SectionKind {
-    let alloc = sh_flags & u64::from(elf::SHF_ALLOC.0) != 0;
+    let alloc = sh_flags & elf::SHF_ALLOC.0 != 0;
     if sh_type == elf::SHT_ARM_EXIDX || name.starts_with(".ARM.extab") {
         SectionKind::Unwind
     } else if name.starts_with(".debug") || name.starts_with(".stab") || name == ".comment" {
@@ -212,9 +212,9 @@ fn section_kind(name: &str, sh_type: elf::SectionType, sh_flags: u64) -> Section
         SectionKind::Other
     } else if sh_type == elf::SHT_NOBITS {
         SectionKind::Bss
-    } else if sh_flags & u64::from(elf::SHF_EXECINSTR.0) != 0 {
+    } else if sh_flags & elf::SHF_EXECINSTR.0 != 0 {
         SectionKind::Code
-    } else if sh_flags & u64::from(elf::SHF_WRITE.0) != 0 {
+    } else if sh_flags & elf::SHF_WRITE.0 != 0 {
         SectionKind::Data
     } else {
         SectionKind::Rodata
@@ -228,7 +228,7 @@ pub(super) fn flag_letters(sh_flags: u64) -> String {
         (elf::SHF_ALLOC, 'a'),
         (elf::SHF_EXECINSTR, 'x'),
     ] {
-        if sh_flags & u64::from(bit.0) != 0 {
+        if sh_flags & bit.0 != 0 {
             flags.push(letter);
         }
     }
@@ -282,7 +282,7 @@ fn read_object(
                 format!("section {}: bad name: {e}", section.index().0),
             )
         })?;
-        let sh_flags = u64::from(sh.sh_flags(endian).0);
+        let sh_flags = sh.sh_flags(endian).0;
         section_ids[section.index().0] = Some(inventory.sections.len());
         inventory.sections.push(InputSection {
             origin: origin.clone(),
@@ -330,13 +330,15 @@ fn read_object(
         let definition = match symbol.section() {
             SymbolSection::Section(index) => match section_id(index) {
                 Some(id) => Definition::Section(id),
-                None => return Err(malformed(
-                    &origin,
-                    format!(
+                None => {
+                    return Err(malformed(
+                        &origin,
+                        format!(
                         "symbol `{name}` is defined in section {} which is not an input section",
                         index.0
                     ),
-                )),
+                    ))
+                }
             },
             SymbolSection::Absolute => Definition::Absolute,
             SymbolSection::Common => Definition::Common,
@@ -444,9 +446,9 @@ mod tests {
 
     #[test]
     fn classifies_sections() {
-        let ax = u64::from(elf::SHF_ALLOC | elf::SHF_EXECINSTR);
-        let aw = u64::from(elf::SHF_ALLOC | elf::SHF_WRITE);
-        let a = u64::from(elf::SHF_ALLOC);
+        let ax = (elf::SHF_ALLOC | elf::SHF_EXECINSTR).0;
+        let aw = (elf::SHF_ALLOC | elf::SHF_WRITE).0;
+        let a = elf::SHF_ALLOC.0;
         assert_eq!(
             section_kind(".text.f", elf::SHT_PROGBITS, ax),
             SectionKind::Code
