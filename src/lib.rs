@@ -6,4 +6,5 @@
 pub mod board;
 pub mod cli;
 pub mod inventory;
+pub mod itm;
 pub mod units;
