@@ -2,6 +2,7 @@
 
 mod boards;
 mod inspect;
+mod profile;
 
 use std::process::ExitCode;
 
@@ -19,6 +20,7 @@ struct Cli {
 enum Command {
     Boards(boards::BoardsArgs),
     Inspect(inspect::InspectArgs),
+    Profile(profile::ProfileArgs),
 }
 
 /// Output format shared by the commands that print reports.
@@ -35,6 +37,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Boards(args) => boards::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Profile(args) => profile::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,6 +5,8 @@
 
 pub mod board;
 pub mod cli;
+pub mod fsutil;
 pub mod inventory;
 pub mod itm;
+pub mod profile;
 pub mod units;
