@@ -8,5 +8,6 @@ pub mod cli;
 pub mod fsutil;
 pub mod inventory;
 pub mod itm;
+pub mod linkmap;
 pub mod profile;
 pub mod units;

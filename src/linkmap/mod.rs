@@ -1,0 +1,188 @@
+//! The link map: where every input section of a linked image went.
+//!
+//! One in-memory form, two sources: hotlink's own JSON link map (written by the built-in linker,
+//! format in `docs/link-map-format.md`) and GNU ld's `-Map` text file, parsed by [`gnu`]. The heat
+//! map attributes samples through it, reports show region use from it, and the planner learns from
+//! it what the script already put where.
+
+pub mod gnu;
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+/// The `format` field of a JSON link map.
+pub const FORMAT: &str = "hotlink-link-map";
+/// The newest JSON link map version this hotlink reads and writes.
+pub const VERSION: u32 = 1;
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct LinkMap {
+    pub format: String,
+    pub version: u32,
+    pub entry: Option<MapEntry>,
+    pub regions: Vec<MapRegion>,
+    pub output_sections: Vec<MapOutputSection>,
+    pub input_sections: Vec<MapInputSection>,
+    #[serde(default)]
+    pub veneers: Vec<MapVeneer>,
+    #[serde(default)]
+    pub discarded: Vec<MapDiscarded>,
+    #[serde(default)]
+    pub symbols: Vec<MapSymbol>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct MapEntry {
+    pub symbol: Option<String>,
+    pub address: u64,
+}
+
+/// A MEMORY region of the linker script.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct MapRegion {
+    pub name: String,
+    pub origin: u64,
+    pub length: u64,
+    pub attributes: String,
+    /// Bytes used (highest address used minus origin).
+    pub used: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct MapOutputSection {
+    pub name: String,
+    pub address: u64,
+    pub load_address: u64,
+    pub size: u64,
+    pub align: u64,
+    pub kind: String,
+    pub region: Option<String>,
+    pub load_region: Option<String>,
+}
+
+/// A symbol defined in an input section.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct MapSectionSymbol {
+    pub name: String,
+    pub address: u64,
+    pub size: u64,
+}
+
+/// One input section and where it landed.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct MapInputSection {
+    /// The object file, or the archive for a member.
+    pub object: String,
+    pub member: Option<String>,
+    pub section: String,
+    pub output_section: String,
+    pub region: Option<String>,
+    pub load_region: Option<String>,
+    pub address: u64,
+    pub load_address: u64,
+    pub size: u64,
+    pub align: u64,
+    pub kind: String,
+    pub symbols: Vec<MapSectionSymbol>,
+}
+
+impl MapInputSection {
+    /// `file(member)` or `file`, as GNU ld prints it.
+    pub fn origin(&self) -> String {
+        match &self.member {
+            Some(m) => format!("{}({m})", self.object),
+            None => self.object.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct MapCaller {
+    pub object: String,
+    pub member: Option<String>,
+    pub section: String,
+    pub offset: u64,
+    pub address: u64,
+}
+
+/// A long-branch veneer and the calls that go through it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct MapVeneer {
+    pub address: u64,
+    pub size: u64,
+    pub target: u64,
+    pub target_symbol: Option<String>,
+    pub output_section: String,
+    pub region: Option<String>,
+    pub callers: Vec<MapCaller>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct MapDiscarded {
+    pub object: String,
+    pub member: Option<String>,
+    pub section: String,
+    pub size: u64,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct MapSymbol {
+    pub name: String,
+    pub address: u64,
+    pub size: u64,
+    pub kind: String,
+    pub binding: String,
+    pub output_section: Option<String>,
+}
+
+impl LinkMap {
+    /// Reads a link map: hotlink's JSON, or a GNU ld map file (recognised by its contents).
+    pub fn load(path: &Path) -> Result<LinkMap> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read link map {}", path.display()))?;
+        if text.trim_start().starts_with('{') {
+            LinkMap::parse_json(&text).with_context(|| format!("link map {}", path.display()))
+        } else {
+            gnu::parse(&text).with_context(|| format!("GNU ld map file {}", path.display()))
+        }
+    }
+
+    /// Parses hotlink's JSON link map, refusing other formats and newer versions.
+    pub fn parse_json(text: &str) -> Result<LinkMap> {
+        let map: LinkMap = serde_json::from_str(text).map_err(|e| {
+            anyhow::anyhow!(
+                "malformed JSON link map at line {}, column {}: {e}",
+                e.line(),
+                e.column()
+            )
+        })?;
+        if map.format != FORMAT {
+            bail!("not a hotlink link map (format `{}`)", map.format);
+        }
+        if map.version > VERSION {
+            bail!(
+                "link map version {} is newer than this hotlink reads (up to {VERSION}); upgrade hotlink",
+                map.version
+            );
+        }
+        Ok(map)
+    }
+
+    /// Input sections with bytes at run time, sorted by address, for address lookups.
+    pub fn placed_sections(&self) -> Vec<&MapInputSection> {
+        let mut placed: Vec<&MapInputSection> =
+            self.input_sections.iter().filter(|s| s.size > 0).collect();
+        placed.sort_by_key(|s| (s.address, std::cmp::Reverse(s.size)));
+        placed
+    }
+
+    /// The name of the region holding `address`, if any.
+    pub fn region_at(&self, address: u64) -> Option<&MapRegion> {
+        self.regions
+            .iter()
+            .find(|r| address >= r.origin && address - r.origin < r.length && r.name != "*default*")
+    }
+}
