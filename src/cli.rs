@@ -1,6 +1,7 @@
 //! The command-line interface: argument parsing and printing only; the work lives in the library.
 
 mod boards;
+mod heat;
 mod inspect;
 mod profile;
 
@@ -19,6 +20,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Boards(boards::BoardsArgs),
+    Heat(heat::HeatArgs),
     Inspect(inspect::InspectArgs),
     Profile(profile::ProfileArgs),
 }
@@ -36,6 +38,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Boards(args) => boards::run(args),
+        Command::Heat(args) => heat::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Profile(args) => profile::run(args),
     };

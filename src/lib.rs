@@ -6,6 +6,7 @@
 pub mod board;
 pub mod cli;
 pub mod fsutil;
+pub mod heat;
 pub mod inventory;
 pub mod itm;
 pub mod linkmap;

@@ -1,0 +1,68 @@
+//! `hotlink heat`: the call-weighted heat map of a profile over an image.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use clap::Args;
+
+use super::Format;
+use crate::board::Board;
+use crate::heat::{self, SectionTable};
+use crate::linkmap::LinkMap;
+use crate::profile::{ElfIdentity, Profile};
+
+/// Attribute a profile's samples and cycles to input sections and rank them.
+///
+/// Example: `hotlink heat --profile profiles/vm.json --map tests/firmware/build/vm/vm.map
+/// tests/firmware/build/vm/vm.elf`.
+#[derive(Args)]
+pub struct HeatArgs {
+    /// The linked image the profile was taken on.
+    elf: PathBuf,
+    #[arg(long)]
+    profile: PathBuf,
+    /// Link map (hotlink JSON or GNU ld -Map file); without it sections come from ELF symbols.
+    #[arg(long)]
+    map: Option<PathBuf>,
+    /// Board (name or file), for region names and veneer costs.
+    #[arg(long, default_value = "imxrt1062")]
+    board: String,
+    /// Use the profile even if it was taken on a different build.
+    #[arg(long)]
+    force: bool,
+    /// Rows to print.
+    #[arg(long, default_value_t = 30)]
+    top: usize,
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+pub fn run(args: HeatArgs) -> Result<()> {
+    let board = Board::resolve(&args.board)?;
+    let profile = Profile::load(&args.profile)?;
+    let identity = ElfIdentity::of_file(&args.elf)?;
+    if !args.force && !profile.elf.same_program(&identity) {
+        bail!(
+            "{} was taken on a different build ({} sha256 {}…) than {} (sha256 {}…); \
+             re-capture, or pass --force to use it anyway",
+            args.profile.display(),
+            profile.elf.path,
+            &profile.elf.sha256[..12.min(profile.elf.sha256.len())],
+            args.elf.display(),
+            &identity.sha256[..12]
+        );
+    }
+    let table = match &args.map {
+        Some(path) => {
+            SectionTable::from_link_map(&LinkMap::load(path)?, &path.display().to_string())
+        }
+        None => SectionTable::from_elf(&args.elf, Some(&board))?,
+    };
+    let veneer_cycles = board.veneers.first().map_or(0, |v| v.cycles);
+    let heat = heat::build(&profile, &table, veneer_cycles);
+    match args.format {
+        Format::Text => print!("{}", heat::to_text(&heat, args.top)),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&heat)?),
+    }
+    Ok(())
+}
