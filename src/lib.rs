@@ -4,6 +4,7 @@
 //! inside objects, archives and images, and [`cli`] is the thin command-line layer over them.
 
 pub mod board;
+pub mod capture;
 pub mod cli;
 pub mod fsutil;
 pub mod heat;
