@@ -45,7 +45,7 @@ pub enum BoardError {
 impl BoardError {
     pub(super) fn unknown<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> BoardError {
         let known: Vec<&str> = known.collect();
-        let close = closest(name, &known);
+        let close = closest_names(name, &known);
         let hint = if close.is_empty() {
             "; or pass the path of a board file (see docs/boards.md)".to_string()
         } else {
@@ -60,7 +60,7 @@ impl BoardError {
 }
 
 /// The candidates nearest to `name` by edit distance, if any is within two edits.
-pub(crate) fn closest<'a>(name: &str, candidates: &[&'a str]) -> Vec<&'a str> {
+pub fn closest_names<'a>(name: &str, candidates: &[&'a str]) -> Vec<&'a str> {
     let distance =
         |c: &str| strsim::levenshtein(&name.to_ascii_lowercase(), &c.to_ascii_lowercase());
     let best = candidates

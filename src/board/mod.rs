@@ -10,7 +10,7 @@ mod show;
 
 use serde::{Deserialize, Serialize};
 
-pub use load::BoardError;
+pub use load::{closest_names, BoardError};
 
 use crate::units::Bytes;
 

@@ -2,6 +2,7 @@
 //! conversion of what they collected into a [`Profile`](crate::profile::Profile).
 
 pub mod collect;
+pub mod probe;
 pub mod target;
 
 use crate::profile::{Capture, ElfIdentity, Method, Profile};
