@@ -4,3 +4,4 @@
 //! inside objects, archives and images, and [`cli`] is the thin command-line layer over them.
 
 pub mod cli;
+pub mod link;
