@@ -132,6 +132,8 @@ pub struct ObjSymbol {
 #[derive(Debug)]
 pub struct Object {
     pub origin: Origin,
+    /// ELF header flags (EABI version, float ABI), copied to the output.
+    pub e_flags: u32,
     pub sections: Vec<InputSection>,
     pub symbols: Vec<ObjSymbol>,
 }
@@ -308,6 +310,7 @@ pub fn parse_object(origin: Origin, data: &[u8]) -> Result<Object, LoadError> {
         }
     }
     Ok(Object {
+        e_flags: header.e_flags(endian).0,
         origin,
         sections,
         symbols,

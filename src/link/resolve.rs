@@ -333,15 +333,16 @@ pub fn live_sections(r: &Resolved, roots: &[(usize, u32)]) -> Vec<Vec<bool>> {
             if s.sh_type == elf::SHT_ARM_EXIDX.0 {
                 exidx.entry((oi, s.link)).or_default().push(si as u32);
             }
-            let always = !s.is_alloc()
-                || matches!(
-                    elf::SectionType(s.sh_type),
-                    elf::SHT_INIT_ARRAY
-                        | elf::SHT_FINI_ARRAY
-                        | elf::SHT_PREINIT_ARRAY
-                        | elf::SHT_NOTE
-                )
-                || s.flags & u64::from(elf::SHF_GNU_RETAIN.0) != 0;
+            // Non-allocated sections (debug info) are kept but are not roots: their
+            // relocations must not keep code alive.
+            if !s.is_alloc() {
+                live[oi][si] = true;
+                continue;
+            }
+            let always = matches!(
+                elf::SectionType(s.sh_type),
+                elf::SHT_INIT_ARRAY | elf::SHT_FINI_ARRAY | elf::SHT_PREINIT_ARRAY | elf::SHT_NOTE
+            ) || s.flags & u64::from(elf::SHF_GNU_RETAIN.0) != 0;
             if always && s.is_content() {
                 work.push((oi, si as u32));
             }

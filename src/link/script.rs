@@ -11,7 +11,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::sync::Arc as Rc;
 
 /// Where something was written in a script.
 #[derive(Debug, Clone, PartialEq, Eq)]
