@@ -1221,7 +1221,8 @@ impl PassState<'_> {
         } else if let Some(e) = os.and_then(|o| o.lma.as_ref()) {
             e.eval(&*self)?
         } else if let Some(lr) = lma_region {
-            align_up(self.layout.regions[lr].current, align)
+            // GNU ld does not align the load address to the section's alignment.
+            self.layout.regions[lr].current
         } else if explicit_addr.is_some() {
             vma
         } else if let Some(delta) = region.and_then(|reg| self.region_delta.get(&reg)) {
@@ -1265,10 +1266,13 @@ impl PassState<'_> {
 }
 
 impl PassState<'_> {
-    /// Veneers go after the section's input sections: 4-aligned, 8 bytes each.
+    /// Veneers go after the section's last code input section, in a group aligned to 8 bytes
+    /// (as GNU ld's stub sections are), 8 bytes each.
     fn place_veneers(&mut self, oi: usize, vma: u64, pieces: &mut Vec<(Piece, u64)>) {
+        if !self.layout.sections[oi].veneer_targets.is_empty() {
+            self.dot = align_up(self.dot, 8);
+        }
         for &target in &self.layout.sections[oi].veneer_targets {
-            self.dot = align_up(self.dot, 4);
             pieces.push((Piece::Veneer { target }, self.dot - vma));
             self.dot += 8;
         }

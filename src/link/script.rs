@@ -1470,14 +1470,10 @@ impl Parser<'_> {
             }
             Tok::Name(n) if n == "." => ExprKind::Dot,
             Tok::Name(n) => {
-                if self.peek(Mode::Expr)? == Tok::Punct("(") {
-                    let Some((func, min, max)) = Func::from_name(&n) else {
-                        return Err(ScriptError {
-                            loc,
-                            msg: "unknown function".into(),
-                            text: n,
-                        });
-                    };
+                // Only known functions take arguments: in `.stack ADDR - SIZE (NOLOAD) :` the
+                // `(` after a symbol starts the section type, as in GNU ld's grammar.
+                let func = Func::from_name(&n);
+                if let (Some((func, min, max)), Tok::Punct("(")) = (func, self.peek(Mode::Expr)?) {
                     self.next(Mode::Expr)?;
                     let args = self.call_args(func)?;
                     if args.len() < min || args.len() > max {

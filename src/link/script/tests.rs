@@ -141,7 +141,7 @@ fn functions() {
 fn expression_errors_name_location_and_text() {
     assert_eq!(
         eval_err("1 +\n  FROB(2)"),
-        "t.ld:2:3: unknown function (at `FROB`)"
+        "t.ld:2:7: unexpected text after expression (at `(`)"
     );
     assert!(eval_err("1 / 0").contains("division by zero"));
     assert!(eval_err("ALIGN(3)").contains("not a power of two"));
@@ -253,6 +253,9 @@ fn output_section_attributes() {
     let o = single_output("SECTIONS { .stack (ORIGIN(m_text) + 4) : { } }");
     assert_eq!(o.kind, OutputType::Normal);
     assert_eq!(o.addr.unwrap().eval(&Cx).unwrap(), 0x6000_0004);
+    let o = single_output("SECTIONS { .stack ORIGIN(m_text) + 8 - SIZE (NOLOAD) : { } }");
+    assert_eq!(o.kind, OutputType::NoLoad);
+    assert!(o.addr.is_some());
     let o = single_output("SECTIONS { .t ALIGN(16) : { } }");
     assert_eq!(o.addr.unwrap().eval(&Cx).unwrap(), 0x1010);
     let o = single_output("SECTIONS { /DISCARD/ : { *(.ARM.attributes) } }");
