@@ -143,6 +143,40 @@ fn differences(reference: &Path, ours: &Path) -> Vec<String> {
     diffs
 }
 
+/// QEMU's mps2-an500 boots images whose vector table is at 0x6000_0000 (the RT1060 map).
+fn boots_on_mps2(elf: &Path) -> bool {
+    read_image(elf)
+        .sections
+        .values()
+        .any(|(addr, _, _)| *addr == 0x6000_0000)
+}
+
+/// For images QEMU cannot boot (another part's memory map): string merging only makes `.rodata`
+/// larger, so every address must be unchanged or shifted by exactly that growth.
+fn only_rodata_growth_shifts(reference: &Path, ours: &Path, name: &str) {
+    let a = read_image(reference);
+    let b = read_image(ours);
+    let delta = b.sections[".rodata"].1 - a.sections[".rodata"].1;
+    assert!(
+        delta > 0,
+        "{name}: expected .rodata to be larger without string merging"
+    );
+    for (sec, (addr, _, _)) in &a.sections {
+        let shift = b.sections[sec].0 - addr;
+        assert!(
+            shift == 0 || shift == delta,
+            "{name}: section {sec} moved by {shift:#x}"
+        );
+    }
+    for (sym, value) in &a.symbols {
+        let shift = b.symbols[sym].wrapping_sub(*value);
+        assert!(
+            shift == 0 || shift == delta,
+            "{name}: symbol {sym} moved by {shift:#x}"
+        );
+    }
+}
+
 fn hotlink() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_hotlink"))
 }
@@ -305,8 +339,12 @@ fn firmware_fixtures_link_identically() {
         let diffs = differences(&reference, &ours);
         match BY_DESIGN.iter().find(|(n, _)| *n == name) {
             Some((_, why)) => {
-                eprintln!("{name}: differs by design ({why}); checking it runs instead");
-                assert!(qemu_passes(&ours), "{name}: hotlink's image fails in QEMU");
+                eprintln!("{name}: differs by design ({why}); checking behaviour instead");
+                if boots_on_mps2(&reference) {
+                    assert!(qemu_passes(&ours), "{name}: hotlink's image fails in QEMU");
+                } else {
+                    only_rodata_growth_shifts(&reference, &ours, &name);
+                }
             }
             None => assert!(diffs.is_empty(), "{name}: {diffs:#?}"),
         }
