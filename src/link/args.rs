@@ -51,12 +51,12 @@ const IGNORED_WITH_VALUE: &[&str] = &[
     "-plugin-opt",
     "-m",
     "-z",
-    "--sysroot",
+    "-sysroot",
     "-a",
-    "--hash-style",
-    "--build-id",
+    "-hash-style",
+    "-build-id",
     "-soname",
-    "--dynamic-linker",
+    "-dynamic-linker",
     "-rpath",
     "-y",
 ];
@@ -130,7 +130,7 @@ impl LinkArgs {
                 k if QUIET_FLAGS.contains(&k) => {}
                 k if IGNORED_WITH_VALUE.contains(&k) => {
                     let v = value(key, a, &mut args)?;
-                    if k != "-plugin" && k != "--sysroot" && k != "-plugin-opt" {
+                    if k != "-plugin" && k != "-sysroot" && k != "-plugin-opt" {
                         out.ignored.push(format!("{k} {v}"));
                     }
                 }

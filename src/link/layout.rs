@@ -610,7 +610,7 @@ impl Layout {
                 }
             }
             if used_end > end {
-                contributors.sort_by(|a, b| b.0.cmp(&a.0));
+                contributors.sort_by_key(|c| std::cmp::Reverse(c.0));
                 let top: Vec<String> = contributors
                     .iter()
                     .take(5)
@@ -719,12 +719,12 @@ fn section_matches(
     })
 }
 
+/// (object, section, index of the input section description that took it).
+type AssignedInput = (usize, u32, usize);
+
 /// First-match assignment of every content section to an output section statement. Returns the
 /// per-statement lists and the KEEP roots.
-fn assign_inputs(
-    flat: &Flat<'_>,
-    r: &Resolved,
-) -> (Vec<Vec<(usize, u32, usize)>>, Vec<(usize, u32)>) {
+fn assign_inputs(flat: &Flat<'_>, r: &Resolved) -> (Vec<Vec<AssignedInput>>, Vec<(usize, u32)>) {
     let mut taken: Vec<Vec<bool>> = r
         .objects
         .iter()

@@ -77,13 +77,13 @@ pub struct InputSection {
 
 impl InputSection {
     pub fn is_alloc(&self) -> bool {
-        self.flags & u64::from(elf::SHF_ALLOC.0) != 0
+        self.flags & elf::SHF_ALLOC.0 != 0
     }
     pub fn is_exec(&self) -> bool {
-        self.flags & u64::from(elf::SHF_EXECINSTR.0) != 0
+        self.flags & elf::SHF_EXECINSTR.0 != 0
     }
     pub fn is_write(&self) -> bool {
-        self.flags & u64::from(elf::SHF_WRITE.0) != 0
+        self.flags & elf::SHF_WRITE.0 != 0
     }
     pub fn is_nobits(&self) -> bool {
         self.sh_type == elf::SHT_NOBITS.0
@@ -192,7 +192,7 @@ pub fn parse_object(origin: Origin, data: &[u8]) -> Result<Object, LoadError> {
         sections.push(InputSection {
             name,
             sh_type: sh_type.0,
-            flags: u64::from(sh.sh_flags(endian).0),
+            flags: sh.sh_flags(endian).0,
             align,
             size: u64::from(sh.sh_size(endian)),
             data: content,

@@ -14,7 +14,7 @@ pub mod resolve;
 pub mod script;
 pub mod write;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context, Result};
 
@@ -208,9 +208,4 @@ fn human(v: u64) -> String {
     } else {
         format!("{v} B")
     }
-}
-
-/// Used by tests and the CLI to show which path is which in messages.
-pub fn display(p: &Path) -> String {
-    p.display().to_string()
 }

@@ -222,7 +222,7 @@ impl Resolved {
                 o.sections.push(InputSection {
                     name: "COMMON".into(),
                     sh_type: elf::SHT_NOBITS.0,
-                    flags: u64::from(elf::SHF_ALLOC.0 | elf::SHF_WRITE.0),
+                    flags: elf::SHF_ALLOC.0 | elf::SHF_WRITE.0,
                     align: 1,
                     size: 0,
                     data: Arc::from(&[][..]),
@@ -342,7 +342,7 @@ pub fn live_sections(r: &Resolved, roots: &[(usize, u32)]) -> Vec<Vec<bool>> {
             let always = matches!(
                 elf::SectionType(s.sh_type),
                 elf::SHT_INIT_ARRAY | elf::SHT_FINI_ARRAY | elf::SHT_PREINIT_ARRAY | elf::SHT_NOTE
-            ) || s.flags & u64::from(elf::SHF_GNU_RETAIN.0) != 0;
+            ) || s.flags & elf::SHF_GNU_RETAIN.0 != 0;
             if always && s.is_content() {
                 work.push((oi, si as u32));
             }
