@@ -67,10 +67,10 @@ const QUIET_FLAGS: &[&str] = &[
     "-EL",
     "-static",
     "-Bstatic",
-    "--no-as-needed",
-    "--as-needed",
+    "-no-as-needed",
+    "-as-needed",
     "-nostartfiles",
-    "--no-undefined",
+    "-no-undefined",
 ];
 
 impl LinkArgs {
