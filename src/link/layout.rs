@@ -1139,11 +1139,7 @@ impl PassState<'_> {
         match os {
             None => {
                 for &(o, s) in &inputs {
-                    let is = &r.objects[o].sections[s as usize];
-                    self.dot = align_up(self.dot, subalign.unwrap_or(is.align));
-                    pieces.push((Piece::Input { obj: o, sec: s }, self.dot - vma));
-                    self.layout.placement[o][s as usize] = Some((oi, self.dot - vma));
-                    self.dot += is.size;
+                    self.place_input(oi, vma, (o, s), subalign, &mut pieces);
                 }
                 self.place_veneers(oi, vma, &mut pieces);
             }
@@ -1170,11 +1166,7 @@ impl PassState<'_> {
                                 if item_of.get(&(o, s)) != Some(&item_index) {
                                     continue;
                                 }
-                                let is = &r.objects[o].sections[s as usize];
-                                self.dot = align_up(self.dot, subalign.unwrap_or(is.align));
-                                pieces.push((Piece::Input { obj: o, sec: s }, self.dot - vma));
-                                self.layout.placement[o][s as usize] = Some((oi, self.dot - vma));
-                                self.dot += is.size;
+                                self.place_input(oi, vma, (o, s), subalign, &mut pieces);
                                 if last_code == Some((o, s)) {
                                     self.place_veneers(oi, vma, &mut pieces);
                                     veneers_placed = true;
@@ -1206,11 +1198,7 @@ impl PassState<'_> {
                     if item_of.contains_key(&(o, s)) {
                         continue;
                     }
-                    let is = &r.objects[o].sections[s as usize];
-                    self.dot = align_up(self.dot, subalign.unwrap_or(is.align));
-                    pieces.push((Piece::Input { obj: o, sec: s }, self.dot - vma));
-                    self.layout.placement[o][s as usize] = Some((oi, self.dot - vma));
-                    self.dot += is.size;
+                    self.place_input(oi, vma, (o, s), subalign, &mut pieces);
                 }
             }
         }
@@ -1266,6 +1254,22 @@ impl PassState<'_> {
 }
 
 impl PassState<'_> {
+    /// Places input section `input` at `.` (aligned), recording its offset in output section `oi`.
+    fn place_input(
+        &mut self,
+        oi: usize,
+        vma: u64,
+        (o, s): (usize, u32),
+        subalign: Option<u64>,
+        pieces: &mut Vec<(Piece, u64)>,
+    ) {
+        let is = &self.r.objects[o].sections[s as usize];
+        self.dot = align_up(self.dot, subalign.unwrap_or(is.align));
+        pieces.push((Piece::Input { obj: o, sec: s }, self.dot - vma));
+        self.layout.placement[o][s as usize] = Some((oi, self.dot - vma));
+        self.dot += is.size;
+    }
+
     /// Veneers go after the section's last code input section, in a group aligned to 8 bytes
     /// (as GNU ld's stub sections are), 8 bytes each.
     fn place_veneers(&mut self, oi: usize, vma: u64, pieces: &mut Vec<(Piece, u64)>) {
