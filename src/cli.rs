@@ -3,6 +3,7 @@
 mod boards;
 mod heat;
 mod inspect;
+mod link;
 mod profile;
 
 use std::process::ExitCode;
@@ -22,6 +23,7 @@ enum Command {
     Boards(boards::BoardsArgs),
     Heat(heat::HeatArgs),
     Inspect(inspect::InspectArgs),
+    Link(link::LinkArgs),
     Profile(profile::ProfileArgs),
 }
 
@@ -40,6 +42,7 @@ pub fn main() -> ExitCode {
         Command::Boards(args) => boards::run(args),
         Command::Heat(args) => heat::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Link(args) => link::run(args),
         Command::Profile(args) => profile::run(args),
     };
     match result {

@@ -10,6 +10,7 @@ pub mod fsutil;
 pub mod heat;
 pub mod inventory;
 pub mod itm;
+pub mod link;
 pub mod linkmap;
 pub mod profile;
 pub mod units;

@@ -1,0 +1,240 @@
+//! The ld command line, so that hotlink can stand in for `arm-none-eabi-ld` under the gcc driver.
+//!
+//! Parsed by hand rather than with clap: ld's syntax (position-dependent inputs and group markers,
+//! `-lfoo`/`-Lpath` glued arguments, both `-Map=F` and `-Map F`, single- and double-dash long
+//! options) is not something a derive parser expresses.
+
+use std::path::PathBuf;
+
+/// One positional item, in command-line order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    File(PathBuf),
+    /// `-lNAME` (`lib NAME .a` searched in -L dirs) or `-l:FILE`.
+    Library(String),
+    StartGroup,
+    EndGroup,
+    WholeArchive(bool),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LinkArgs {
+    pub output: Option<PathBuf>,
+    pub scripts: Vec<PathBuf>,
+    pub search_dirs: Vec<PathBuf>,
+    pub inputs: Vec<Input>,
+    pub map: Option<PathBuf>,
+    pub json_map: Option<PathBuf>,
+    pub gc_sections: bool,
+    pub entry: Option<String>,
+    pub defsyms: Vec<(String, String)>,
+    pub undefined: Vec<String>,
+    pub nostdlib: bool,
+    pub print_memory_usage: bool,
+    /// Options accepted but without effect here, to be reported as warnings.
+    pub ignored: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ArgsError {
+    #[error("option `{0}` needs an argument")]
+    MissingValue(String),
+    #[error("--defsym `{0}`: expected SYMBOL=EXPRESSION")]
+    BadDefsym(String),
+    #[error("unbalanced --start-group/--end-group")]
+    UnbalancedGroup,
+}
+
+/// Options that take a value and have no effect on a static Cortex-M link.
+const IGNORED_WITH_VALUE: &[&str] = &[
+    "-plugin",
+    "-plugin-opt",
+    "-m",
+    "-z",
+    "-sysroot",
+    "-a",
+    "-hash-style",
+    "-build-id",
+    "-soname",
+    "-dynamic-linker",
+    "-rpath",
+    "-y",
+];
+
+/// Flags with no effect here that are silently accepted (the gcc driver passes them).
+const QUIET_FLAGS: &[&str] = &[
+    "-X",
+    "-EL",
+    "-static",
+    "-Bstatic",
+    "-no-as-needed",
+    "-as-needed",
+    "-nostartfiles",
+    "-no-undefined",
+];
+
+impl LinkArgs {
+    pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<LinkArgs, ArgsError> {
+        let mut out = LinkArgs::default();
+        let mut args = args.into_iter();
+        let mut depth = 0i32;
+        while let Some(arg) = args.next() {
+            // Long options may start with one or two dashes; normalise `--x=v` / `-x=v` / `-x v`.
+            let value =
+                |name: &str, arg: &str, args: &mut I::IntoIter| -> Result<String, ArgsError> {
+                    if let Some(v) = arg.strip_prefix(name).and_then(|r| r.strip_prefix('=')) {
+                        return Ok(v.to_string());
+                    }
+                    args.next()
+                        .ok_or_else(|| ArgsError::MissingValue(name.to_string()))
+                };
+            let long = arg.strip_prefix("--").map(|s| format!("-{s}"));
+            let a = long.as_deref().unwrap_or(&arg);
+            let key = a.split('=').next().unwrap_or(a);
+            match key {
+                "-o" | "-output" => out.output = Some(value(key, a, &mut args)?.into()),
+                "-T" | "-script" => out.scripts.push(value(key, a, &mut args)?.into()),
+                "-Map" => out.map = Some(value(key, a, &mut args)?.into()),
+                "-json-map" => out.json_map = Some(value(key, a, &mut args)?.into()),
+                "-L" | "-library-path" => out.search_dirs.push(value(key, a, &mut args)?.into()),
+                "-e" | "-entry" => out.entry = Some(value(key, a, &mut args)?),
+                "-u" | "-undefined" => out.undefined.push(value(key, a, &mut args)?),
+                "-defsym" => {
+                    let v = value(key, a, &mut args)?;
+                    let (sym, expr) = v
+                        .split_once('=')
+                        .ok_or_else(|| ArgsError::BadDefsym(v.clone()))?;
+                    if sym.trim().is_empty() {
+                        return Err(ArgsError::BadDefsym(v));
+                    }
+                    out.defsyms.push((sym.trim().to_string(), expr.to_string()));
+                }
+                "-l" | "-library" => out.inputs.push(Input::Library(value(key, a, &mut args)?)),
+                "-gc-sections" => out.gc_sections = true,
+                "-no-gc-sections" => out.gc_sections = false,
+                "-nostdlib" => out.nostdlib = true,
+                "-print-memory-usage" => out.print_memory_usage = true,
+                "-start-group" | "-(" => {
+                    depth += 1;
+                    out.inputs.push(Input::StartGroup)
+                }
+                "-end-group" | "-)" => {
+                    depth -= 1;
+                    if depth < 0 {
+                        return Err(ArgsError::UnbalancedGroup);
+                    }
+                    out.inputs.push(Input::EndGroup)
+                }
+                "-whole-archive" => out.inputs.push(Input::WholeArchive(true)),
+                "-no-whole-archive" => out.inputs.push(Input::WholeArchive(false)),
+                k if QUIET_FLAGS.contains(&k) => {}
+                k if IGNORED_WITH_VALUE.contains(&k) => {
+                    let v = value(key, a, &mut args)?;
+                    if k != "-plugin" && k != "-sysroot" && k != "-plugin-opt" {
+                        out.ignored.push(format!("{k} {v}"));
+                    }
+                }
+                _ if arg.starts_with("-T") && arg.len() > 2 => out.scripts.push(arg[2..].into()),
+                _ if arg.starts_with("-L") && arg.len() > 2 => {
+                    out.search_dirs.push(arg[2..].into())
+                }
+                _ if arg.starts_with("-l") && arg.len() > 2 => {
+                    out.inputs.push(Input::Library(arg[2..].to_string()))
+                }
+                _ if arg.starts_with("-o") && arg.len() > 2 && !arg.starts_with("--") => {
+                    out.output = Some(arg[2..].into())
+                }
+                _ if arg.starts_with("-e") && arg.len() > 2 && !arg.starts_with("--") => {
+                    out.entry = Some(arg[2..].to_string())
+                }
+                _ if arg.starts_with("-u") && arg.len() > 2 && !arg.starts_with("--") => {
+                    out.undefined.push(arg[2..].to_string())
+                }
+                _ if arg.starts_with('-') && arg.len() > 1 => out.ignored.push(arg.clone()),
+                _ => out.inputs.push(Input::File(arg.into())),
+            }
+        }
+        if depth != 0 {
+            return Err(ArgsError::UnbalancedGroup);
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> LinkArgs {
+        LinkArgs::parse(s.split_whitespace().map(String::from)).unwrap()
+    }
+
+    #[test]
+    fn ld_style_options() {
+        let a = parse(
+            "-o out.elf -T a.ld -Tb.ld --script=c.ld -L dir1 -Ldir2 --library-path=dir3 -Map=out.map \
+             --gc-sections -e Reset --defsym=__x=0x10 --defsym y=1+2 -u keepme --undefined=k2 \
+             -nostdlib --print-memory-usage main.o --start-group -lc -lgcc --end-group \
+             --whole-archive w.a --no-whole-archive -l:exact.a",
+        );
+        assert_eq!(a.output, Some("out.elf".into()));
+        assert_eq!(
+            a.scripts,
+            vec![PathBuf::from("a.ld"), "b.ld".into(), "c.ld".into()]
+        );
+        assert_eq!(a.search_dirs.len(), 3);
+        assert_eq!(a.map, Some("out.map".into()));
+        assert!(a.gc_sections && a.nostdlib && a.print_memory_usage);
+        assert_eq!(a.entry.as_deref(), Some("Reset"));
+        assert_eq!(
+            a.defsyms,
+            vec![("__x".into(), "0x10".into()), ("y".into(), "1+2".into())]
+        );
+        assert_eq!(a.undefined, vec!["keepme", "k2"]);
+        assert_eq!(
+            a.inputs,
+            vec![
+                Input::File("main.o".into()),
+                Input::StartGroup,
+                Input::Library("c".into()),
+                Input::Library("gcc".into()),
+                Input::EndGroup,
+                Input::WholeArchive(true),
+                Input::File("w.a".into()),
+                Input::WholeArchive(false),
+                Input::Library(":exact.a".into()),
+            ]
+        );
+        assert!(a.ignored.is_empty(), "{:?}", a.ignored);
+    }
+
+    #[test]
+    fn gcc_driver_options_are_accepted() {
+        let a = parse(
+            "-plugin /usr/lib/liblto_plugin.so -plugin-opt=/usr/lib/lto-wrapper \
+             -plugin-opt=-fresolution=/tmp/x.res -plugin-opt=-pass-through=-lgcc \
+             --sysroot=/usr -X -EL -o a.out x.o --frobnicate -z max-page-size=4096",
+        );
+        assert_eq!(a.inputs, vec![Input::File("x.o".into())]);
+        assert_eq!(a.ignored, vec!["--frobnicate", "-z max-page-size=4096"]);
+    }
+
+    #[test]
+    fn errors() {
+        let e = |s: &str| {
+            LinkArgs::parse(s.split_whitespace().map(String::from))
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(e("-o"), "option `-o` needs an argument");
+        assert_eq!(
+            e("--defsym novalue"),
+            "--defsym `novalue`: expected SYMBOL=EXPRESSION"
+        );
+        assert_eq!(
+            e("--start-group a.o"),
+            "unbalanced --start-group/--end-group"
+        );
+        assert_eq!(e("--end-group"), "unbalanced --start-group/--end-group");
+    }
+}

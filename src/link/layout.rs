@@ -1,0 +1,1335 @@
+//! Layout: input sections into the script's output sections, orphans as GNU ld places them,
+//! addresses (VMA and LMA) in memory regions, script symbols, and the overflow/ASSERT checks.
+//!
+//! The script is evaluated in passes until symbol values and section addresses stop changing, so
+//! forward references (`SIZEOF(.data)` before `.data`, `__etext` used in an earlier AT()) work.
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use super::load::{InputSection, SymSection};
+use super::resolve::{Def, Resolved};
+use super::script::{
+    glob_match, AssignOp, Assignment, Command, EvalContext, Expr, ExprKind, InputSpec, OutputItem,
+    OutputSection, OutputType, Script, ScriptError, SectionsItem, SortKind, Visibility,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LayoutError {
+    #[error(transparent)]
+    Script(#[from] ScriptError),
+    #[error("{0}")]
+    Other(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Region {
+    pub name: String,
+    pub origin: u64,
+    pub length: u64,
+    pub attrs: String,
+    /// Next free run address.
+    pub current: u64,
+}
+
+/// Something placed in an output section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Piece {
+    Input {
+        obj: usize,
+        sec: u32,
+    },
+    /// BYTE/SHORT/LONG/QUAD: item index into the output section statement.
+    Data {
+        item: usize,
+        size: u8,
+    },
+    /// A long-branch veneer (8 bytes) to Thumb address `target` (bit 0 set).
+    Veneer {
+        target: u64,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct OutSection {
+    pub name: String,
+    pub vma: u64,
+    pub lma: u64,
+    pub size: u64,
+    pub align: u64,
+    pub exec: bool,
+    pub write: bool,
+    pub alloc: bool,
+    /// No file contents (only NOBITS inputs, or NOLOAD).
+    pub nobits: bool,
+    pub sh_type: u32,
+    pub region: Option<usize>,
+    pub lma_region: Option<usize>,
+    pub fill: u32,
+    /// Pieces with their offsets from `vma`.
+    pub pieces: Vec<(Piece, u64)>,
+    /// Data values for `Piece::Data`, by piece index.
+    pub data_values: FxHashMap<usize, u64>,
+    /// Index into the script's output section statements (None for orphans).
+    stmt: Option<usize>,
+    /// Input sections assigned before layout, in order.
+    inputs: Vec<(usize, u32)>,
+    /// For script sections: which input section description item took each input.
+    input_item: FxHashMap<(usize, u32), usize>,
+    /// Sections with nothing in them are not emitted (as with GNU ld).
+    pub empty: bool,
+    /// Targets of the veneers this section holds, in creation order.
+    pub veneer_targets: Vec<u64>,
+}
+
+/// A symbol defined by the script, `--defsym` or PROVIDE.
+#[derive(Debug, Clone)]
+pub struct ScriptSymbol {
+    pub value: u64,
+    pub section: Option<usize>,
+    pub hidden: bool,
+}
+
+pub struct Layout {
+    pub regions: Vec<Region>,
+    pub sections: Vec<OutSection>,
+    /// (object, section) → (output section, offset) for placed input sections.
+    pub placement: Vec<Vec<Option<(usize, u64)>>>,
+    pub script_symbols: FxHashMap<String, ScriptSymbol>,
+    /// Order in which script symbols were first defined (for a stable symbol table).
+    pub script_symbol_order: Vec<String>,
+    pub entry: Option<String>,
+    pub live: Vec<Vec<bool>>,
+}
+
+/// One statement of the flattened script, in evaluation order.
+enum Stmt<'s> {
+    Assign(&'s Assignment),
+    Assert(&'s super::script::Assert),
+    Output(&'s OutputSection),
+}
+
+struct Flat<'s> {
+    stmts: Vec<Stmt<'s>>,
+    outputs: Vec<&'s OutputSection>,
+    aliases: FxHashMap<String, String>,
+}
+
+fn flatten(script: &Script) -> Flat<'_> {
+    let mut stmts = Vec::new();
+    let mut outputs = Vec::new();
+    let mut aliases = FxHashMap::default();
+    for c in &script.commands {
+        match c {
+            Command::Assign(a) => stmts.push(Stmt::Assign(a)),
+            Command::Assert(a) => stmts.push(Stmt::Assert(a)),
+            Command::RegionAlias { alias, region } => {
+                aliases.insert(alias.clone(), region.clone());
+            }
+            Command::Sections(items) => {
+                for item in items {
+                    match item {
+                        SectionsItem::Assign(a) => stmts.push(Stmt::Assign(a)),
+                        SectionsItem::Assert(a) => stmts.push(Stmt::Assert(a)),
+                        SectionsItem::Output(o) => {
+                            stmts.push(Stmt::Output(o));
+                            outputs.push(&**o);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Flat {
+        stmts,
+        outputs,
+        aliases,
+    }
+}
+
+/// The file name an input file pattern is matched against, and the archive member if any.
+fn matches_file(pattern: &str, obj_path: &str, member: Option<&str>) -> bool {
+    if let Some((archive_pat, member_pat)) = pattern.split_once(':') {
+        let Some(member) = member else {
+            return false;
+        };
+        (archive_pat.is_empty() || glob_match(archive_pat, obj_path))
+            && (member_pat.is_empty() || glob_match(member_pat, member))
+    } else {
+        match member {
+            // A plain pattern matches a member by its name too (`*crt0.o` vs `libc.a(crt0.o)`)
+            // only for `*`; GNU ld matches plain patterns against the archive member name.
+            Some(m) => glob_match(pattern, m) || pattern == "*",
+            None => glob_match(pattern, obj_path),
+        }
+    }
+}
+
+fn spec_matches_file(spec: &InputSpec, path: &str, member: Option<&str>) -> bool {
+    matches_file(&spec.file, path, member)
+        && !spec
+            .exclude_files
+            .iter()
+            .any(|e| matches_file(e, path, member))
+}
+
+/// Class of a section for orphan placement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Code,
+    ReadOnly,
+    Data,
+    Bss,
+    NonAlloc,
+}
+
+fn class_of(s: &InputSection) -> Class {
+    if !s.is_alloc() {
+        Class::NonAlloc
+    } else if s.is_exec() {
+        Class::Code
+    } else if s.is_nobits() {
+        Class::Bss
+    } else if s.is_write() {
+        Class::Data
+    } else {
+        Class::ReadOnly
+    }
+}
+
+impl Layout {
+    /// Lays out `r`'s objects according to `script`. `keep_roots` receives the KEEP sections.
+    pub fn new(
+        script: &Script,
+        r: &Resolved,
+        gc: bool,
+        gc_roots: &[String],
+        defsyms: &[(String, Expr)],
+    ) -> Result<Layout, LayoutError> {
+        let flat = flatten(script);
+        let regions = eval_regions(script)?;
+        // 1. Match input sections to output section statements (first match wins).
+        let (assigned, keep) = assign_inputs(&flat, r);
+        // 2. Garbage collection.
+        let live = if gc {
+            let mut roots = keep;
+            for name in gc_roots {
+                if let Some(g) = r.global(name) {
+                    if let Def::Object { obj, sym, .. } = g.def {
+                        if let SymSection::Section(s) = r.objects[obj].symbols[sym].section {
+                            roots.push((obj, s));
+                        }
+                    }
+                }
+            }
+            super::resolve::live_sections(r, &roots)
+        } else {
+            r.objects
+                .iter()
+                .map(|o| vec![true; o.sections.len()])
+                .collect()
+        };
+        let mut layout = Layout {
+            regions,
+            sections: Vec::new(),
+            placement: r
+                .objects
+                .iter()
+                .map(|o| vec![None; o.sections.len()])
+                .collect(),
+            script_symbols: FxHashMap::default(),
+            script_symbol_order: Vec::new(),
+            entry: None,
+            live,
+        };
+        for c in &script.commands {
+            if let Command::Entry(e) = c {
+                layout.entry = Some(e.clone());
+            }
+        }
+        layout.build_sections(&flat, r, assigned);
+        for _ in 0..16 {
+            layout.run_passes(&flat, r, defsyms)?;
+            if !layout.add_needed_veneers(r) {
+                return Ok(layout);
+            }
+        }
+        Err(LayoutError::Other(
+            "veneer placement did not converge after 16 rounds".into(),
+        ))
+    }
+
+    /// Adds a veneer, in the caller's output section, for every Thumb call or tail call that
+    /// cannot reach its target. Returns whether any was added (the layout must then be redone).
+    fn add_needed_veneers(&mut self, r: &Resolved) -> bool {
+        let mut needed: Vec<(usize, u64)> = Vec::new();
+        for (oi, sec) in self.sections.iter().enumerate() {
+            for (piece, off) in &sec.pieces {
+                let Piece::Input { obj, sec: si } = *piece else {
+                    continue;
+                };
+                let is = &r.objects[obj].sections[si as usize];
+                for rel in &is.relocs {
+                    if !super::relocate::is_long_branch(rel.r_type)
+                        || rel.offset as usize + 4 > is.data.len()
+                    {
+                        continue;
+                    }
+                    let Ok(t) = super::relocate::target(self, r, obj, rel.sym) else {
+                        continue;
+                    };
+                    if t.undefined_weak || t.arm_function {
+                        continue;
+                    }
+                    let place = sec.vma + off + u64::from(rel.offset);
+                    let target = t.value | 1;
+                    if !super::relocate::branch_reaches(
+                        &is.data,
+                        rel.offset as usize,
+                        place,
+                        t.value,
+                    ) && !sec.veneer_targets.contains(&target)
+                        && !needed.contains(&(oi, target))
+                    {
+                        needed.push((oi, target));
+                    }
+                }
+            }
+        }
+        for &(oi, target) in &needed {
+            self.sections[oi].veneer_targets.push(target);
+        }
+        !needed.is_empty()
+    }
+
+    /// The run address of the veneer to `target` in output section `sec`, if there is one.
+    pub fn veneer_for(&self, sec: &OutSection, target: u64) -> Option<u64> {
+        let target = target | 1;
+        sec.pieces.iter().find_map(|(p, off)| match p {
+            Piece::Veneer { target: t } if *t == target => Some(sec.vma + off),
+            _ => None,
+        })
+    }
+
+    fn build_sections(
+        &mut self,
+        flat: &Flat<'_>,
+        r: &Resolved,
+        assigned: Vec<Vec<(usize, u32, usize)>>,
+    ) {
+        let mut placed: FxHashSet<(usize, u32)> = FxHashSet::default();
+        for (i, (os, inputs)) in flat.outputs.iter().zip(assigned).enumerate() {
+            let inputs: Vec<(usize, u32, usize)> = inputs
+                .into_iter()
+                .filter(|&(o, s, _)| self.live[o][s as usize])
+                .collect();
+            placed.extend(inputs.iter().map(|&(o, s, _)| (o, s)));
+            if os.name == "/DISCARD/" {
+                continue;
+            }
+            let mut out = new_out(
+                &os.name,
+                Some(i),
+                inputs.iter().map(|&(o, s, _)| (o, s)).collect(),
+            );
+            out.input_item = inputs.iter().map(|&(o, s, item)| ((o, s), item)).collect();
+            self.sections.push(out);
+        }
+        // Orphans, in input order.
+        for (oi, o) in r.objects.iter().enumerate() {
+            for (si, s) in o.sections.iter().enumerate() {
+                let key = (oi, si as u32);
+                if si == 0
+                    || !s.is_content()
+                    || placed.contains(&key)
+                    || !self.live[oi][si]
+                    || flat
+                        .outputs
+                        .iter()
+                        .any(|os| os.name == "/DISCARD/" && discard_matches(os, r, oi, si))
+                {
+                    continue;
+                }
+                // GNU ld drops these when not placed by the script.
+                if s.name == ".ARM.attributes" || s.sh_type == object::elf::SHT_ARM_ATTRIBUTES.0 {
+                    continue;
+                }
+                self.place_orphan(r, key);
+            }
+        }
+        for sec in &mut self.sections {
+            let mut flags = (false, false, false);
+            let mut has_bits = false;
+            let mut sh_type = None;
+            for &(o, s) in &sec.inputs {
+                let is = &r.objects[o].sections[s as usize];
+                flags.0 |= is.is_exec();
+                flags.1 |= is.is_write();
+                flags.2 |= is.is_alloc();
+                has_bits |= !is.is_nobits();
+                if !is.is_nobits() || sh_type.is_none() {
+                    sh_type = Some(is.sh_type);
+                }
+            }
+            let no_inputs = sec.inputs.is_empty() && sec.stmt.is_some();
+            sec.exec = flags.0;
+            // Sections made only of `.` assignments (heap, stack) are writable data in GNU ld.
+            sec.write = flags.1 || no_inputs;
+            sec.alloc = flags.2 || no_inputs;
+            sec.nobits = !has_bits;
+            sec.sh_type = sh_type.unwrap_or(object::elf::SHT_NOBITS.0);
+        }
+    }
+
+    fn place_orphan(&mut self, r: &Resolved, key: (usize, u32)) {
+        let s = &r.objects[key.0].sections[key.1 as usize];
+        if let Some(existing) = self.sections.iter_mut().find(|o| o.name == s.name) {
+            existing.inputs.push(key);
+            return;
+        }
+        let class = class_of(s);
+        let out = new_out(&s.name, None, vec![key]);
+        if class == Class::NonAlloc {
+            self.sections.push(out);
+            return;
+        }
+        let canonical = match class {
+            Class::Code => ".text",
+            Class::ReadOnly => ".rodata",
+            Class::Data => ".data",
+            _ => ".bss",
+        };
+        let class_of_out = |o: &OutSection| {
+            o.inputs
+                .first()
+                .map(|&(oi, si)| class_of(&r.objects[oi].sections[si as usize]))
+        };
+        let anchor = self
+            .sections
+            .iter()
+            .position(|o| o.name == canonical)
+            .or_else(|| {
+                self.sections
+                    .iter()
+                    .rposition(|o| o.stmt.is_some() && class_of_out(o) == Some(class))
+            });
+        match anchor {
+            Some(mut at) => {
+                // After earlier orphans placed at the same anchor.
+                while at + 1 < self.sections.len() && self.sections[at + 1].stmt.is_none() {
+                    at += 1;
+                }
+                self.sections.insert(at + 1, out);
+            }
+            None => {
+                let at = self
+                    .sections
+                    .iter()
+                    .rposition(|o| o.stmt.is_some())
+                    .map_or(0, |p| p + 1);
+                self.sections.insert(at, out);
+            }
+        }
+    }
+
+    fn run_passes(
+        &mut self,
+        flat: &Flat<'_>,
+        r: &Resolved,
+        defsyms: &[(String, Expr)],
+    ) -> Result<(), LayoutError> {
+        let provide_wanted = provide_wanted(flat, r);
+        let mut previous: Option<Vec<(u64, u64, u64)>> = None;
+        let mut previous_syms: Option<Vec<(String, u64)>> = None;
+        for pass in 0..32 {
+            let final_pass = pass >= 2
+                && previous.as_ref()
+                    == Some(
+                        &self
+                            .sections
+                            .iter()
+                            .map(|s| (s.vma, s.lma, s.size))
+                            .collect(),
+                    )
+                && previous_syms.as_ref() == Some(&self.sorted_symbols());
+            previous = Some(
+                self.sections
+                    .iter()
+                    .map(|s| (s.vma, s.lma, s.size))
+                    .collect(),
+            );
+            previous_syms = Some(self.sorted_symbols());
+            self.pass(flat, r, defsyms, &provide_wanted, final_pass)?;
+            if pass == 0 {
+                self.sort_exidx(r);
+            }
+            if final_pass {
+                return self.check_regions(r);
+            }
+        }
+        Err(LayoutError::Other(
+            "layout did not converge after 32 passes (a symbol or address depends on itself)"
+                .into(),
+        ))
+    }
+
+    fn sorted_symbols(&self) -> Vec<(String, u64)> {
+        let mut v: Vec<(String, u64)> = self
+            .script_symbols
+            .iter()
+            .map(|(k, s)| (k.clone(), s.value))
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// `.ARM.exidx` entries must be in the order of the code they describe.
+    fn sort_exidx(&mut self, r: &Resolved) {
+        let placement = &self.placement;
+        let sections = &self.sections;
+        let addr_of = |o: usize, s: u32| {
+            placement[o]
+                .get(s as usize)
+                .copied()
+                .flatten()
+                .map(|(out, off)| sections[out].vma + off)
+        };
+        let mut new_orders = Vec::new();
+        for (i, sec) in self.sections.iter().enumerate() {
+            if sec.sh_type != object::elf::SHT_ARM_EXIDX.0 {
+                continue;
+            }
+            let mut inputs = sec.inputs.clone();
+            inputs.sort_by_key(|&(o, s)| {
+                let link = r.objects[o].sections[s as usize].link;
+                addr_of(o, link).unwrap_or(u64::MAX)
+            });
+            new_orders.push((i, inputs));
+        }
+        for (i, inputs) in new_orders {
+            self.sections[i].inputs = inputs;
+        }
+    }
+
+    fn pass(
+        &mut self,
+        flat: &Flat<'_>,
+        r: &Resolved,
+        defsyms: &[(String, Expr)],
+        provide_wanted: &FxHashSet<String>,
+        final_pass: bool,
+    ) -> Result<(), LayoutError> {
+        let mut st = PassState {
+            layout: self,
+            r,
+            dot: 0,
+            defined_now: FxHashSet::default(),
+            final_pass,
+            current_section: None,
+            region_delta: FxHashMap::default(),
+            aliases: &flat.aliases,
+        };
+        for reg in &mut st.layout.regions {
+            reg.current = reg.origin;
+        }
+        for (name, e) in defsyms {
+            let v = e.eval(&st)?;
+            st.define(name, v, false);
+        }
+        let mut emitted_orphans_after: Option<usize> = None;
+        let stmt_to_out: FxHashMap<usize, usize> = st
+            .layout
+            .sections
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.stmt.map(|st| (st, i)))
+            .collect();
+        let mut out_stmt_index = 0usize;
+        for stmt in &flat.stmts {
+            match stmt {
+                Stmt::Assign(a) => st.assign(a, provide_wanted)?,
+                Stmt::Assert(a) => st.check_assert(a)?,
+                Stmt::Output(os) => {
+                    let idx = out_stmt_index;
+                    out_stmt_index += 1;
+                    let Some(&oi) = stmt_to_out.get(&idx) else {
+                        continue; // /DISCARD/
+                    };
+                    st.lay_out_section(oi, Some(os), provide_wanted)?;
+                    // Orphans placed after this section follow it immediately.
+                    let mut next = oi + 1;
+                    while next < st.layout.sections.len()
+                        && st.layout.sections[next].stmt.is_none()
+                        && st.layout.sections[next].alloc_class()
+                    {
+                        st.lay_out_section(next, None, provide_wanted)?;
+                        next += 1;
+                    }
+                    emitted_orphans_after = Some(next);
+                }
+            }
+        }
+        // Orphans before any script section, then non-allocated ones (address 0).
+        let start = emitted_orphans_after.unwrap_or(0);
+        for i in 0..st.layout.sections.len() {
+            let s = &st.layout.sections[i];
+            if s.stmt.is_none() && (i >= start || !s.alloc_class()) {
+                let handled = i < start && s.alloc_class();
+                if !handled {
+                    st.lay_out_section(i, None, provide_wanted)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn check_regions(&self, r: &Resolved) -> Result<(), LayoutError> {
+        let mut errors = Vec::new();
+        for (ri, reg) in self.regions.iter().enumerate() {
+            let end = reg.origin + reg.length;
+            let mut used_end = reg.origin;
+            let mut contributors: Vec<(u64, String)> = Vec::new();
+            for s in self.sections.iter().filter(|s| !s.empty) {
+                let (start, in_region) = if s.region == Some(ri) {
+                    (s.vma, true)
+                } else if s.lma_region == Some(ri) && !s.nobits {
+                    (s.lma, true)
+                } else {
+                    (0, false)
+                };
+                if !in_region {
+                    continue;
+                }
+                used_end = used_end.max(start + s.size);
+                for (p, _) in &s.pieces {
+                    if let Piece::Input { obj, sec } = p {
+                        let is = &r.objects[*obj].sections[*sec as usize];
+                        contributors
+                            .push((is.size, format!("{}({})", r.objects[*obj].origin, is.name)));
+                    }
+                }
+            }
+            if used_end > end {
+                contributors.sort_by_key(|c| std::cmp::Reverse(c.0));
+                let top: Vec<String> = contributors
+                    .iter()
+                    .take(5)
+                    .map(|(size, n)| format!("{n} {size} bytes"))
+                    .collect();
+                errors.push(format!(
+                    "region `{}` overflowed by {} bytes (largest contributors: {})",
+                    reg.name,
+                    used_end - end,
+                    top.join(", ")
+                ));
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(LayoutError::Other(errors.join("\n")))
+        }
+    }
+
+    /// Final address of an object symbol, if it is in a placed section or absolute.
+    pub fn object_symbol_value(&self, r: &Resolved, obj: usize, sym: usize) -> Option<u64> {
+        let s = &r.objects[obj].symbols[sym];
+        match s.section {
+            SymSection::Abs => Some(u64::from(s.value)),
+            SymSection::Section(sec) => {
+                let (out, off) = self.placement[obj].get(sec as usize).copied().flatten()?;
+                Some(self.sections[out].vma + off + u64::from(s.value))
+            }
+            _ => None,
+        }
+    }
+
+    /// Value of a global symbol: the script's definition wins over objects, as in GNU ld.
+    pub fn global_value(&self, r: &Resolved, name: &str) -> Option<u64> {
+        if let Some(s) = self.script_symbols.get(name) {
+            return Some(s.value);
+        }
+        match r.global(name)?.def {
+            Def::Object { obj, sym, .. } => self.object_symbol_value(r, obj, sym),
+            _ => None,
+        }
+    }
+}
+
+impl OutSection {
+    fn alloc_class(&self) -> bool {
+        self.alloc
+    }
+}
+
+fn new_out(name: &str, stmt: Option<usize>, inputs: Vec<(usize, u32)>) -> OutSection {
+    OutSection {
+        name: name.to_string(),
+        vma: 0,
+        lma: 0,
+        size: 0,
+        align: 1,
+        exec: false,
+        write: false,
+        alloc: false,
+        nobits: true,
+        sh_type: object::elf::SHT_NOBITS.0,
+        region: None,
+        lma_region: None,
+        fill: 0,
+        pieces: Vec::new(),
+        data_values: FxHashMap::default(),
+        stmt,
+        inputs,
+        input_item: FxHashMap::default(),
+        empty: false,
+        veneer_targets: Vec::new(),
+    }
+}
+
+fn discard_matches(os: &OutputSection, r: &Resolved, oi: usize, si: usize) -> bool {
+    let o = &r.objects[oi];
+    let path = o.origin.file_name();
+    let s = &o.sections[si];
+    os.items.iter().any(|item| match item {
+        OutputItem::Input(spec) => {
+            spec_matches_file(spec, &path, o.origin.member.as_deref())
+                && section_matches(spec, &path, o.origin.member.as_deref(), &s.name).is_some()
+        }
+        _ => false,
+    })
+}
+
+/// Which pattern of `spec` (index) matches section `name` of the given file.
+fn section_matches(
+    spec: &InputSpec,
+    path: &str,
+    member: Option<&str>,
+    name: &str,
+) -> Option<usize> {
+    if spec.sections.is_empty() {
+        return Some(0);
+    }
+    spec.sections.iter().position(|p| {
+        glob_match(&p.pattern, name)
+            && !p
+                .exclude_files
+                .iter()
+                .any(|e| matches_file(e, path, member))
+    })
+}
+
+/// (object, section, index of the input section description that took it).
+type AssignedInput = (usize, u32, usize);
+
+/// First-match assignment of every content section to an output section statement. Returns the
+/// per-statement lists and the KEEP roots.
+fn assign_inputs(flat: &Flat<'_>, r: &Resolved) -> (Vec<Vec<AssignedInput>>, Vec<(usize, u32)>) {
+    let mut taken: Vec<Vec<bool>> = r
+        .objects
+        .iter()
+        .map(|o| vec![false; o.sections.len()])
+        .collect();
+    let mut keep = Vec::new();
+    let mut result = Vec::new();
+    for os in &flat.outputs {
+        let mut list = Vec::new();
+        for (item_index, item) in os.items.iter().enumerate() {
+            let OutputItem::Input(spec) = item else {
+                continue;
+            };
+            // (sort key, position) of matches, so sorted patterns can be ordered.
+            let mut matched: Vec<(usize, u32, Option<SortKind>)> = Vec::new();
+            for (oi, o) in r.objects.iter().enumerate() {
+                let path = o.origin.file_name();
+                let member = o.origin.member.as_deref();
+                if !spec_matches_file(spec, &path, member) {
+                    continue;
+                }
+                for (si, s) in o.sections.iter().enumerate() {
+                    if si == 0 || taken[oi][si] || !s.is_content() {
+                        continue;
+                    }
+                    let Some(pi) = section_matches(spec, &path, member, &s.name) else {
+                        continue;
+                    };
+                    // COMMON only matches the synthetic common section, and vice versa.
+                    let is_common = s.name == "COMMON" && s.sh_type == object::elf::SHT_NOBITS.0;
+                    let pattern_common =
+                        spec.sections.get(pi).is_some_and(|p| p.pattern == "COMMON");
+                    if is_common != pattern_common && !spec.sections.is_empty() {
+                        continue;
+                    }
+                    taken[oi][si] = true;
+                    let sort = spec.sections.get(pi).map(|p| p.sort);
+                    matched.push((oi, si as u32, sort));
+                }
+            }
+            // Sorted patterns: sort those matches among themselves (GNU sorts per pattern).
+            let sorted_positions: Vec<usize> = matched
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| matches!(m.2, Some(k) if k != SortKind::None))
+                .map(|(i, _)| i)
+                .collect();
+            if !sorted_positions.is_empty() {
+                let mut sorted: Vec<(usize, u32, Option<SortKind>)> =
+                    sorted_positions.iter().map(|&i| matched[i]).collect();
+                let name =
+                    |m: &(usize, u32, Option<SortKind>)| &r.objects[m.0].sections[m.1 as usize];
+                sorted.sort_by(|a, b| {
+                    let (sa, sb) = (name(a), name(b));
+                    match a.2 {
+                        Some(SortKind::Alignment) => sb.align.cmp(&sa.align),
+                        Some(SortKind::NameThenAlignment) => {
+                            sa.name.cmp(&sb.name).then(sb.align.cmp(&sa.align))
+                        }
+                        Some(SortKind::AlignmentThenName) => {
+                            sb.align.cmp(&sa.align).then(sa.name.cmp(&sb.name))
+                        }
+                        _ => sa.name.cmp(&sb.name),
+                    }
+                });
+                for (slot, m) in sorted_positions.iter().zip(sorted) {
+                    matched[*slot] = m;
+                }
+            }
+            for (oi, si, _) in matched {
+                if spec.keep {
+                    keep.push((oi, si));
+                }
+                list.push((oi, si, item_index));
+            }
+        }
+        result.push(list);
+    }
+    (result, keep)
+}
+
+/// Symbols a PROVIDE may define: referenced by an object or by a script expression, and not
+/// defined by an object.
+fn provide_wanted(flat: &Flat<'_>, r: &Resolved) -> FxHashSet<String> {
+    let mut refs: FxHashSet<String> = FxHashSet::default();
+    let mut visit = |e: &Expr| collect_syms(e, &mut refs);
+    for s in &flat.stmts {
+        match s {
+            Stmt::Assign(a) => visit(&a.expr),
+            Stmt::Assert(a) => visit(&a.expr),
+            Stmt::Output(os) => {
+                for e in [&os.addr, &os.lma, &os.align, &os.subalign, &os.fill]
+                    .into_iter()
+                    .flatten()
+                {
+                    visit(e);
+                }
+                for item in &os.items {
+                    match item {
+                        OutputItem::Assign(a) => visit(&a.expr),
+                        OutputItem::Assert(a) => visit(&a.expr),
+                        OutputItem::Data { expr, .. } | OutputItem::Fill(expr) => visit(expr),
+                        OutputItem::Input(_) => {}
+                    }
+                }
+            }
+        }
+    }
+    for g in &r.globals {
+        if !g.referenced_by.is_empty() || g.strong_ref {
+            refs.insert(g.name.clone());
+        }
+    }
+    refs.retain(|name| !matches!(r.global(name).map(|g| g.def), Some(Def::Object { .. })));
+    refs
+}
+
+fn collect_syms(e: &Expr, out: &mut FxHashSet<String>) {
+    match &e.kind {
+        ExprKind::Sym(s) => {
+            out.insert(s.clone());
+        }
+        ExprKind::Unary(_, a) => collect_syms(a, out),
+        ExprKind::Binary(_, a, b) => {
+            collect_syms(a, out);
+            collect_syms(b, out);
+        }
+        ExprKind::Cond(a, b, c) => {
+            collect_syms(a, out);
+            collect_syms(b, out);
+            collect_syms(c, out);
+        }
+        ExprKind::Call(f, args) => {
+            use super::script::Func;
+            // Section and region names are not symbols; DEFINED's argument is.
+            if matches!(
+                f,
+                Func::Defined
+                    | Func::Align
+                    | Func::Min
+                    | Func::Max
+                    | Func::Absolute
+                    | Func::Assert
+                    | Func::Log2Ceil
+            ) {
+                for a in args {
+                    collect_syms(a, out);
+                }
+            }
+        }
+        ExprKind::Num(_) | ExprKind::Dot | ExprKind::Str(_) => {}
+    }
+}
+
+fn eval_regions(script: &Script) -> Result<Vec<Region>, LayoutError> {
+    struct RegionCx<'a>(&'a [Region]);
+    impl EvalContext for RegionCx<'_> {
+        fn dot(&self) -> Result<u64, String> {
+            Err("`.` cannot be used in MEMORY".into())
+        }
+        fn symbol(&self, name: &str) -> Result<u64, String> {
+            Err(format!("symbol `{name}` cannot be used in MEMORY"))
+        }
+        fn defined(&self, _: &str) -> bool {
+            false
+        }
+        fn section_addr(&self, n: &str) -> Result<u64, String> {
+            Err(format!("section `{n}` cannot be used in MEMORY"))
+        }
+        fn section_load_addr(&self, n: &str) -> Result<u64, String> {
+            self.section_addr(n)
+        }
+        fn section_size(&self, n: &str) -> Result<u64, String> {
+            self.section_addr(n)
+        }
+        fn section_align(&self, n: &str) -> Result<u64, String> {
+            self.section_addr(n)
+        }
+        fn region_origin(&self, n: &str) -> Result<u64, String> {
+            self.0
+                .iter()
+                .find(|r| r.name == n)
+                .map(|r| r.origin)
+                .ok_or_else(|| format!("no memory region `{n}`"))
+        }
+        fn region_length(&self, n: &str) -> Result<u64, String> {
+            self.0
+                .iter()
+                .find(|r| r.name == n)
+                .map(|r| r.length)
+                .ok_or_else(|| format!("no memory region `{n}`"))
+        }
+    }
+    let mut regions: Vec<Region> = Vec::new();
+    for c in &script.commands {
+        if let Command::Memory(list) = c {
+            for m in list {
+                if regions.iter().any(|r| r.name == m.name) {
+                    return Err(LayoutError::Other(format!(
+                        "{}: memory region `{}` defined twice",
+                        m.loc, m.name
+                    )));
+                }
+                let origin = m.origin.eval(&RegionCx(&regions))?;
+                let length = m.length.eval(&RegionCx(&regions))?;
+                regions.push(Region {
+                    name: m.name.clone(),
+                    origin,
+                    length,
+                    attrs: m.attrs.clone(),
+                    current: origin,
+                });
+            }
+        }
+    }
+    Ok(regions)
+}
+
+fn align_up(v: u64, a: u64) -> u64 {
+    if a <= 1 {
+        v
+    } else {
+        v.next_multiple_of(a)
+    }
+}
+
+struct PassState<'a> {
+    layout: &'a mut Layout,
+    r: &'a Resolved,
+    dot: u64,
+    defined_now: FxHashSet<String>,
+    final_pass: bool,
+    current_section: Option<usize>,
+    /// Per VMA region: LMA − VMA of the last section placed in it.
+    region_delta: FxHashMap<usize, u64>,
+    aliases: &'a FxHashMap<String, String>,
+}
+
+impl PassState<'_> {
+    fn region_index(&self, name: &str) -> Result<usize, String> {
+        let mut name = name;
+        for _ in 0..8 {
+            match self.aliases.get(name) {
+                Some(n) => name = n,
+                None => break,
+            }
+        }
+        self.layout
+            .regions
+            .iter()
+            .position(|r| r.name == name)
+            .ok_or_else(|| format!("no memory region `{name}`"))
+    }
+
+    fn define(&mut self, name: &str, value: u64, hidden: bool) {
+        if !self.layout.script_symbols.contains_key(name) {
+            self.layout.script_symbol_order.push(name.to_string());
+        }
+        self.layout.script_symbols.insert(
+            name.to_string(),
+            ScriptSymbol {
+                value,
+                section: self.current_section,
+                hidden,
+            },
+        );
+        self.defined_now.insert(name.to_string());
+    }
+
+    fn assign(
+        &mut self,
+        a: &Assignment,
+        provide_wanted: &FxHashSet<String>,
+    ) -> Result<(), LayoutError> {
+        if matches!(a.vis, Visibility::Provide | Visibility::ProvideHidden)
+            && !provide_wanted.contains(&a.target)
+        {
+            return Ok(());
+        }
+        let rhs = a.expr.eval(&*self)?;
+        let old = || -> Result<u64, ScriptError> {
+            if a.target == "." {
+                Ok(self.dot)
+            } else {
+                self.symbol(&a.target).map_err(|msg| ScriptError {
+                    loc: a.loc.clone(),
+                    msg,
+                    text: a.target.clone(),
+                })
+            }
+        };
+        let value = match a.op {
+            AssignOp::Set => rhs,
+            AssignOp::Add => old()?.wrapping_add(rhs),
+            AssignOp::Sub => old()?.wrapping_sub(rhs),
+            AssignOp::Mul => old()?.wrapping_mul(rhs),
+            AssignOp::Div => old()?.checked_div(rhs).ok_or_else(|| ScriptError {
+                loc: a.loc.clone(),
+                msg: "division by zero".into(),
+                text: a.target.clone(),
+            })?,
+            AssignOp::Shl => old()?.checked_shl(rhs as u32).unwrap_or(0),
+            AssignOp::Shr => old()?.checked_shr(rhs as u32).unwrap_or(0),
+            AssignOp::And => old()? & rhs,
+            AssignOp::Or => old()? | rhs,
+        };
+        if a.target == "." {
+            if self.current_section.is_some() && value < self.dot && self.final_pass {
+                return Err(ScriptError {
+                    loc: a.loc.clone(),
+                    msg: format!(
+                        "cannot move location counter backwards (from {:#x} to {value:#x})",
+                        self.dot
+                    ),
+                    text: ".".into(),
+                }
+                .into());
+            }
+            self.dot = value;
+        } else {
+            let hidden = matches!(a.vis, Visibility::Hidden | Visibility::ProvideHidden);
+            self.define(&a.target, value, hidden);
+        }
+        Ok(())
+    }
+
+    fn check_assert(&self, a: &super::script::Assert) -> Result<(), LayoutError> {
+        let v = a.expr.eval(self)?;
+        if v == 0 && self.final_pass {
+            return Err(LayoutError::Other(format!(
+                "{}: ASSERT failed: {}",
+                a.loc, a.msg
+            )));
+        }
+        Ok(())
+    }
+
+    fn lay_out_section(
+        &mut self,
+        oi: usize,
+        os: Option<&OutputSection>,
+        provide_wanted: &FxHashSet<String>,
+    ) -> Result<(), LayoutError> {
+        let r = self.r;
+        let inputs = self.layout.sections[oi].inputs.clone();
+        let mut align = inputs
+            .iter()
+            .map(|&(o, s)| r.objects[o].sections[s as usize].align)
+            .max()
+            .unwrap_or(1);
+        let sec_align_expr = match os.and_then(|o| o.align.as_ref()) {
+            Some(e) => Some(e.eval(&*self)?),
+            None => None,
+        };
+        if let Some(a) = sec_align_expr {
+            align = align.max(a);
+        }
+        let subalign = match os.and_then(|o| o.subalign.as_ref()) {
+            Some(e) => Some(e.eval(&*self)?),
+            None => None,
+        };
+        let has_content = !inputs.is_empty()
+            || !self.layout.sections[oi].veneer_targets.is_empty()
+            || os.is_some_and(|o| {
+                o.items.iter().any(|i| {
+                    matches!(i, OutputItem::Data { .. })
+                        || matches!(i, OutputItem::Assign(a) if a.target == ".")
+                })
+            });
+        let region = match os.and_then(|o| o.region.as_deref()) {
+            Some(name) => Some(self.region_index(name).map_err(LayoutError::Other)?),
+            None => {
+                // Orphans continue in the region of the section they follow.
+                if os.is_none() && self.layout.sections[oi].alloc {
+                    (0..oi).rev().find_map(|p| self.layout.sections[p].region)
+                } else {
+                    None
+                }
+            }
+        };
+        let lma_region = match os.and_then(|o| o.lma_region.as_deref()) {
+            Some(name) => Some(self.region_index(name).map_err(LayoutError::Other)?),
+            None => None,
+        };
+        let explicit_addr = match os.and_then(|o| o.addr.as_ref()) {
+            Some(e) => Some(e.eval(&*self)?),
+            None => None,
+        };
+        let alloc = self.layout.sections[oi].alloc;
+        let base = if !alloc {
+            0
+        } else if let Some(a) = explicit_addr {
+            a
+        } else if let Some(reg) = region {
+            self.layout.regions[reg].current
+        } else {
+            self.dot
+        };
+        let vma = if explicit_addr.is_some() || !has_content || !alloc {
+            base
+        } else {
+            align_up(base, align)
+        };
+        self.dot = vma;
+        self.current_section = Some(oi);
+        let mut pieces = Vec::new();
+        let mut data_values = FxHashMap::default();
+        let mut fill = 0u32;
+        if let Some(f) = os.and_then(|o| o.fill.as_ref()) {
+            fill = f.eval(&*self)? as u32;
+        }
+        match os {
+            None => {
+                for &(o, s) in &inputs {
+                    self.place_input(oi, vma, (o, s), subalign, &mut pieces);
+                }
+                self.place_veneers(oi, vma, &mut pieces);
+            }
+            Some(os) => {
+                let item_of = self.layout.sections[oi].input_item.clone();
+                // GNU ld puts stubs right after the last code input section of the group.
+                let mut last_code = None;
+                for (item_index, item) in os.items.iter().enumerate() {
+                    if matches!(item, OutputItem::Input(_)) {
+                        for &(o, s) in &inputs {
+                            if item_of.get(&(o, s)) == Some(&item_index)
+                                && r.objects[o].sections[s as usize].is_exec()
+                            {
+                                last_code = Some((o, s));
+                            }
+                        }
+                    }
+                }
+                let mut veneers_placed = false;
+                for (item_index, item) in os.items.iter().enumerate() {
+                    match item {
+                        OutputItem::Input(_) => {
+                            for &(o, s) in &inputs {
+                                if item_of.get(&(o, s)) != Some(&item_index) {
+                                    continue;
+                                }
+                                self.place_input(oi, vma, (o, s), subalign, &mut pieces);
+                                if last_code == Some((o, s)) {
+                                    self.place_veneers(oi, vma, &mut pieces);
+                                    veneers_placed = true;
+                                }
+                            }
+                        }
+                        OutputItem::Assign(a) => self.assign(a, provide_wanted)?,
+                        OutputItem::Assert(a) => self.check_assert(a)?,
+                        OutputItem::Data { size, expr } => {
+                            let v = expr.eval(&*self)?;
+                            data_values.insert(pieces.len(), v);
+                            pieces.push((
+                                Piece::Data {
+                                    item: item_index,
+                                    size: *size,
+                                },
+                                self.dot - vma,
+                            ));
+                            self.dot += u64::from(*size);
+                        }
+                        OutputItem::Fill(e) => fill = e.eval(&*self)? as u32,
+                    }
+                }
+                if !veneers_placed {
+                    self.place_veneers(oi, vma, &mut pieces);
+                }
+                // Orphans that joined this section by name go at its end.
+                for &(o, s) in &inputs {
+                    if item_of.contains_key(&(o, s)) {
+                        continue;
+                    }
+                    self.place_input(oi, vma, (o, s), subalign, &mut pieces);
+                }
+            }
+        }
+        let size = self.dot - vma;
+        let noload = os.is_some_and(|o| o.kind == OutputType::NoLoad);
+        let lma = if !alloc {
+            0
+        } else if let Some(e) = os.and_then(|o| o.lma.as_ref()) {
+            e.eval(&*self)?
+        } else if let Some(lr) = lma_region {
+            // GNU ld does not align the load address to the section's alignment.
+            self.layout.regions[lr].current
+        } else if explicit_addr.is_some() {
+            vma
+        } else if let Some(delta) = region.and_then(|reg| self.region_delta.get(&reg)) {
+            vma.wrapping_add(*delta)
+        } else {
+            vma
+        };
+        if let Some(reg) = region {
+            if has_content {
+                self.layout.regions[reg].current = vma + size;
+                self.region_delta.insert(reg, lma.wrapping_sub(vma));
+            }
+        }
+        let out = &mut self.layout.sections[oi];
+        if noload {
+            out.nobits = true;
+        }
+        if let Some(lr) = lma_region {
+            if Some(lr) != region && !out.nobits && has_content {
+                self.layout.regions[lr].current = lma + size;
+            }
+        }
+        let out = &mut self.layout.sections[oi];
+        out.vma = vma;
+        out.lma = lma;
+        out.size = size;
+        out.align = align;
+        out.region = region;
+        out.lma_region = lma_region;
+        out.fill = fill;
+        out.pieces = pieces;
+        out.data_values = data_values;
+        out.empty = !has_content && size == 0;
+        if alloc {
+            // After an output section, `.` is its end (run address).
+            self.dot = vma + size;
+        }
+        self.current_section = None;
+        Ok(())
+    }
+}
+
+impl PassState<'_> {
+    /// Places input section `input` at `.` (aligned), recording its offset in output section `oi`.
+    fn place_input(
+        &mut self,
+        oi: usize,
+        vma: u64,
+        (o, s): (usize, u32),
+        subalign: Option<u64>,
+        pieces: &mut Vec<(Piece, u64)>,
+    ) {
+        let is = &self.r.objects[o].sections[s as usize];
+        self.dot = align_up(self.dot, subalign.unwrap_or(is.align));
+        pieces.push((Piece::Input { obj: o, sec: s }, self.dot - vma));
+        self.layout.placement[o][s as usize] = Some((oi, self.dot - vma));
+        self.dot += is.size;
+    }
+
+    /// Veneers go after the section's last code input section, in a group aligned to 8 bytes
+    /// (as GNU ld's stub sections are), 8 bytes each.
+    fn place_veneers(&mut self, oi: usize, vma: u64, pieces: &mut Vec<(Piece, u64)>) {
+        if !self.layout.sections[oi].veneer_targets.is_empty() {
+            self.dot = align_up(self.dot, 8);
+        }
+        for &target in &self.layout.sections[oi].veneer_targets {
+            pieces.push((Piece::Veneer { target }, self.dot - vma));
+            self.dot += 8;
+        }
+    }
+}
+
+impl EvalContext for PassState<'_> {
+    fn dot(&self) -> Result<u64, String> {
+        Ok(self.dot)
+    }
+    fn symbol(&self, name: &str) -> Result<u64, String> {
+        if let Some(v) = self.layout.global_value(self.r, name) {
+            return Ok(v);
+        }
+        if self.final_pass {
+            Err(format!(
+                "undefined symbol `{name}` referenced in expression"
+            ))
+        } else {
+            Ok(0)
+        }
+    }
+    fn defined(&self, name: &str) -> bool {
+        self.defined_now.contains(name)
+            || matches!(self.r.global(name).map(|g| g.def), Some(Def::Object { .. }))
+    }
+    fn section_addr(&self, name: &str) -> Result<u64, String> {
+        self.find_section(name).map(|s| s.vma)
+    }
+    fn section_load_addr(&self, name: &str) -> Result<u64, String> {
+        self.find_section(name).map(|s| s.lma)
+    }
+    fn section_size(&self, name: &str) -> Result<u64, String> {
+        // SIZEOF of a section that does not exist is 0 in GNU ld.
+        Ok(self.find_section(name).map(|s| s.size).unwrap_or(0))
+    }
+    fn section_align(&self, name: &str) -> Result<u64, String> {
+        self.find_section(name).map(|s| s.align)
+    }
+    fn region_origin(&self, name: &str) -> Result<u64, String> {
+        Ok(self.layout.regions[self.region_index(name)?].origin)
+    }
+    fn region_length(&self, name: &str) -> Result<u64, String> {
+        Ok(self.layout.regions[self.region_index(name)?].length)
+    }
+}
+
+impl PassState<'_> {
+    fn find_section(&self, name: &str) -> Result<&OutSection, String> {
+        self.layout
+            .sections
+            .iter()
+            .find(|s| s.name == name)
+            .ok_or_else(|| format!("no output section `{name}`"))
+    }
+}

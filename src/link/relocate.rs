@@ -1,0 +1,650 @@
+//! Relocation: builds each output section's bytes and applies ARM/Thumb-2 relocations.
+//!
+//! Written by hand because the `object` crate reads relocations but does not apply them, and for
+//! Thumb branches it gives neither size nor addend: the addends are implicit (REL) and live in the
+//! instruction fields, so each type has a decoder and an encoder here. Encodings are from the
+//! ARMv7-M Architecture Reference Manual; the relocation formulas from the ARM ELF ABI (AAELF).
+
+use object::elf;
+
+use super::layout::{Layout, Piece};
+use super::load::{Binding, SymSection};
+use super::resolve::{Def, Resolved};
+
+// ARM relocation types (AAELF). Plain numbers: `r_type` is read as u32, and the object crate names
+// R_ARM_THM_CALL `R_ARM_THM_PC22` and JUMP11/JUMP8 `THM_PC11`/`THM_PC9`.
+pub const R_ARM_NONE: u32 = 0;
+pub const R_ARM_ABS32: u32 = 2;
+pub const R_ARM_REL32: u32 = 3;
+pub const R_ARM_ABS16: u32 = 5;
+pub const R_ARM_ABS8: u32 = 8;
+pub const R_ARM_THM_PC22: u32 = 10;
+pub const R_ARM_THM_PC8: u32 = 11;
+pub const R_ARM_THM_JUMP24: u32 = 30;
+pub const R_ARM_THM_ALU_PREL_11_0: u32 = 35;
+pub const R_ARM_THM_PC12: u32 = 36;
+pub const R_ARM_TARGET1: u32 = 38;
+pub const R_ARM_V4BX: u32 = 40;
+pub const R_ARM_PREL31: u32 = 42;
+pub const R_ARM_THM_MOVW_ABS_NC: u32 = 47;
+pub const R_ARM_THM_MOVT_ABS: u32 = 48;
+pub const R_ARM_THM_MOVW_PREL_NC: u32 = 49;
+pub const R_ARM_THM_MOVT_PREL: u32 = 50;
+pub const R_ARM_THM_JUMP19: u32 = 51;
+pub const R_ARM_THM_JUMP11: u32 = 102;
+pub const R_ARM_THM_JUMP8: u32 = 103;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RelocError {
+    #[error("{0}")]
+    Undefined(String),
+    #[error("{origin}: section `{section}` offset {offset:#x}: {msg}")]
+    Bad {
+        origin: String,
+        section: String,
+        offset: u32,
+        msg: String,
+    },
+}
+
+/// The resolved target of a relocation.
+#[derive(Debug, Clone, Copy)]
+pub struct Target {
+    /// Address, with bit 0 set for Thumb functions (as in symbol values).
+    pub value: u64,
+    /// The symbol is an undefined weak reference (value 0).
+    pub undefined_weak: bool,
+    /// A function symbol in ARM state (bit 0 clear): Thumb-only cores cannot call it.
+    pub arm_function: bool,
+    /// Global symbol name, for veneer sharing and messages.
+    pub name: Option<usize>,
+}
+
+/// Resolves symbol `sym` of object `obj` for a relocation.
+pub fn target(layout: &Layout, r: &Resolved, obj: usize, sym: u32) -> Result<Target, String> {
+    let s = &r.objects[obj].symbols[sym as usize];
+    let is_func = s.st_type == elf::STT_FUNC.0;
+    if s.binding == Binding::Local {
+        let value = match s.section {
+            SymSection::Section(sec) => {
+                match layout.placement[obj].get(sec as usize).copied().flatten() {
+                    Some((out, off)) => layout.sections[out].vma + off + u64::from(s.value),
+                    // A reference to a discarded section (debug info of collected code).
+                    None => 0,
+                }
+            }
+            _ => u64::from(s.value),
+        };
+        return Ok(Target {
+            value,
+            undefined_weak: false,
+            arm_function: is_func && value & 1 == 0,
+            name: None,
+        });
+    }
+    let gi = r.map.get(&s.name).copied();
+    if let Some(v) = layout.script_symbols.get(&s.name) {
+        return Ok(Target {
+            value: v.value,
+            undefined_weak: false,
+            arm_function: false,
+            name: gi,
+        });
+    }
+    let g = gi.map(|i| &r.globals[i]);
+    match g.map(|g| g.def) {
+        Some(Def::Object {
+            obj: o, sym: si, ..
+        }) => {
+            let def = &r.objects[o].symbols[si];
+            let value = layout.object_symbol_value(r, o, si).unwrap_or(0);
+            Ok(Target {
+                value,
+                undefined_weak: false,
+                arm_function: def.st_type == elf::STT_FUNC.0 && value & 1 == 0,
+                name: gi,
+            })
+        }
+        _ if s.binding == Binding::Weak || g.is_some_and(|g| !g.strong_ref) => Ok(Target {
+            value: 0,
+            undefined_weak: true,
+            arm_function: false,
+            name: gi,
+        }),
+        _ => Err(s.name.clone()),
+    }
+}
+
+fn sign_extend(v: u32, bits: u32) -> i64 {
+    let shift = 32 - bits;
+    i64::from(((v << shift) as i32) >> shift)
+}
+
+fn read16(d: &[u8], at: usize) -> u32 {
+    u32::from(u16::from_le_bytes([d[at], d[at + 1]]))
+}
+
+fn write16(d: &mut [u8], at: usize, v: u32) {
+    d[at..at + 2].copy_from_slice(&(v as u16).to_le_bytes());
+}
+
+fn read32(d: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([d[at], d[at + 1], d[at + 2], d[at + 3]])
+}
+
+fn write32(d: &mut [u8], at: usize, v: u32) {
+    d[at..at + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+/// Thumb-2 BL / B.W (T4) immediate: decode the signed byte offset.
+pub fn decode_thumb_branch24(hw1: u32, hw2: u32) -> i64 {
+    let s = (hw1 >> 10) & 1;
+    let imm10 = hw1 & 0x3ff;
+    let j1 = (hw2 >> 13) & 1;
+    let j2 = (hw2 >> 11) & 1;
+    let imm11 = hw2 & 0x7ff;
+    let i1 = !(j1 ^ s) & 1;
+    let i2 = !(j2 ^ s) & 1;
+    let v = (s << 24) | (i1 << 23) | (i2 << 22) | (imm10 << 12) | (imm11 << 1);
+    sign_extend(v, 25)
+}
+
+/// Encodes a BL / B.W offset into the two halfwords, keeping the opcode bits. None if out of range.
+pub fn encode_thumb_branch24(hw1: u32, hw2: u32, offset: i64) -> Option<(u32, u32)> {
+    if !(-(1 << 24)..(1 << 24)).contains(&offset) || offset & 1 != 0 {
+        return None;
+    }
+    let v = offset as u32;
+    let s = (v >> 24) & 1;
+    let i1 = (v >> 23) & 1;
+    let i2 = (v >> 22) & 1;
+    let j1 = (!(i1 ^ s)) & 1;
+    let j2 = (!(i2 ^ s)) & 1;
+    let hw1 = (hw1 & 0xf800) | (s << 10) | ((v >> 12) & 0x3ff);
+    let hw2 = (hw2 & 0xd000) | (j1 << 13) | (j2 << 11) | ((v >> 1) & 0x7ff);
+    Some((hw1, hw2))
+}
+
+/// B<cond>.W (T3): signed offset.
+pub fn decode_thumb_branch19(hw1: u32, hw2: u32) -> i64 {
+    let s = (hw1 >> 10) & 1;
+    let imm6 = hw1 & 0x3f;
+    let j1 = (hw2 >> 13) & 1;
+    let j2 = (hw2 >> 11) & 1;
+    let imm11 = hw2 & 0x7ff;
+    let v = (s << 20) | (j2 << 19) | (j1 << 18) | (imm6 << 12) | (imm11 << 1);
+    sign_extend(v, 21)
+}
+
+pub fn encode_thumb_branch19(hw1: u32, hw2: u32, offset: i64) -> Option<(u32, u32)> {
+    if !(-(1 << 20)..(1 << 20)).contains(&offset) || offset & 1 != 0 {
+        return None;
+    }
+    let v = offset as u32;
+    let hw1 = (hw1 & 0xfbc0) | (((v >> 20) & 1) << 10) | ((v >> 12) & 0x3f);
+    let hw2 =
+        (hw2 & 0xd000) | (((v >> 18) & 1) << 13) | (((v >> 19) & 1) << 11) | ((v >> 1) & 0x7ff);
+    Some((hw1, hw2))
+}
+
+/// MOVW/MOVT (T3) 16-bit immediate imm4:i:imm3:imm8.
+pub fn decode_thumb_mov_imm(hw1: u32, hw2: u32) -> u32 {
+    ((hw1 & 0xf) << 12) | (((hw1 >> 10) & 1) << 11) | (((hw2 >> 12) & 7) << 8) | (hw2 & 0xff)
+}
+
+pub fn encode_thumb_mov_imm(hw1: u32, hw2: u32, imm: u32) -> (u32, u32) {
+    let hw1 = (hw1 & 0xfbf0) | ((imm >> 12) & 0xf) | (((imm >> 11) & 1) << 10);
+    let hw2 = (hw2 & 0x8f00) | (((imm >> 8) & 7) << 12) | (imm & 0xff);
+    (hw1, hw2)
+}
+
+/// A relocation that must go through a veneer: THM_CALL/THM_JUMP24 whose target is out of range.
+pub fn is_long_branch(r_type: u32) -> bool {
+    r_type == R_ARM_THM_PC22 || r_type == R_ARM_THM_JUMP24
+}
+
+/// Does a Thumb BL/B.W at `place` with this instruction reach `dest`?
+pub fn branch_reaches(data: &[u8], at: usize, place: u64, dest: u64) -> bool {
+    let addend = decode_thumb_branch24(read16(data, at), read16(data, at + 2));
+    let offset = (dest & !1) as i64 + addend - place as i64;
+    (-(1 << 24)..(1 << 24)).contains(&offset)
+}
+
+/// Applies one relocation to `data` at `at`. `place` is the run address of the relocated field,
+/// `veneer` the address of a veneer to use if a branch does not reach.
+pub fn apply(
+    r_type: u32,
+    data: &mut [u8],
+    at: usize,
+    place: u64,
+    t: Target,
+    veneer: Option<u64>,
+) -> Result<(), String> {
+    let need = match r_type {
+        R_ARM_ABS8 => 1,
+        R_ARM_ABS16 | R_ARM_THM_JUMP11 | R_ARM_THM_JUMP8 | R_ARM_THM_PC8 => 2,
+        R_ARM_NONE | R_ARM_V4BX => 0,
+        _ => 4,
+    };
+    if at + need > data.len() {
+        return Err(format!(
+            "relocation field ({need} bytes) runs past the end of the section"
+        ));
+    }
+    let s = t.value;
+    let p = place;
+    match r_type {
+        R_ARM_NONE | R_ARM_V4BX => {}
+        R_ARM_ABS32 | R_ARM_TARGET1 => {
+            let a = read32(data, at);
+            write32(data, at, (s as u32).wrapping_add(a));
+        }
+        R_ARM_REL32 => {
+            let a = read32(data, at);
+            write32(data, at, (s as u32).wrapping_add(a).wrapping_sub(p as u32));
+        }
+        R_ARM_PREL31 => {
+            let word = read32(data, at);
+            let a = sign_extend(word & 0x7fff_ffff, 31);
+            let v = (s as i64 + a - p as i64) as u32;
+            write32(data, at, (word & 0x8000_0000) | (v & 0x7fff_ffff));
+        }
+        R_ARM_ABS16 => {
+            let a = read16(data, at);
+            let v = (s as i64) + i64::from(a as i16);
+            if !(-0x8000..=0xffff).contains(&v) {
+                return Err(format!("R_ARM_ABS16 value {v:#x} does not fit in 16 bits"));
+            }
+            write16(data, at, v as u32);
+        }
+        R_ARM_ABS8 => {
+            let v = (s as i64) + i64::from(data[at] as i8);
+            if !(-0x80..=0xff).contains(&v) {
+                return Err(format!("R_ARM_ABS8 value {v:#x} does not fit in 8 bits"));
+            }
+            data[at] = v as u8;
+        }
+        R_ARM_THM_PC22 | R_ARM_THM_JUMP24 => {
+            let hw1 = read16(data, at);
+            let hw2 = read16(data, at + 2);
+            if t.undefined_weak {
+                // A call to an undefined weak function becomes a NOP, as in GNU ld.
+                write16(data, at, 0xf3af);
+                write16(data, at + 2, 0x8000);
+                return Ok(());
+            }
+            if t.arm_function {
+                return Err(
+                    "branch to ARM-state code: Cortex-M executes Thumb only (is the target built with -mthumb?)"
+                        .into(),
+                );
+            }
+            let addend = decode_thumb_branch24(hw1, hw2);
+            let mut dest = s & !1;
+            let mut offset = dest as i64 + addend - p as i64;
+            if !(-(1 << 24)..(1 << 24)).contains(&offset) {
+                let Some(v) = veneer else {
+                    return Err(format!(
+                        "branch to {dest:#x} out of range (offset {offset:#x}) and no veneer was made"
+                    ));
+                };
+                dest = v;
+                offset = dest as i64 + addend - p as i64;
+            }
+            // BL is always Thumb→Thumb on M-profile: keep bit 12 (BL vs BLX) as BL.
+            let hw2 = if r_type == R_ARM_THM_PC22 {
+                hw2 | 0x1000
+            } else {
+                hw2
+            };
+            let (a, b) = encode_thumb_branch24(hw1, hw2, offset)
+                .ok_or_else(|| format!("branch offset {offset:#x} out of range"))?;
+            write16(data, at, a);
+            write16(data, at + 2, b);
+        }
+        R_ARM_THM_JUMP19 => {
+            let hw1 = read16(data, at);
+            let hw2 = read16(data, at + 2);
+            let offset = (s & !1) as i64 + decode_thumb_branch19(hw1, hw2) - p as i64;
+            let (a, b) = encode_thumb_branch19(hw1, hw2, offset).ok_or_else(|| {
+                format!("conditional branch offset {offset:#x} out of range (±1 MB)")
+            })?;
+            write16(data, at, a);
+            write16(data, at + 2, b);
+        }
+        R_ARM_THM_JUMP11 => {
+            let insn = read16(data, at);
+            let offset = (s & !1) as i64 + sign_extend((insn & 0x7ff) << 1, 12) - p as i64;
+            if !(-2048..2048).contains(&offset) {
+                return Err(format!(
+                    "short branch offset {offset:#x} out of range (±2 KB)"
+                ));
+            }
+            write16(data, at, (insn & 0xf800) | ((offset as u32 >> 1) & 0x7ff));
+        }
+        R_ARM_THM_JUMP8 => {
+            let insn = read16(data, at);
+            let offset = (s & !1) as i64 + sign_extend((insn & 0xff) << 1, 9) - p as i64;
+            if !(-256..256).contains(&offset) {
+                return Err(format!(
+                    "conditional branch offset {offset:#x} out of range (±256 B)"
+                ));
+            }
+            write16(data, at, (insn & 0xff00) | ((offset as u32 >> 1) & 0xff));
+        }
+        R_ARM_THM_MOVW_ABS_NC
+        | R_ARM_THM_MOVT_ABS
+        | R_ARM_THM_MOVW_PREL_NC
+        | R_ARM_THM_MOVT_PREL => {
+            let hw1 = read16(data, at);
+            let hw2 = read16(data, at + 2);
+            let a = i64::from(decode_thumb_mov_imm(hw1, hw2) as u16 as i16);
+            let mut v = s as i64 + a;
+            if matches!(r_type, R_ARM_THM_MOVW_PREL_NC | R_ARM_THM_MOVT_PREL) {
+                v -= p as i64;
+            }
+            let v = v as u32;
+            let imm = if matches!(r_type, R_ARM_THM_MOVT_ABS | R_ARM_THM_MOVT_PREL) {
+                v >> 16
+            } else {
+                v & 0xffff
+            };
+            let (a, b) = encode_thumb_mov_imm(hw1, hw2, imm);
+            write16(data, at, a);
+            write16(data, at + 2, b);
+        }
+        R_ARM_THM_PC8 => {
+            // Not emitted by GNU tools; handled as binutils does for IAR objects.
+            let insn = read16(data, at);
+            let a = i64::from((((insn & 0xff) << 2) + 4) & 0x3ff) - 4;
+            let v = (s as i64 + a - (p & !3) as i64) as u32 & 0x3fc;
+            write16(data, at, (insn & 0xff00) | (v >> 2));
+        }
+        R_ARM_THM_PC12 => {
+            let hw1 = read16(data, at);
+            let hw2 = read16(data, at + 2);
+            let imm = i64::from(hw2 & 0xfff);
+            let a = if hw1 & 0x80 != 0 { imm } else { -imm };
+            let v = s as i64 + a - (p & !3) as i64;
+            if v.abs() > 0xfff {
+                return Err(format!(
+                    "PC-relative load offset {v:#x} out of range (±4 KB)"
+                ));
+            }
+            let hw1 = if v >= 0 { hw1 | 0x80 } else { hw1 & !0x80 };
+            write16(data, at, hw1);
+            write16(
+                data,
+                at + 2,
+                (hw2 & 0xf000) | (v.unsigned_abs() as u32 & 0xfff),
+            );
+        }
+        R_ARM_THM_ALU_PREL_11_0 => {
+            let hw1 = read16(data, at);
+            let hw2 = read16(data, at + 2);
+            let imm = ((hw1 >> 10) & 1) << 11 | ((hw2 >> 12) & 7) << 8 | (hw2 & 0xff);
+            // ADDW (0xF20F) adds, SUBW (0xF2AF) subtracts.
+            let a = if hw1 & 0x00a0 == 0x00a0 {
+                -i64::from(imm)
+            } else {
+                i64::from(imm)
+            };
+            let v = s as i64 + a - (p & !3) as i64;
+            if v.abs() > 0xfff {
+                return Err(format!("ADR offset {v:#x} out of range (±4 KB)"));
+            }
+            let m = v.unsigned_abs() as u32;
+            let hw1 = (if v < 0 {
+                (hw1 & !0x0a0) | 0x0a0
+            } else {
+                hw1 & !0x0a0
+            } & 0xfbff)
+                | (((m >> 11) & 1) << 10);
+            let hw2 = (hw2 & 0x8f00) | (((m >> 8) & 7) << 12) | (m & 0xff);
+            write16(data, at, hw1);
+            write16(data, at + 2, hw2);
+        }
+        other => return Err(format!("unsupported relocation type {other}")),
+    }
+    Ok(())
+}
+
+/// The bytes of a long-branch veneer (`ldr.w pc, [pc, #-0]` + literal) to Thumb address `dest`.
+pub fn veneer_bytes(dest: u64) -> [u8; 8] {
+    let mut b = [0u8; 8];
+    b[0..4].copy_from_slice(&[0x5f, 0xf8, 0x00, 0xf0]);
+    b[4..8].copy_from_slice(&((dest as u32) | 1).to_le_bytes());
+    b
+}
+
+/// Builds the contents of every output section (empty for NOBITS) with relocations applied.
+pub fn build(layout: &Layout, r: &Resolved) -> Result<Vec<Vec<u8>>, RelocError> {
+    let mut undefined: Vec<String> = Vec::new();
+    let mut out = Vec::with_capacity(layout.sections.len());
+    for sec in &layout.sections {
+        if sec.nobits || sec.empty {
+            out.push(Vec::new());
+            continue;
+        }
+        let fill = sec.fill.to_be_bytes();
+        let mut data: Vec<u8> = (0..sec.size as usize).map(|i| fill[i % 4]).collect();
+        for (pi, (piece, off)) in sec.pieces.iter().enumerate() {
+            let off = *off as usize;
+            match *piece {
+                Piece::Data { size, .. } => {
+                    let v = sec.data_values.get(&pi).copied().unwrap_or(0);
+                    data[off..off + usize::from(size)]
+                        .copy_from_slice(&v.to_le_bytes()[..usize::from(size)]);
+                }
+                Piece::Veneer { target } => {
+                    data[off..off + 8].copy_from_slice(&veneer_bytes(target));
+                }
+                Piece::Input { obj, sec: si } => {
+                    let is = &r.objects[obj].sections[si as usize];
+                    if is.is_nobits() {
+                        data[off..off + is.size as usize].fill(0);
+                        continue;
+                    }
+                    let bytes = &mut data[off..off + is.data.len()];
+                    bytes.copy_from_slice(&is.data);
+                    for rel in &is.relocs {
+                        let t = match target(layout, r, obj, rel.sym) {
+                            Ok(t) => t,
+                            Err(name) => {
+                                if undefined.len() < 20 {
+                                    undefined.push(format!(
+                                        "{}: in `{}`+{:#x}: undefined reference to `{name}`",
+                                        r.objects[obj].origin, is.name, rel.offset
+                                    ));
+                                }
+                                continue;
+                            }
+                        };
+                        let place = sec.vma + off as u64 + u64::from(rel.offset);
+                        let veneer = if is_long_branch(rel.r_type) {
+                            layout.veneer_for(sec, t.value)
+                        } else {
+                            None
+                        };
+                        apply(rel.r_type, bytes, rel.offset as usize, place, t, veneer).map_err(
+                            |msg| RelocError::Bad {
+                                origin: r.objects[obj].origin.to_string(),
+                                section: is.name.clone(),
+                                offset: rel.offset,
+                                msg: format!("{} ({msg})", reloc_name(rel.r_type)),
+                            },
+                        )?;
+                    }
+                }
+            }
+        }
+        out.push(data);
+    }
+    if !undefined.is_empty() {
+        return Err(RelocError::Undefined(undefined.join("\n")));
+    }
+    Ok(out)
+}
+
+pub fn reloc_name(r_type: u32) -> String {
+    let name = match r_type {
+        R_ARM_NONE => "R_ARM_NONE",
+        R_ARM_ABS32 => "R_ARM_ABS32",
+        R_ARM_REL32 => "R_ARM_REL32",
+        R_ARM_ABS16 => "R_ARM_ABS16",
+        R_ARM_ABS8 => "R_ARM_ABS8",
+        R_ARM_THM_PC22 => "R_ARM_THM_CALL",
+        R_ARM_THM_PC8 => "R_ARM_THM_PC8",
+        R_ARM_THM_JUMP24 => "R_ARM_THM_JUMP24",
+        R_ARM_THM_ALU_PREL_11_0 => "R_ARM_THM_ALU_PREL_11_0",
+        R_ARM_THM_PC12 => "R_ARM_THM_PC12",
+        R_ARM_TARGET1 => "R_ARM_TARGET1",
+        R_ARM_V4BX => "R_ARM_V4BX",
+        R_ARM_PREL31 => "R_ARM_PREL31",
+        R_ARM_THM_MOVW_ABS_NC => "R_ARM_THM_MOVW_ABS_NC",
+        R_ARM_THM_MOVT_ABS => "R_ARM_THM_MOVT_ABS",
+        R_ARM_THM_MOVW_PREL_NC => "R_ARM_THM_MOVW_PREL_NC",
+        R_ARM_THM_MOVT_PREL => "R_ARM_THM_MOVT_PREL",
+        R_ARM_THM_JUMP19 => "R_ARM_THM_JUMP19",
+        R_ARM_THM_JUMP11 => "R_ARM_THM_JUMP11",
+        R_ARM_THM_JUMP8 => "R_ARM_THM_JUMP8",
+        other => return format!("relocation type {other}"),
+    };
+    name.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(value: u64) -> Target {
+        Target {
+            value,
+            undefined_weak: false,
+            arm_function: false,
+            name: None,
+        }
+    }
+
+    #[test]
+    fn bl_round_trips_across_the_range() {
+        // BL with the assembler's implicit addend of -4: f7ff fffe.
+        assert_eq!(decode_thumb_branch24(0xf7ff, 0xfffe), -4);
+        for off in [
+            0i64,
+            2,
+            -2,
+            0x1000,
+            -0x1000,
+            0xff_fffe,
+            -0x100_0000,
+            0x12_3456,
+        ] {
+            let (a, b) = encode_thumb_branch24(0xf000, 0xd000, off).unwrap();
+            assert_eq!(decode_thumb_branch24(a, b), off, "{off:#x}");
+            assert_eq!(b & 0xd000, 0xd000, "BL opcode bits kept");
+        }
+        assert!(encode_thumb_branch24(0xf000, 0xd000, 0x100_0000).is_none());
+        assert!(encode_thumb_branch24(0xf000, 0xd000, -0x100_0002).is_none());
+    }
+
+    #[test]
+    fn thm_call_matches_gnu_encoding() {
+        // BL from 0x6000_0100 to 0x6000_0200 with addend -4: offset 0xFC (PC = P + 4).
+        let mut d = vec![0xff, 0xf7, 0xfe, 0xff];
+        apply(R_ARM_THM_PC22, &mut d, 0, 0x6000_0100, t(0x6000_0201), None).unwrap();
+        assert_eq!(d, [0x00, 0xf0, 0x7e, 0xf8]); // bl 0x60000200 (f000 f87e)
+    }
+
+    #[test]
+    fn out_of_range_call_uses_veneer_or_errors() {
+        let mut d = vec![0xff, 0xf7, 0xfe, 0xff];
+        let e = apply(R_ARM_THM_PC22, &mut d, 0, 0x6000_0000, t(0x1), None).unwrap_err();
+        assert!(e.contains("out of range"), "{e}");
+        apply(
+            R_ARM_THM_PC22,
+            &mut d,
+            0,
+            0x6000_0000,
+            t(0x1),
+            Some(0x6000_1000),
+        )
+        .unwrap();
+        let off = decode_thumb_branch24(read16(&d, 0), read16(&d, 2));
+        assert_eq!(0x6000_0000 + 4 + off, 0x6000_1000);
+        assert_eq!(
+            veneer_bytes(0x100),
+            [0x5f, 0xf8, 0x00, 0xf0, 0x01, 0x01, 0, 0]
+        );
+    }
+
+    #[test]
+    fn weak_undefined_call_becomes_nop_and_arm_target_errors() {
+        let mut d = vec![0xff, 0xf7, 0xfe, 0xff];
+        let mut weak = t(0);
+        weak.undefined_weak = true;
+        apply(R_ARM_THM_PC22, &mut d, 0, 0x100, weak, None).unwrap();
+        assert_eq!(d, [0xaf, 0xf3, 0x00, 0x80]);
+        let mut arm = t(0x200);
+        arm.arm_function = true;
+        let e = apply(R_ARM_THM_PC22, &mut d, 0, 0x100, arm, None).unwrap_err();
+        assert!(e.contains("ARM-state"));
+    }
+
+    #[test]
+    fn conditional_and_short_branches() {
+        for off in [0i64, 4, -4, 0xf_fffe, -0x10_0000] {
+            let (a, b) = encode_thumb_branch19(0xf000, 0x8000, off).unwrap();
+            assert_eq!(decode_thumb_branch19(a, b), off);
+        }
+        assert!(encode_thumb_branch19(0xf000, 0x8000, 0x10_0000).is_none());
+        // b.n with addend -4 (0xe7fe) from 0x100 to 0x180.
+        let mut d = vec![0xfe, 0xe7];
+        apply(R_ARM_THM_JUMP11, &mut d, 0, 0x100, t(0x181), None).unwrap();
+        assert_eq!(read16(&d, 0), 0xe000 | ((0x180 - 0x104) >> 1));
+        let mut d = vec![0xfe, 0xd0]; // beq.n
+        apply(R_ARM_THM_JUMP8, &mut d, 0, 0x100, t(0x110), None).unwrap();
+        assert_eq!(read16(&d, 0), 0xd000 | ((0x110 - 0x104) >> 1));
+        let e = apply(R_ARM_THM_JUMP8, &mut d, 0, 0x100, t(0x1000), None).unwrap_err();
+        assert!(e.contains("±256"));
+    }
+
+    #[test]
+    fn movw_movt_and_data() {
+        let mut d = vec![0x40, 0xf2, 0x00, 0x00, 0xc0, 0xf2, 0x00, 0x00];
+        apply(R_ARM_THM_MOVW_ABS_NC, &mut d, 0, 0, t(0x6000_1235), None).unwrap();
+        apply(R_ARM_THM_MOVT_ABS, &mut d, 4, 0, t(0x6000_1235), None).unwrap();
+        assert_eq!(decode_thumb_mov_imm(read16(&d, 0), read16(&d, 2)), 0x1235);
+        assert_eq!(decode_thumb_mov_imm(read16(&d, 4), read16(&d, 6)), 0x6000);
+        let mut w = 8u32.to_le_bytes().to_vec();
+        apply(R_ARM_ABS32, &mut w, 0, 0, t(0x100), None).unwrap();
+        assert_eq!(read32(&w, 0), 0x108);
+        let mut w = 0u32.to_le_bytes().to_vec();
+        apply(R_ARM_REL32, &mut w, 0, 0x50, t(0x100), None).unwrap();
+        assert_eq!(read32(&w, 0), 0xb0);
+        let mut w = 0x8000_0000u32.to_le_bytes().to_vec();
+        apply(R_ARM_PREL31, &mut w, 0, 0x200, t(0x100), None).unwrap();
+        assert_eq!(read32(&w, 0), 0x8000_0000 | (0x7fff_ff00));
+        let mut b = vec![0u8, 0];
+        assert!(apply(R_ARM_ABS16, &mut b, 0, 0, t(0x1_0000), None).is_err());
+        assert!(apply(R_ARM_ABS8, &mut b, 0, 0, t(0x100), None).is_err());
+        assert!(apply(99, &mut w, 0, 0, t(0), None)
+            .unwrap_err()
+            .contains("unsupported"));
+        assert!(apply(R_ARM_ABS32, &mut b, 1, 0, t(0), None).is_err());
+    }
+
+    #[test]
+    fn pc_relative_loads() {
+        // ldr.w r0, [pc, #0] (f8df 0000) at 0x100 to a literal at 0x10c: Pa = 0x100, +0xc - 4.
+        let mut d = vec![0xdf, 0xf8, 0x00, 0x00];
+        apply(R_ARM_THM_PC12, &mut d, 0, 0x100, t(0x10c), None).unwrap();
+        assert_eq!(read16(&d, 2) & 0xfff, 0xc);
+        // addw r0, pc, #0 (f20f 0000): negative offset switches to subw.
+        let mut d = vec![0x0f, 0xf2, 0x00, 0x00];
+        apply(R_ARM_THM_ALU_PREL_11_0, &mut d, 0, 0x200, t(0x100), None).unwrap();
+        assert_eq!(read16(&d, 0), 0xf2af);
+        assert_eq!(read16(&d, 2) & 0xff, 0x00);
+        assert_eq!((read16(&d, 2) >> 12) & 7, 1);
+    }
+}

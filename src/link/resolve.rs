@@ -1,0 +1,370 @@
+//! Symbol resolution: the global symbol table, lazy archive member extraction (with groups and
+//! `--whole-archive`), COMMON allocation and `--gc-sections` reachability.
+
+use std::sync::Arc;
+
+use object::elf;
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use super::load::{Archive, Binding, InputSection, LoadError, Object, SymSection};
+
+/// What the linker read, in link order.
+pub enum Loaded {
+    Object(Object),
+    Archive { archive: Archive, whole: bool },
+    GroupStart,
+    GroupEnd,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Def {
+    Undefined,
+    /// Defined by symbol `sym` of object `obj`.
+    Object {
+        obj: usize,
+        sym: usize,
+        weak: bool,
+    },
+    Common {
+        obj: usize,
+        sym: usize,
+        size: u32,
+        align: u32,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Global {
+    pub name: String,
+    pub def: Def,
+    /// Referenced by a non-weak undefined symbol (drives archive extraction and errors).
+    pub strong_ref: bool,
+    /// Objects that reference it (for error messages), in load order.
+    pub referenced_by: Vec<usize>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error("multiple definition of `{name}`: first defined in {first}, again in {second}")]
+    MultipleDefinition {
+        name: String,
+        first: String,
+        second: String,
+    },
+}
+
+#[derive(Default)]
+pub struct Resolved {
+    pub objects: Vec<Object>,
+    pub map: FxHashMap<String, usize>,
+    pub globals: Vec<Global>,
+}
+
+impl Resolved {
+    pub fn global(&self, name: &str) -> Option<&Global> {
+        self.map.get(name).map(|&i| &self.globals[i])
+    }
+
+    fn intern(&mut self, name: &str) -> usize {
+        if let Some(&i) = self.map.get(name) {
+            return i;
+        }
+        let i = self.globals.len();
+        self.globals.push(Global {
+            name: name.to_string(),
+            def: Def::Undefined,
+            strong_ref: false,
+            referenced_by: Vec::new(),
+        });
+        self.map.insert(name.to_string(), i);
+        i
+    }
+
+    /// Adds a root reference (`-u`, `-e`, EXTERN): a strong undefined reference.
+    pub fn add_root(&mut self, name: &str) {
+        let i = self.intern(name);
+        self.globals[i].strong_ref = true;
+    }
+
+    fn needs_definition(&self, name: &str) -> bool {
+        self.map.get(name).is_some_and(|&i| {
+            let g = &self.globals[i];
+            g.strong_ref && g.def == Def::Undefined
+        })
+    }
+
+    fn add_object(&mut self, obj: Object) -> Result<(), ResolveError> {
+        let oi = self.objects.len();
+        for (si, s) in obj.symbols.iter().enumerate() {
+            if s.binding == Binding::Local || s.name.is_empty() {
+                continue;
+            }
+            let gi = self.intern(&s.name);
+            let g = &mut self.globals[gi];
+            match s.section {
+                SymSection::Undef => {
+                    if s.binding != Binding::Weak {
+                        g.strong_ref = true;
+                    }
+                    if g.referenced_by.len() < 8 {
+                        g.referenced_by.push(oi);
+                    }
+                }
+                SymSection::Common => match g.def {
+                    Def::Undefined | Def::Object { weak: true, .. } => {
+                        g.def = Def::Common {
+                            obj: oi,
+                            sym: si,
+                            size: s.size,
+                            align: s.value.max(1),
+                        }
+                    }
+                    Def::Common { size, align, .. } => {
+                        if s.size > size {
+                            g.def = Def::Common {
+                                obj: oi,
+                                sym: si,
+                                size: s.size,
+                                align: align.max(s.value),
+                            };
+                        }
+                    }
+                    Def::Object { weak: false, .. } => {}
+                },
+                SymSection::Abs | SymSection::Section(_) => {
+                    let weak = s.binding == Binding::Weak;
+                    match g.def {
+                        Def::Undefined | Def::Common { .. } => {
+                            if !(weak && matches!(g.def, Def::Common { .. })) {
+                                g.def = Def::Object {
+                                    obj: oi,
+                                    sym: si,
+                                    weak,
+                                };
+                            }
+                        }
+                        Def::Object { weak: true, .. } if !weak => {
+                            g.def = Def::Object {
+                                obj: oi,
+                                sym: si,
+                                weak,
+                            }
+                        }
+                        Def::Object {
+                            obj: first,
+                            weak: false,
+                            ..
+                        } if !weak => {
+                            return Err(ResolveError::MultipleDefinition {
+                                name: s.name.clone(),
+                                first: self.objects[first].origin.to_string(),
+                                second: obj.origin.to_string(),
+                            });
+                        }
+                        Def::Object { .. } => {}
+                    }
+                }
+            }
+        }
+        self.objects.push(obj);
+        Ok(())
+    }
+
+    /// Extracts members of `archive` that define currently needed symbols, as GNU ld does:
+    /// passes over the symbol index in its order, extracting as it goes, until a pass extracts
+    /// nothing. The order matters: it is the order the members' sections are laid out in.
+    fn scan_archive(
+        &mut self,
+        archive: &Archive,
+        loaded: &mut FxHashSet<usize>,
+    ) -> Result<bool, ResolveError> {
+        let mut any = false;
+        loop {
+            let mut progress = false;
+            for (name, member) in &archive.symbols {
+                if loaded.contains(member) || !self.needs_definition(name) {
+                    continue;
+                }
+                loaded.insert(*member);
+                let obj = archive.load_member(*member)?;
+                self.add_object(obj)?;
+                progress = true;
+            }
+            if !progress {
+                return Ok(any);
+            }
+            any = true;
+        }
+    }
+
+    /// Turns COMMON symbols into space in a `COMMON` section of the object that won.
+    fn allocate_commons(&mut self) {
+        let mut commons: Vec<(usize, usize, u32, u32)> = self
+            .globals
+            .iter()
+            .filter_map(|g| match g.def {
+                Def::Common {
+                    obj,
+                    sym,
+                    size,
+                    align,
+                } => Some((obj, sym, size, align)),
+                _ => None,
+            })
+            .collect();
+        commons.sort_unstable();
+        let mut section_of: FxHashMap<usize, usize> = FxHashMap::default();
+        for (obj, sym, size, align) in commons {
+            let o = &mut self.objects[obj];
+            let sec = *section_of.entry(obj).or_insert_with(|| {
+                o.sections.push(InputSection {
+                    name: "COMMON".into(),
+                    sh_type: elf::SHT_NOBITS.0,
+                    flags: elf::SHF_ALLOC.0 | elf::SHF_WRITE.0,
+                    align: 1,
+                    size: 0,
+                    data: Arc::from(&[][..]),
+                    relocs: Vec::new(),
+                    link: 0,
+                });
+                o.sections.len() - 1
+            });
+            let align = u64::from(align.max(1)).next_power_of_two();
+            let s = &mut o.sections[sec];
+            let offset = s.size.next_multiple_of(align);
+            s.size = offset + u64::from(size);
+            s.align = s.align.max(align);
+            let symbol = &mut o.symbols[sym];
+            symbol.section = SymSection::Section(sec as u32);
+            symbol.value = offset as u32;
+        }
+        for g in &mut self.globals {
+            if let Def::Common { obj, sym, .. } = g.def {
+                g.def = Def::Object {
+                    obj,
+                    sym,
+                    weak: false,
+                };
+            }
+        }
+    }
+
+    /// Where a relocation's symbol is defined: (object, section) if in a section.
+    pub fn symbol_section(&self, obj: usize, sym: u32) -> Option<(usize, u32)> {
+        let s = &self.objects[obj].symbols[sym as usize];
+        let (o, s) = if s.binding == Binding::Local {
+            (obj, s)
+        } else {
+            match self.global(&s.name)?.def {
+                Def::Object { obj, sym, .. } => (obj, &self.objects[obj].symbols[sym]),
+                _ => return None,
+            }
+        };
+        match s.section {
+            SymSection::Section(sec) => Some((o, sec)),
+            _ => None,
+        }
+    }
+}
+
+/// Reads everything: objects are always loaded, archive members on demand.
+pub fn resolve(inputs: Vec<Loaded>, roots: &[String]) -> Result<Resolved, ResolveError> {
+    let mut r = Resolved::default();
+    for root in roots {
+        r.add_root(root);
+    }
+    let mut archives: Vec<(Archive, FxHashSet<usize>)> = Vec::new();
+    let mut group_start: Option<usize> = None;
+    for input in inputs {
+        match input {
+            Loaded::Object(o) => r.add_object(o)?,
+            Loaded::Archive { archive, whole } => {
+                let mut loaded = FxHashSet::default();
+                if whole {
+                    for m in 0..archive.members.len() {
+                        // The symbol table member and long-name table are not objects.
+                        let name = &archive.members[m].2;
+                        if name.is_empty() || name == "/" || name == "//" {
+                            continue;
+                        }
+                        loaded.insert(m);
+                        r.add_object(archive.load_member(m)?)?;
+                    }
+                } else {
+                    r.scan_archive(&archive, &mut loaded)?;
+                }
+                archives.push((archive, loaded));
+            }
+            Loaded::GroupStart => group_start = Some(archives.len()),
+            Loaded::GroupEnd => {
+                let start = group_start.take().unwrap_or(archives.len());
+                // Rescan the group's archives until a whole pass extracts nothing.
+                loop {
+                    let mut any = false;
+                    for (archive, loaded) in &mut archives[start..] {
+                        any |= r.scan_archive(archive, loaded)?;
+                    }
+                    if !any {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    r.allocate_commons();
+    Ok(r)
+}
+
+/// `--gc-sections`: which input sections are reachable from the roots through relocations.
+/// Non-allocated sections are never collected. `.ARM.exidx` sections follow the code they describe.
+pub fn live_sections(r: &Resolved, roots: &[(usize, u32)]) -> Vec<Vec<bool>> {
+    let mut live: Vec<Vec<bool>> = r
+        .objects
+        .iter()
+        .map(|o| vec![false; o.sections.len()])
+        .collect();
+    // exidx sections by (object, linked section).
+    let mut exidx: FxHashMap<(usize, u32), Vec<u32>> = FxHashMap::default();
+    let mut work: Vec<(usize, u32)> = roots.to_vec();
+    for (oi, o) in r.objects.iter().enumerate() {
+        for (si, s) in o.sections.iter().enumerate() {
+            if s.sh_type == elf::SHT_ARM_EXIDX.0 {
+                exidx.entry((oi, s.link)).or_default().push(si as u32);
+            }
+            // Non-allocated sections (debug info) are kept but are not roots: their
+            // relocations must not keep code alive.
+            if !s.is_alloc() {
+                live[oi][si] = true;
+                continue;
+            }
+            let always = matches!(
+                elf::SectionType(s.sh_type),
+                elf::SHT_INIT_ARRAY | elf::SHT_FINI_ARRAY | elf::SHT_PREINIT_ARRAY | elf::SHT_NOTE
+            ) || s.flags & elf::SHF_GNU_RETAIN.0 != 0;
+            if always && s.is_content() {
+                work.push((oi, si as u32));
+            }
+        }
+    }
+    while let Some((oi, si)) = work.pop() {
+        let Some(flag) = live.get_mut(oi).and_then(|l| l.get_mut(si as usize)) else {
+            continue;
+        };
+        if *flag {
+            continue;
+        }
+        *flag = true;
+        let sec = &r.objects[oi].sections[si as usize];
+        for rel in &sec.relocs {
+            if let Some(target) = r.symbol_section(oi, rel.sym) {
+                work.push(target);
+            }
+        }
+        if let Some(ex) = exidx.get(&(oi, si)) {
+            work.extend(ex.iter().map(|&e| (oi, e)));
+        }
+    }
+    live
+}
