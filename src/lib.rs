@@ -12,5 +12,6 @@ pub mod inventory;
 pub mod itm;
 pub mod link;
 pub mod linkmap;
+pub mod plan;
 pub mod profile;
 pub mod units;
