@@ -1,6 +1,7 @@
 //! The command-line interface: argument parsing and printing only; the work lives in the library.
 
 mod boards;
+mod run;
 
 use std::process::ExitCode;
 
@@ -17,6 +18,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Boards(boards::BoardsArgs),
+    Run(run::RunArgs),
 }
 
 /// Output format shared by the commands that print reports.
@@ -32,6 +34,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Boards(args) => boards::run(args),
+        Command::Run(args) => run::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
