@@ -31,6 +31,10 @@ pub struct RunArgs {
     /// the second stops it (e.g. `bench_start..bench_stop`).
     #[arg(long, value_name = "START..STOP")]
     window: Option<String>,
+    /// Let stores write the XIP flash (a FlexSPI set up for AHB writes; firmware that programs
+    /// its flash with plain stores, like the `flashwrite` fixture, needs this).
+    #[arg(long)]
+    writable_flash: bool,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
 }
@@ -97,6 +101,9 @@ pub fn run(args: RunArgs) -> Result<()> {
     let bytes = std::fs::read(&args.elf).with_context(|| format!("cannot read {path}"))?;
     let mut m = Machine::new(&board, &bytes, &path)?;
     m.echo = args.format == Format::Text;
+    if args.writable_flash {
+        m.mem.allow_flash_writes();
+    }
     let window = match &args.window {
         Some(spec) => {
             let Some((a, b)) = spec.split_once("..") else {

@@ -329,7 +329,8 @@ impl Machine {
 
     /// Executes one instruction whose condition passed.
     pub(crate) fn exec(&mut self, i: &Insn) -> Exec {
-        let rn = self.r[usize::from(i.rn)];
+        // FP operations keep S/D register numbers (up to 31) in `rn`; they do not use this value.
+        let rn = self.r[usize::from(i.rn & 15)];
         match i.op {
             Op::And
             | Op::Bic

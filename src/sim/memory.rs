@@ -90,6 +90,16 @@ impl Memory {
         Ok(Memory { regions, page_map })
     }
 
+    /// Lets stores program the XIP flash directly, as a FlexSPI configured for AHB writes (or a
+    /// flash driver's IP commands) would; the fixtures stand in for programming with stores.
+    pub fn allow_flash_writes(&mut self) {
+        for r in &mut self.regions {
+            if r.kind == RegionKind::Xip {
+                r.writable = true;
+            }
+        }
+    }
+
     /// The region holding `addr`, if any.
     #[inline]
     pub fn region_index(&self, addr: u32) -> Option<usize> {

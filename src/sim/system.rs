@@ -65,11 +65,16 @@ impl Fault {
     }
 
     pub fn data_access(_pc: u32, addr: u32, e: BusError) -> Fault {
+        let hint = if e == BusError::NotWritable {
+            " (a store to read-only memory; for flash programmed by plain stores use --writable-flash)"
+        } else {
+            ""
+        };
         Fault {
             exception: BUSFAULT,
             cfsr: PRECISERR | BFARVALID,
             address: Some(addr),
-            what: format!("data access at {addr:#010x}: {e}"),
+            what: format!("data access at {addr:#010x}: {e}{hint}"),
         }
     }
 
