@@ -570,7 +570,7 @@ impl Machine {
                 self.set_dbits(
                     i.rd,
                     if signed {
-                        u64::from(v as i32 as i64 as u64)
+                        v as i32 as i64 as u64
                     } else {
                         u64::from(v)
                     },

@@ -675,11 +675,7 @@ impl Machine {
                     self.basepri = b;
                 }
             }
-            19 => {
-                if self.execution_priority() > -1 {
-                    self.faultmask = v & 1 != 0;
-                }
-            }
+            19 if self.execution_priority() > -1 => self.faultmask = v & 1 != 0,
             20 => {
                 let was_psp = self.sp_is_psp();
                 // SPSEL cannot be changed in handler mode.
@@ -713,12 +709,8 @@ impl Machine {
                 v
             }
             0xE000_E014 => s.systick_reload,
-            0xE000_E018 => {
-                if s.systick_running() && s.systick_next > self.cycles {
-                    ((s.systick_next - self.cycles - 1) as u32) & 0x00FF_FFFF
-                } else {
-                    0
-                }
+            0xE000_E018 if s.systick_running() && s.systick_next > self.cycles => {
+                ((s.systick_next - self.cycles - 1) as u32) & 0x00FF_FFFF
             }
             0xE000_E01C => 0x4000_0000 | ((s.clock_hz / 100) as u32 & 0x00FF_FFFF),
             0xE000_E100..=0xE000_E13C => bits32(&s.enabled, addr - 0xE000_E100),
@@ -856,11 +848,7 @@ impl Machine {
                 }
             }
             0xE000_ED08 => s.vtor = v & 0xFFFF_FF80,
-            0xE000_ED0C => {
-                if v >> 16 == 0x05FA {
-                    s.prigroup = (v >> 8) & 7;
-                }
-            }
+            0xE000_ED0C if v >> 16 == 0x05FA => s.prigroup = (v >> 8) & 7,
             0xE000_ED10 => s.scr = v & 0x16,
             0xE000_ED14 => {
                 s.ccr = (v & 0x0003_031B) | 0x200;
