@@ -19,7 +19,10 @@ fn simulate(board: &Board, bytes: &[u8], name: &str) -> (u64, Duration) {
         let start = Instant::now();
         let stop = m.run(Limits::default()).expect("run");
         let t = start.elapsed();
-        assert!(matches!(stop, StopReason::Exit { status: 0 }), "{name}: {stop:?}");
+        assert!(
+            matches!(stop, StopReason::Exit { status: 0 }),
+            "{name}: {stop:?}"
+        );
         best = best.min(t);
         instructions = m.instructions;
     }
@@ -31,8 +34,21 @@ fn qemu(elf: &PathBuf) -> Option<Duration> {
     for _ in 0..RUNS {
         let start = Instant::now();
         let out = Command::new("qemu-system-arm")
-            .args(["-M", "mps2-an500", "-cpu", "cortex-m7", "-global", "armv7m.init-nsvtor=0x60000000"])
-            .args(["-semihosting-config", "enable=on,target=native", "-nographic", "-monitor", "none"])
+            .args([
+                "-M",
+                "mps2-an500",
+                "-cpu",
+                "cortex-m7",
+                "-global",
+                "armv7m.init-nsvtor=0x60000000",
+            ])
+            .args([
+                "-semihosting-config",
+                "enable=on,target=native",
+                "-nographic",
+                "-monitor",
+                "none",
+            ])
             .args(["-serial", "none", "-kernel"])
             .arg(elf)
             .output()
@@ -48,7 +64,10 @@ fn qemu(elf: &PathBuf) -> Option<Duration> {
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let board = Board::resolve("imxrt1062").expect("board");
-    println!("{:<6} {:>12} {:>10} {:>10} {:>12} {:>10} {:>8}", "fixture", "instructions", "sim ms", "sim MIPS", "qemu ms", "qemu MIPS", "sim/qemu");
+    println!(
+        "{:<6} {:>12} {:>10} {:>10} {:>12} {:>10} {:>8}",
+        "fixture", "instructions", "sim ms", "sim MIPS", "qemu ms", "qemu MIPS", "sim/qemu"
+    );
     for name in ["vm", "big"] {
         let elf = root.join(format!("tests/firmware/build/{name}/{name}.elf"));
         let Ok(bytes) = std::fs::read(&elf) else {
@@ -67,7 +86,10 @@ fn main() {
                     mips / qmips
                 );
             }
-            None => println!("{name:<6} {n:>12} {:>10.2} {mips:>10.1}   (qemu-system-arm not available)", t.as_secs_f64() * 1e3),
+            None => println!(
+                "{name:<6} {n:>12} {:>10.2} {mips:>10.1}   (qemu-system-arm not available)",
+                t.as_secs_f64() * 1e3
+            ),
         }
     }
     println!("best of {RUNS} runs each; simulator: run time after loading; QEMU: whole process, start-up included.");
