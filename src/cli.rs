@@ -5,6 +5,7 @@ mod heat;
 mod inspect;
 mod link;
 mod profile;
+mod run;
 
 use std::process::ExitCode;
 
@@ -25,6 +26,7 @@ enum Command {
     Inspect(inspect::InspectArgs),
     Link(link::LinkArgs),
     Profile(profile::ProfileArgs),
+    Run(run::RunArgs),
 }
 
 /// Output format shared by the commands that print reports.
@@ -44,6 +46,7 @@ pub fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(args),
         Command::Link(args) => link::run(args),
         Command::Profile(args) => profile::run(args),
+        Command::Run(args) => run::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -14,4 +14,5 @@ pub mod link;
 pub mod linkmap;
 pub mod plan;
 pub mod profile;
+pub mod sim;
 pub mod units;

@@ -1,0 +1,237 @@
+//! `hotlink run`: run firmware on the virtual board and report cycles, instructions and memory
+//! behaviour per region.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use serde::Serialize;
+
+use super::Format;
+use crate::board::Board;
+use crate::sim::{FaultReport, Limits, Machine, Observer, RegionStats, StopReason};
+
+/// Run firmware on the virtual board (a cycle-approximate Cortex-M7 with the board's memories).
+///
+/// Example: `hotlink run --board imxrt1062 fw.elf --window bench_start..bench_stop`
+#[derive(Args)]
+pub struct RunArgs {
+    /// The firmware ELF (linked for the board's memory map).
+    elf: PathBuf,
+    /// A built-in board name or the path of a board file.
+    #[arg(long, default_value = "imxrt1062")]
+    board: String,
+    /// Stop after this many cycles.
+    #[arg(long)]
+    max_cycles: Option<u64>,
+    /// Stop after this many instructions.
+    #[arg(long)]
+    max_instructions: Option<u64>,
+    /// Also report the cycles between two symbols: entering the first starts the window, entering
+    /// the second stops it (e.g. `bench_start..bench_stop`).
+    #[arg(long, value_name = "START..STOP")]
+    window: Option<String>,
+    /// Let stores write the XIP flash (a FlexSPI set up for AHB writes; firmware that programs
+    /// its flash with plain stores, like the `flashwrite` fixture, needs this).
+    #[arg(long)]
+    writable_flash: bool,
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+#[derive(Serialize)]
+struct Report {
+    board: String,
+    elf: String,
+    stop: StopReason,
+    exit_status: Option<i32>,
+    cycles: u64,
+    instructions: u64,
+    ipc: f64,
+    seconds_at_core_clock: f64,
+    window: Option<WindowReport>,
+    fault: Option<FaultReport>,
+    regions: Vec<RegionStats>,
+    #[serde(skip)]
+    output: Vec<u8>,
+}
+
+#[derive(Clone, Serialize)]
+struct WindowReport {
+    start: String,
+    stop: String,
+    entries: u64,
+    cycles: u64,
+    instructions: u64,
+}
+
+/// Counts cycles and instructions between entering `start` and entering `stop`.
+struct Window {
+    start: u32,
+    stop: u32,
+    inside: bool,
+    entries: u64,
+    cycles: u64,
+    instructions: u64,
+    shared: std::rc::Rc<std::cell::Cell<(u64, u64, u64)>>,
+}
+
+impl Observer for Window {
+    fn retire(&mut self, pc: u32, cycles: u32) {
+        if pc == self.start && !self.inside {
+            self.inside = true;
+            self.entries += 1;
+        } else if pc == self.stop {
+            self.inside = false;
+        }
+        if self.inside {
+            self.cycles += u64::from(cycles);
+            self.instructions += 1;
+        }
+        self.shared
+            .set((self.entries, self.cycles, self.instructions));
+    }
+    fn call(&mut self, _site: u32, _target: u32) {}
+    fn ret(&mut self, _site: u32, _target: u32) {}
+}
+
+pub fn run(args: RunArgs) -> Result<()> {
+    let board = Board::resolve(&args.board)?;
+    let path = args.elf.display().to_string();
+    let bytes = std::fs::read(&args.elf).with_context(|| format!("cannot read {path}"))?;
+    let mut m = Machine::new(&board, &bytes, &path)?;
+    m.echo = args.format == Format::Text;
+    if args.writable_flash {
+        m.mem.allow_flash_writes();
+    }
+    let window = match &args.window {
+        Some(spec) => {
+            let Some((a, b)) = spec.split_once("..") else {
+                bail!("--window {spec}: expected START..STOP, two symbol names");
+            };
+            let find = |name: &str| {
+                m.image.symbol(name).with_context(|| {
+                    format!("--window: {path} has no symbol `{name}` (is it kept by the linker and not inlined?)")
+                })
+            };
+            let (start, stop) = (find(a)?, find(b)?);
+            let shared = std::rc::Rc::new(std::cell::Cell::new((0, 0, 0)));
+            m.set_observer(Some(Box::new(Window {
+                start,
+                stop,
+                inside: false,
+                entries: 0,
+                cycles: 0,
+                instructions: 0,
+                shared: shared.clone(),
+            })));
+            Some((a.to_string(), b.to_string(), shared))
+        }
+        None => None,
+    };
+    let limits = Limits {
+        max_instructions: args.max_instructions.unwrap_or(u64::MAX),
+        max_cycles: args.max_cycles.unwrap_or(u64::MAX),
+    };
+    let stop = m
+        .run(limits)
+        .with_context(|| format!("running {path} on {}", board.name))?;
+    let window = window.map(|(start, stop, shared)| {
+        let (entries, cycles, instructions) = shared.get();
+        WindowReport {
+            start,
+            stop,
+            entries,
+            cycles,
+            instructions,
+        }
+    });
+    let exit_status = match stop {
+        StopReason::Exit { status } => Some(status),
+        _ => None,
+    };
+    let report = Report {
+        board: board.name.clone(),
+        elf: path,
+        stop: stop.clone(),
+        exit_status,
+        cycles: m.cycles,
+        instructions: m.instructions,
+        ipc: m.instructions as f64 / m.cycles.max(1) as f64,
+        seconds_at_core_clock: m.cycles as f64 / board.core_clock_hz as f64,
+        window,
+        fault: m.first_fault.clone(),
+        regions: m
+            .region_stats()
+            .iter()
+            .filter(|r| r.fetches + r.data_reads + r.data_writes > 0)
+            .cloned()
+            .collect(),
+        output: std::mem::take(&mut m.output),
+    };
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Text => print_text(&report),
+    }
+    match stop {
+        StopReason::Exit { status: 0 } => Ok(()),
+        StopReason::Exit { status } => bail!("the program exited with status {status}"),
+        StopReason::InstructionLimit { limit } => {
+            bail!("stopped after {limit} instructions (--max-instructions); the program had not exited")
+        }
+        StopReason::CycleLimit { limit } => {
+            bail!("stopped after {limit} cycles (--max-cycles); the program had not exited")
+        }
+    }
+}
+
+fn print_text(r: &Report) {
+    if !r.output.is_empty() && !r.output.ends_with(b"\n") {
+        println!();
+    }
+    println!("--- {} on {} ---", r.elf, r.board);
+    match r.exit_status {
+        Some(s) => println!("exit status    {s}"),
+        None => println!("stopped        {:?}", r.stop),
+    }
+    println!("cycles         {}", r.cycles);
+    println!("instructions   {}", r.instructions);
+    println!("IPC            {:.3}", r.ipc);
+    println!(
+        "time           {:.6} s at the core clock",
+        r.seconds_at_core_clock
+    );
+    if let Some(w) = &r.window {
+        println!(
+            "window         {}..{}: {} cycles, {} instructions, entered {} times",
+            w.start, w.stop, w.cycles, w.instructions, w.entries
+        );
+    }
+    if let Some(f) = &r.fault {
+        println!("fault          {f}");
+    }
+    println!(
+        "{:<8} {:>6} {:>12} {:>9} {:>12} {:>12} {:>9} {:>12}",
+        "region", "kind", "fetches", "I-hit%", "data reads", "data writes", "D-hit%", "stall cyc"
+    );
+    for s in &r.regions {
+        let pct = |h: u64, m: u64| {
+            if h + m == 0 {
+                "-".to_string()
+            } else {
+                format!("{:.2}", 100.0 * h as f64 / (h + m) as f64)
+            }
+        };
+        println!(
+            "{:<8} {:>6} {:>12} {:>9} {:>12} {:>12} {:>9} {:>12}",
+            s.name,
+            s.kind,
+            s.fetches,
+            pct(s.icache_hits, s.icache_misses),
+            s.data_reads,
+            s.data_writes,
+            pct(s.dcache_hits, s.dcache_misses),
+            s.stall_cycles
+        );
+    }
+}

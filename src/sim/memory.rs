@@ -1,0 +1,201 @@
+//! The memory bus of the virtual board: the board's regions backed by host memory, found through a
+//! 4 KiB page map so that every access costs one table lookup. Unmapped addresses and accesses the
+//! region's permissions forbid are bus faults, as the board's memory map says.
+
+use crate::board::{Board, RegionKind};
+
+/// Page size of the lookup table. Region bases and sizes must be multiples of it.
+pub const PAGE_SHIFT: u32 = 12;
+const NO_REGION: u8 = u8::MAX;
+
+/// One mapped region with its contents.
+#[derive(Debug)]
+pub struct MemRegion {
+    pub name: String,
+    pub kind: RegionKind,
+    pub base: u32,
+    pub size: u32,
+    pub readable: bool,
+    pub writable: bool,
+    pub executable: bool,
+    pub cacheable: bool,
+    pub data: Vec<u8>,
+}
+
+impl MemRegion {
+    pub fn end(&self) -> u64 {
+        u64::from(self.base) + u64::from(self.size)
+    }
+}
+
+/// Why an access failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BusError {
+    Unmapped,
+    NotReadable,
+    NotWritable,
+    NotExecutable,
+}
+
+impl std::fmt::Display for BusError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            BusError::Unmapped => "no memory is mapped there",
+            BusError::NotReadable => "the region is not readable",
+            BusError::NotWritable => "the region is not writable",
+            BusError::NotExecutable => "the region is not executable",
+        })
+    }
+}
+
+/// The regions and the page map over the whole 4 GiB address space.
+pub struct Memory {
+    pub regions: Vec<MemRegion>,
+    page_map: Vec<u8>,
+}
+
+impl Memory {
+    /// Maps every region of the board, zero-filled.
+    pub fn new(board: &Board) -> Result<Memory, String> {
+        let mut regions = Vec::new();
+        let mut page_map = vec![NO_REGION; 1 << (32 - PAGE_SHIFT)];
+        for r in &board.regions {
+            let (base, size) = (r.base.0, r.size.0);
+            let page = 1u64 << PAGE_SHIFT;
+            if base % page != 0 || size % page != 0 || base + size > 1 << 32 || size == 0 {
+                return Err(format!(
+                    "region {} ({:#x}, {:#x} bytes) must be 4 KiB aligned and inside 32-bit space",
+                    r.name, base, size
+                ));
+            }
+            if regions.len() >= usize::from(NO_REGION) {
+                return Err("too many memory regions (at most 254)".into());
+            }
+            let index = regions.len() as u8;
+            for p in (base >> PAGE_SHIFT)..((base + size) >> PAGE_SHIFT) {
+                page_map[p as usize] = index;
+            }
+            regions.push(MemRegion {
+                name: r.name.clone(),
+                kind: r.kind,
+                base: base as u32,
+                size: size as u32,
+                readable: r.readable(),
+                writable: r.writable(),
+                executable: r.executable(),
+                cacheable: r.cacheable,
+                data: vec![0; size as usize],
+            });
+        }
+        Ok(Memory { regions, page_map })
+    }
+
+    /// Lets stores program the XIP flash directly, as a FlexSPI configured for AHB writes (or a
+    /// flash driver's IP commands) would; the fixtures stand in for programming with stores.
+    pub fn allow_flash_writes(&mut self) {
+        for r in &mut self.regions {
+            if r.kind == RegionKind::Xip {
+                r.writable = true;
+            }
+        }
+    }
+
+    /// The region holding `addr`, if any.
+    #[inline]
+    pub fn region_index(&self, addr: u32) -> Option<usize> {
+        let i = self.page_map[(addr >> PAGE_SHIFT) as usize];
+        (i != NO_REGION).then_some(usize::from(i))
+    }
+
+    /// Reads `N` bytes for a load (permission: readable).
+    #[inline]
+    pub fn read<const N: usize>(&self, addr: u32) -> Result<([u8; N], usize), BusError> {
+        let i = self.region_index(addr).ok_or(BusError::Unmapped)?;
+        let r = &self.regions[i];
+        if !r.readable {
+            return Err(BusError::NotReadable);
+        }
+        let off = (addr - r.base) as usize;
+        match r.data.get(off..off + N) {
+            Some(b) => Ok((b.try_into().expect("slice of length N"), i)),
+            None => self.read_split::<N>(addr).map(|b| (b, i)),
+        }
+    }
+
+    /// An access that runs past the end of its region: byte by byte through the map.
+    fn read_split<const N: usize>(&self, addr: u32) -> Result<[u8; N], BusError> {
+        let mut out = [0u8; N];
+        for (k, byte) in out.iter_mut().enumerate() {
+            let a = addr.wrapping_add(k as u32);
+            let i = self.region_index(a).ok_or(BusError::Unmapped)?;
+            let r = &self.regions[i];
+            if !r.readable {
+                return Err(BusError::NotReadable);
+            }
+            *byte = r.data[(a - r.base) as usize];
+        }
+        Ok(out)
+    }
+
+    /// Writes bytes for a store (permission: writable). Returns the region index.
+    #[inline]
+    pub fn write(&mut self, addr: u32, bytes: &[u8]) -> Result<usize, BusError> {
+        let i = self.region_index(addr).ok_or(BusError::Unmapped)?;
+        let r = &mut self.regions[i];
+        if !r.writable {
+            return Err(BusError::NotWritable);
+        }
+        let off = (addr - r.base) as usize;
+        if let Some(dst) = r.data.get_mut(off..off + bytes.len()) {
+            dst.copy_from_slice(bytes);
+            return Ok(i);
+        }
+        for (k, b) in bytes.iter().enumerate() {
+            let a = addr.wrapping_add(k as u32);
+            let j = self.region_index(a).ok_or(BusError::Unmapped)?;
+            let r = &mut self.regions[j];
+            if !r.writable {
+                return Err(BusError::NotWritable);
+            }
+            r.data[(a - r.base) as usize] = *b;
+        }
+        Ok(i)
+    }
+
+    /// Reads a halfword for instruction fetch (permission: executable).
+    #[inline]
+    pub fn fetch16(&self, addr: u32) -> Result<(u16, usize), BusError> {
+        let i = self.region_index(addr).ok_or(BusError::Unmapped)?;
+        let r = &self.regions[i];
+        if !r.executable {
+            return Err(BusError::NotExecutable);
+        }
+        let off = (addr - r.base) as usize;
+        match r.data.get(off..off + 2) {
+            Some(b) => Ok((u16::from_le_bytes([b[0], b[1]]), i)),
+            None => Err(BusError::Unmapped),
+        }
+    }
+
+    /// Loader and debugger access: writes regardless of the region's permissions.
+    pub fn poke(&mut self, addr: u32, bytes: &[u8]) -> Result<(), BusError> {
+        for (k, b) in bytes.iter().enumerate() {
+            let a = addr.wrapping_add(k as u32);
+            let i = self.region_index(a).ok_or(BusError::Unmapped)?;
+            let r = &mut self.regions[i];
+            r.data[(a - r.base) as usize] = *b;
+        }
+        Ok(())
+    }
+
+    /// Debugger access: reads regardless of the region's permissions.
+    pub fn peek(&self, addr: u32, out: &mut [u8]) -> Result<(), BusError> {
+        for (k, b) in out.iter_mut().enumerate() {
+            let a = addr.wrapping_add(k as u32);
+            let i = self.region_index(a).ok_or(BusError::Unmapped)?;
+            let r = &self.regions[i];
+            *b = r.data[(a - r.base) as usize];
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,493 @@
+//! The virtual board: a cycle-approximate Cortex-M7 (ARMv7E-M, FPv5-D16) simulator of an i.MX RT
+//! part, driven by a [`Board`] file.
+//!
+//! Hand-written because no maintained crate simulates a Cortex-M7 with timing: unicorn is GPL and
+//! has no NVIC, SysTick or VTOR; QEMU models no time. The pieces: [`decode`] (table-driven Thumb-2
+//! decoder), `exec`/`fpu` (integer and floating-point semantics), `system` (NVIC, SysTick, SCB,
+//! exceptions), [`memory`] (the bus over the board's regions), `semihost`, `dwt` and [`timing`].
+//!
+//! Speed: instructions are decoded once per halfword address into a per-4 KiB-page cache of
+//! compact [`decode::Insn`] values; stores into a page with cached code invalidate it (startup
+//! code copying functions to ITCM). The main loop has no allocation and one event comparison per
+//! instruction; timers and pending exceptions are folded into `next_event`.
+
+pub mod decode;
+mod dwt;
+mod elf;
+mod exec;
+mod fpu;
+pub mod memory;
+mod semihost;
+mod system;
+pub mod timing;
+
+use serde::Serialize;
+use thiserror::Error;
+
+pub use elf::{Image, Symbol};
+pub use memory::BusError;
+pub use system::FaultReport;
+pub use timing::RegionStats;
+
+use crate::board::Board;
+use decode::{Insn, Op};
+use memory::{Memory, PAGE_SHIFT};
+use system::System;
+use timing::Timing;
+
+/// Errors that stop the simulation (as opposed to the program exiting).
+#[derive(Debug, Error)]
+pub enum SimError {
+    #[error("{path}: {why}")]
+    BadElf { path: String, why: String },
+    #[error("board {board}: {why}")]
+    Board { board: String, why: String },
+    #[error("{path}: segment at {addr:#010x} ({len} bytes) is not inside any region of board {board}; link the image for this board")]
+    SegmentOutsideMemory {
+        path: String,
+        addr: u32,
+        len: usize,
+        board: String,
+    },
+    #[error("no vector table: {why}; VTOR is {vtor:#010x}. Link a vector table at the start of flash (or set --vtor)")]
+    NoVectorTable { vtor: u32, why: String },
+    #[error("the core locked up: {0}")]
+    Lockup(FaultReport),
+    #[error("breakpoint (BKPT #{imm:#x}) at {pc:#010x} in {function}: no debugger is attached")]
+    Breakpoint { pc: u32, imm: u32, function: String },
+    #[error("semihosting call {op:#x} at {pc:#010x} is not supported (supported: SYS_WRITEC, SYS_WRITE0, SYS_WRITE, SYS_CLOCK, SYS_ELAPSED, SYS_TICKFREQ, SYS_EXIT, SYS_EXIT_EXTENDED)")]
+    Semihosting { pc: u32, op: u32 },
+    #[error("semihosting call {op:#x} at {pc:#010x}: its parameter block at {addr:#010x} is not readable")]
+    SemihostingMemory { pc: u32, op: u32, addr: u32 },
+    #[error("the program is stuck at {pc:#010x} in {function}: {why}")]
+    Stuck {
+        pc: u32,
+        function: String,
+        why: String,
+    },
+}
+
+/// Why [`Machine::run`] returned.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StopReason {
+    /// The program exited through semihosting with this status.
+    Exit {
+        status: i32,
+    },
+    InstructionLimit {
+        limit: u64,
+    },
+    CycleLimit {
+        limit: u64,
+    },
+}
+
+/// Limits on one run.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub max_instructions: u64,
+    pub max_cycles: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_instructions: u64::MAX,
+            max_cycles: u64::MAX,
+        }
+    }
+}
+
+/// Internal control flow out of an instruction.
+pub(crate) enum Trap {
+    /// A synchronous fault to take architecturally.
+    Fault(system::Fault),
+    Exit(i32),
+    Stop(SimError),
+}
+
+/// Decoded instructions of one 4 KiB page of code.
+struct CodePage {
+    insns: Box<[Insn]>,
+    region: u8,
+}
+
+const INSNS_PER_PAGE: usize = 1 << (PAGE_SHIFT - 1);
+
+/// Hooks the profiling layer installs: called after each retired instruction, and on calls.
+pub trait Observer {
+    /// One instruction at `pc` retired, costing `cycles`.
+    fn retire(&mut self, pc: u32, cycles: u32);
+    /// A call (BL/BLX) from `site` to `target` happened.
+    fn call(&mut self, site: u32, target: u32);
+    /// A return (BX lr, POP {pc}, LDR pc) from `site` to `target` happened.
+    fn ret(&mut self, site: u32, target: u32);
+}
+
+/// The simulated core with its memory and peripherals.
+pub struct Machine {
+    pub mem: Memory,
+    pub image: Image,
+    pub timing: Timing,
+    pub(crate) sys: System,
+    /// R0-R15; R15 reads as the current instruction's address + 4 while it executes.
+    pub r: [u32; 16],
+    pub pc: u32,
+    next_pc: u32,
+    pub(crate) n: bool,
+    pub(crate) z: bool,
+    pub(crate) c: bool,
+    pub(crate) v: bool,
+    pub(crate) q: bool,
+    pub(crate) ge: u8,
+    /// ITSTATE (IT[7:0]).
+    pub(crate) it: u8,
+    /// The stack pointer not currently in R13 (PSP when MSP is active, and vice versa).
+    pub(crate) other_sp: u32,
+    pub(crate) control: u32,
+    pub(crate) primask: bool,
+    pub(crate) faultmask: bool,
+    pub(crate) basepri: u8,
+    /// IPSR: the active exception number, 0 in thread mode.
+    pub(crate) ipsr: u32,
+    /// S0-S31 (D0-D15 as pairs).
+    pub(crate) s: [u32; 32],
+    pub(crate) fpscr: u32,
+    pub(crate) exclusive: Option<u32>,
+    pub cycles: u64,
+    pub instructions: u64,
+    /// The cycle at which `events` must next run (timers, pending exceptions, limits).
+    next_event: u64,
+    code: Vec<Option<Box<CodePage>>>,
+    /// Program output (semihosting stdout and stderr, in order).
+    pub output: Vec<u8>,
+    /// Also copy program output to the host's stdout/stderr as it is produced.
+    pub echo: bool,
+    /// The first fault the program took, for the report.
+    pub first_fault: Option<FaultReport>,
+    observer: Option<Box<dyn Observer>>,
+    /// Cycle budget for the current `run` (folded into `next_event`).
+    cycle_limit: u64,
+}
+
+impl Machine {
+    /// Builds the board, loads the image into its memory and resets the core.
+    pub fn new(board: &Board, elf_bytes: &[u8], path: &str) -> Result<Machine, SimError> {
+        let image = Image::parse(elf_bytes, path)?;
+        let mut mem = Memory::new(board).map_err(|why| SimError::Board {
+            board: board.name.clone(),
+            why,
+        })?;
+        for seg in &image.segments {
+            mem.poke(seg.paddr, &seg.data)
+                .map_err(|_| SimError::SegmentOutsideMemory {
+                    path: path.to_string(),
+                    addr: seg.paddr,
+                    len: seg.data.len(),
+                    board: board.name.clone(),
+                })?;
+        }
+        let vtor = image
+            .segments
+            .iter()
+            .map(|s| s.paddr)
+            .filter(|&a| {
+                mem.region_index(a)
+                    .is_some_and(|i| mem.regions[i].executable)
+            })
+            .min()
+            .unwrap_or(0);
+        let timing = Timing::new(board, &mem.regions);
+        let mut code = Vec::new();
+        code.resize_with(1 << (32 - PAGE_SHIFT), || None);
+        let mut m = Machine {
+            mem,
+            image,
+            timing,
+            sys: System::new(board.core_clock_hz),
+            r: [0; 16],
+            pc: 0,
+            next_pc: 0,
+            n: false,
+            z: false,
+            c: false,
+            v: false,
+            q: false,
+            ge: 0,
+            it: 0,
+            other_sp: 0,
+            control: 0,
+            primask: false,
+            faultmask: false,
+            basepri: 0,
+            ipsr: 0,
+            s: [0; 32],
+            fpscr: 0,
+            exclusive: None,
+            cycles: 0,
+            instructions: 0,
+            next_event: 0,
+            code,
+            output: Vec::new(),
+            echo: false,
+            first_fault: None,
+            observer: None,
+            cycle_limit: u64::MAX,
+        };
+        m.reset(vtor)?;
+        Ok(m)
+    }
+
+    /// Reset from the vector table at `vtor`: SP from word 0, PC from word 1.
+    pub fn reset(&mut self, vtor: u32) -> Result<(), SimError> {
+        let no_table = |why: String| SimError::NoVectorTable { vtor, why };
+        let mut word = [0u8; 8];
+        self.mem
+            .peek(vtor, &mut word)
+            .map_err(|e| no_table(format!("cannot read it ({e})")))?;
+        let sp = u32::from_le_bytes([word[0], word[1], word[2], word[3]]);
+        let reset = u32::from_le_bytes([word[4], word[5], word[6], word[7]]);
+        if reset & 1 == 0 {
+            return Err(no_table(format!(
+                "the reset vector {reset:#010x} lacks the Thumb bit"
+            )));
+        }
+        let target = reset & !1;
+        if !self
+            .mem
+            .region_index(target)
+            .is_some_and(|i| self.mem.regions[i].executable)
+        {
+            return Err(no_table(format!(
+                "the reset vector {reset:#010x} is outside executable memory"
+            )));
+        }
+        self.sys.reset(vtor);
+        self.r = [0; 16];
+        self.r[13] = sp & !3;
+        self.r[14] = 0xFFFF_FFFF;
+        self.pc = target;
+        self.other_sp = 0;
+        self.control = 0;
+        self.ipsr = 0;
+        self.it = 0;
+        self.primask = false;
+        self.faultmask = false;
+        self.basepri = 0;
+        self.next_event = 0;
+        Ok(())
+    }
+
+    /// Installs the profiling observer (called per retired instruction and per call/return).
+    pub fn set_observer(
+        &mut self,
+        observer: Option<Box<dyn Observer>>,
+    ) -> Option<Box<dyn Observer>> {
+        std::mem::replace(&mut self.observer, observer)
+    }
+
+    /// Runs until the program exits, a limit is reached or an error stops it.
+    pub fn run(&mut self, limits: Limits) -> Result<StopReason, SimError> {
+        self.cycle_limit = limits.max_cycles;
+        self.next_event = 0;
+        loop {
+            if self.cycles >= self.next_event {
+                if self.cycles >= self.cycle_limit {
+                    return Ok(StopReason::CycleLimit {
+                        limit: limits.max_cycles,
+                    });
+                }
+                self.events()?;
+            }
+            if self.instructions >= limits.max_instructions {
+                return Ok(StopReason::InstructionLimit {
+                    limit: limits.max_instructions,
+                });
+            }
+            if let Some(status) = self.step()? {
+                return Ok(StopReason::Exit { status });
+            }
+        }
+    }
+
+    /// Executes one instruction; returns the exit status if the program exited.
+    #[inline]
+    fn step(&mut self) -> Result<Option<i32>, SimError> {
+        let pc = self.pc;
+        let (insn, region) = match self.cached(pc) {
+            Some(x) => x,
+            None => match self.decode_at(pc) {
+                Ok(x) => x,
+                Err(trap) => {
+                    return self.handle_trap(trap, pc);
+                }
+            },
+        };
+        self.r[15] = pc.wrapping_add(4);
+        self.next_pc = pc.wrapping_add(u32::from(insn.len));
+        let mut cost = self.timing.issue(&insn, pc, region);
+        let before = self.cycles;
+        let result = if self.it == 0 || self.it_condition_passes() {
+            self.exec(&insn)
+        } else {
+            Ok(())
+        };
+        if self.it != 0 && insn.op != Op::It {
+            self.advance_it();
+        }
+        self.instructions += 1;
+        cost += (self.cycles - before) as u32;
+        self.cycles = before + u64::from(cost);
+        if let Some(obs) = self.observer.as_mut() {
+            obs.retire(pc, cost);
+        }
+        match result {
+            Ok(()) => {
+                self.pc = self.next_pc;
+                Ok(None)
+            }
+            Err(trap) => self.handle_trap(trap, pc),
+        }
+    }
+
+    fn handle_trap(&mut self, trap: Trap, pc: u32) -> Result<Option<i32>, SimError> {
+        match trap {
+            Trap::Exit(status) => Ok(Some(status)),
+            Trap::Stop(e) => Err(e),
+            Trap::Fault(f) => {
+                self.pc = pc;
+                self.take_fault(f, pc)?;
+                Ok(None)
+            }
+        }
+    }
+
+    #[inline]
+    fn cached(&self, pc: u32) -> Option<(Insn, usize)> {
+        let page = self.code[(pc >> PAGE_SHIFT) as usize].as_deref()?;
+        let i = page.insns[((pc as usize) & ((1 << PAGE_SHIFT) - 1)) >> 1];
+        (i.op != Op::Undecoded).then_some((i, usize::from(page.region)))
+    }
+
+    /// Decodes the instruction at `pc` into the cache.
+    #[cold]
+    fn decode_at(&mut self, pc: u32) -> Result<(Insn, usize), Trap> {
+        let fetch_fault = |e: BusError| Trap::Fault(system::Fault::instruction_access(pc, e));
+        let (hw1, region) = self.mem.fetch16(pc).map_err(fetch_fault)?;
+        let insn = if decode::is_wide(hw1) {
+            let (hw2, _) = self.mem.fetch16(pc.wrapping_add(2)).map_err(fetch_fault)?;
+            decode::decode32((u32::from(hw1) << 16) | u32::from(hw2))
+        } else {
+            decode::decode16(hw1)
+        };
+        let slot = &mut self.code[(pc >> PAGE_SHIFT) as usize];
+        let page = slot.get_or_insert_with(|| {
+            Box::new(CodePage {
+                insns: vec![Insn::UNDECODED; INSNS_PER_PAGE].into_boxed_slice(),
+                region: region as u8,
+            })
+        });
+        page.insns[((pc as usize) & ((1 << PAGE_SHIFT) - 1)) >> 1] = insn;
+        Ok((insn, region))
+    }
+
+    /// Forgets decoded instructions overlapping a store of `len` bytes at `addr` (a 32-bit
+    /// instruction starting 2 bytes before the store overlaps it too).
+    #[inline]
+    fn invalidate_code(&mut self, addr: u32, len: u32) {
+        let start = (addr & !1).wrapping_sub(2);
+        let count = (len + (addr & 1) + 3) / 2;
+        for k in 0..count {
+            let h = start.wrapping_add(2 * k);
+            if let Some(page) = self.code[(h >> PAGE_SHIFT) as usize].as_deref_mut() {
+                page.insns[((h as usize) & ((1 << PAGE_SHIFT) - 1)) >> 1] = Insn::UNDECODED;
+            }
+        }
+    }
+
+    #[inline]
+    fn it_condition_passes(&self) -> bool {
+        self.condition(self.it >> 4)
+    }
+
+    #[inline]
+    fn advance_it(&mut self) {
+        if self.it & 0x7 == 0 {
+            self.it = 0;
+        } else {
+            self.it = (self.it & 0xE0) | ((self.it << 1) & 0x1F);
+        }
+    }
+
+    /// ConditionPassed for a 4-bit condition code.
+    #[inline]
+    pub(crate) fn condition(&self, cond: u8) -> bool {
+        let r = match cond >> 1 {
+            0 => self.z,
+            1 => self.c,
+            2 => self.n,
+            3 => self.v,
+            4 => self.c && !self.z,
+            5 => self.n == self.v,
+            6 => self.n == self.v && !self.z,
+            _ => return true,
+        };
+        if cond & 1 == 1 {
+            !r
+        } else {
+            r
+        }
+    }
+
+    /// The APSR/xPSR flag bits (N, Z, C, V, Q and GE).
+    pub fn apsr(&self) -> u32 {
+        (u32::from(self.n) << 31)
+            | (u32::from(self.z) << 30)
+            | (u32::from(self.c) << 29)
+            | (u32::from(self.v) << 28)
+            | (u32::from(self.q) << 27)
+            | (u32::from(self.ge) << 16)
+    }
+
+    pub(crate) fn set_apsr(&mut self, v: u32) {
+        self.n = v & (1 << 31) != 0;
+        self.z = v & (1 << 30) != 0;
+        self.c = v & (1 << 29) != 0;
+        self.v = v & (1 << 28) != 0;
+        self.q = v & (1 << 27) != 0;
+        self.ge = ((v >> 16) & 0xF) as u8;
+    }
+
+    /// `name+0xoff` for a PC.
+    pub fn describe(&self, pc: u32) -> String {
+        self.image.describe(pc)
+    }
+
+    /// Host-side read of a 32-bit word through the same bus the core uses (debugger view: memory
+    /// regardless of permission, and the system registers such as DWT_CYCCNT and DWT_PCSR).
+    pub fn read_word_32(&mut self, addr: u32) -> Result<u32, BusError> {
+        if addr >= system::PPB_BASE {
+            return Ok(self.system_read(addr));
+        }
+        let mut b = [0u8; 4];
+        self.mem.peek(addr, &mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+
+    /// Host-side write of a 32-bit word (debugger view).
+    pub fn write_word_32(&mut self, addr: u32, value: u32) -> Result<(), BusError> {
+        if addr >= system::PPB_BASE {
+            self.system_write(addr, value);
+            return Ok(());
+        }
+        self.mem.poke(addr, &value.to_le_bytes())?;
+        self.invalidate_code(addr, 4);
+        Ok(())
+    }
+
+    /// Per-region timing counters.
+    pub fn region_stats(&self) -> &[RegionStats] {
+        &self.timing.stats
+    }
+}

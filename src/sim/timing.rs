@@ -1,0 +1,399 @@
+//! The cycle model: L1 caches, per-region memory latencies from the board file, and an in-order
+//! dual-issue approximation of the Cortex-M7 pipeline. Documented, with the source of every
+//! parameter, in `docs/sim-model.md`. Deterministic: no host time, no randomness.
+//!
+//! Hand-written: no crate models the Cortex-M7 pipeline or the i.MX RT memory system.
+
+use serde::Serialize;
+
+use super::decode::{Insn, Op};
+use super::memory::MemRegion;
+use crate::board::{Board, CacheGeometry, RegionKind};
+
+/// A set-associative cache with LRU replacement (tags only: the data lives in [`super::memory`]).
+pub struct Cache {
+    /// Per set, `ways` tags in most-recently-used-first order; 0 = invalid (line addresses are
+    /// stored plus one so that line 0 is representable).
+    tags: Vec<u32>,
+    ways: usize,
+    sets_mask: u32,
+    line_shift: u32,
+}
+
+impl Cache {
+    pub fn new(g: &CacheGeometry) -> Cache {
+        let sets = g.sets().max(1) as usize;
+        let ways = g.ways.max(1) as usize;
+        Cache {
+            tags: vec![0; sets * ways],
+            ways,
+            sets_mask: (sets.next_power_of_two() - 1) as u32,
+            line_shift: g.line.max(4).trailing_zeros(),
+        }
+    }
+
+    /// Looks `addr` up, allocating on a miss. Returns whether it hit.
+    #[inline]
+    pub fn access(&mut self, addr: u32) -> bool {
+        let line = addr >> self.line_shift;
+        let set = (line & self.sets_mask) as usize;
+        let tag = line + 1;
+        let ways = &mut self.tags[set * self.ways..(set + 1) * self.ways];
+        if ways[0] == tag {
+            return true;
+        }
+        let pos = ways.iter().position(|&t| t == tag);
+        let end = pos.unwrap_or(ways.len() - 1);
+        ways.copy_within(0..end, 1);
+        ways[0] = tag;
+        pos.is_some()
+    }
+
+    /// Looks up without allocating (used for stores: no write-allocate in this model).
+    #[inline]
+    pub fn probe(&mut self, addr: u32) -> bool {
+        let line = addr >> self.line_shift;
+        let set = (line & self.sets_mask) as usize;
+        let tag = line + 1;
+        self.tags[set * self.ways..(set + 1) * self.ways].contains(&tag)
+    }
+
+    pub fn invalidate(&mut self) {
+        self.tags.fill(0);
+    }
+}
+
+/// What the board says one region costs, resolved once per region.
+#[derive(Clone, Copy, Debug)]
+struct RegionCost {
+    cached: bool,
+    /// Extra cycles of an access that bypasses the cache (TCM wait states, uncached OCRAM...).
+    uncached: u32,
+    /// Cycles to bring a missing line in (critical word first).
+    miss: u32,
+    /// A sequential miss the FlexSPI prefetch buffer serves.
+    prefetch_hit: Option<u32>,
+}
+
+/// Counters for one region.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RegionStats {
+    pub name: String,
+    pub kind: String,
+    /// Instructions fetched (executed) from the region.
+    pub fetches: u64,
+    pub icache_hits: u64,
+    pub icache_misses: u64,
+    pub data_reads: u64,
+    pub data_writes: u64,
+    pub dcache_hits: u64,
+    pub dcache_misses: u64,
+    /// Cycles the core waited on this region (fetch and data).
+    pub stall_cycles: u64,
+}
+
+/// Per-operation pipeline class.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// Single-cycle integer op that may dual-issue.
+    Alu,
+    /// Load/store of one or two registers.
+    Mem,
+    Branch,
+    /// Multi-cycle or serialising; never pairs.
+    Other,
+}
+
+fn class(op: Op) -> Class {
+    use Op::*;
+    match op {
+        And | Bic | Orr | Orn | Eor | Add | Adc | Sbc | Sub | Rsb | Mov | Mvn | Tst | Teq | Cmp
+        | Cmn | ShiftReg | Movt | Sbfx | Ubfx | Bfi | Bfc | Extend | Rev | Rev16 | Rbit | Revsh
+        | Clz | Nop | It | Sel | Pkh => Class::Alu,
+        Ldr | Ldrb | Ldrh | Ldrsb | Ldrsh | Str | Strb | Strh | Ldrd | Strd | Vldr | Vstr => {
+            Class::Mem
+        }
+        B | Bl | Bx | Blx | Cbz | Cbnz | Tbb | Tbh => Class::Branch,
+        _ => Class::Other,
+    }
+}
+
+/// Extra issue cycles of multi-cycle operations (beyond the first), an estimate per
+/// `docs/sim-model.md` (Arm publishes no Cortex-M7 cycle table).
+fn extra_cycles(i: &Insn) -> u32 {
+    use super::decode::{flag, varith};
+    use Op::*;
+    let dbl = i.flags & flag::DBL != 0;
+    match i.op {
+        Smull | Umull | Smlal | Umlal | Umaal | Smlalxy | Smlald | Smlsld => 1,
+        VArith if i.cond == varith::DIV => {
+            if dbl {
+                28
+            } else {
+                13
+            }
+        }
+        VUnary if i.cond == 3 => {
+            if dbl {
+                28
+            } else {
+                13
+            }
+        }
+        VArith if dbl => 2,
+        Barrier => 4,
+        Wfi | Svc | Bkpt | Mrs | Msr | Cps => 2,
+        _ => 0,
+    }
+}
+
+/// Branch penalty of a mispredicted or unpredicted branch: refill of the 6-stage pipeline's
+/// fetch/decode stages (estimate, see `docs/sim-model.md`).
+const MISPREDICT: u32 = 4;
+const BTAC_SIZE: usize = 1024;
+
+/// The state of the cycle model between instructions.
+pub struct Timing {
+    pub icache: Cache,
+    pub dcache: Cache,
+    pub icache_on: bool,
+    pub dcache_on: bool,
+    costs: Vec<RegionCost>,
+    pub stats: Vec<RegionStats>,
+    last_fetch_line: u32,
+    /// The XIP line after the last one filled: a miss on it is a prefetch-buffer hit.
+    xip_next_line: u32,
+    /// The destination register of the previous instruction if it was a load (load-use stall).
+    load_dest: u8,
+    /// Whether the previous instruction issued alone in its cycle and may pair with this one.
+    pair_open: bool,
+    prev_dest: u8,
+    /// Branch target buffer: PC-indexed (target, 2-bit counter).
+    btac: Vec<(u32, u8)>,
+}
+
+impl Timing {
+    pub fn new(board: &Board, regions: &[MemRegion]) -> Timing {
+        let t = &board.timing;
+        let costs = regions
+            .iter()
+            .map(|r| match r.kind {
+                RegionKind::Itcm => RegionCost {
+                    cached: false,
+                    uncached: t.itcm_wait_states,
+                    miss: 0,
+                    prefetch_hit: None,
+                },
+                RegionKind::Dtcm => RegionCost {
+                    cached: false,
+                    uncached: t.dtcm_wait_states,
+                    miss: 0,
+                    prefetch_hit: None,
+                },
+                RegionKind::Ocram => RegionCost {
+                    cached: r.cacheable,
+                    uncached: t.ocram_uncached_cycles,
+                    miss: t.ocram_line_fill_cycles,
+                    prefetch_hit: None,
+                },
+                RegionKind::Xip => RegionCost {
+                    cached: r.cacheable,
+                    uncached: t.xip_miss_cycles,
+                    miss: t.xip_miss_cycles,
+                    prefetch_hit: t.xip_prefetch.then_some(t.xip_prefetch_hit_cycles),
+                },
+                RegionKind::Semc => {
+                    let fill = t.semc_line_fill_cycles.unwrap_or(t.ocram_line_fill_cycles);
+                    RegionCost {
+                        cached: r.cacheable,
+                        uncached: fill / 2,
+                        miss: fill,
+                        prefetch_hit: None,
+                    }
+                }
+            })
+            .collect();
+        let stats = regions
+            .iter()
+            .map(|r| RegionStats {
+                name: r.name.clone(),
+                kind: r.kind.as_str().to_string(),
+                ..RegionStats::default()
+            })
+            .collect();
+        Timing {
+            icache: Cache::new(&board.cache.instruction),
+            dcache: Cache::new(&board.cache.data),
+            icache_on: true,
+            dcache_on: true,
+            costs,
+            stats,
+            last_fetch_line: u32::MAX,
+            xip_next_line: u32::MAX,
+            load_dest: 0xFF,
+            pair_open: false,
+            prev_dest: 0xFF,
+            btac: vec![(u32::MAX, 0); BTAC_SIZE],
+        }
+    }
+
+    /// Cycles to fetch and issue `i` at `pc` from region `region`.
+    #[inline]
+    pub fn issue(&mut self, i: &Insn, pc: u32, region: usize) -> u32 {
+        let stats = &mut self.stats[region];
+        stats.fetches += 1;
+        let mut cycles = 0;
+        let line = pc >> 5;
+        if line != self.last_fetch_line {
+            self.last_fetch_line = line;
+            let cost = self.costs[region];
+            let stall = if cost.cached && self.icache_on {
+                if self.icache.access(pc) {
+                    stats.icache_hits += 1;
+                    0
+                } else {
+                    stats.icache_misses += 1;
+                    let s = match cost.prefetch_hit {
+                        Some(p) if line == self.xip_next_line => p,
+                        _ => cost.miss,
+                    };
+                    self.xip_next_line = line.wrapping_add(1);
+                    s
+                }
+            } else {
+                cost.uncached
+            };
+            stats.stall_cycles += u64::from(stall);
+            cycles += stall;
+        }
+        // Issue: pair with the previous instruction when both are simple and independent.
+        let c = class(i.op);
+        let depends = self.prev_dest != 0xFF && (i.rn == self.prev_dest || i.rm == self.prev_dest);
+        let load_use = self.load_dest != 0xFF && (i.rn == self.load_dest || i.rm == self.load_dest);
+        if load_use {
+            cycles += 1;
+        }
+        let pairs = self.pair_open
+            && !depends
+            && !load_use
+            && matches!(c, Class::Alu | Class::Mem | Class::Branch);
+        if pairs {
+            self.pair_open = false;
+        } else {
+            cycles += 1 + extra_cycles(i);
+            self.pair_open = matches!(c, Class::Alu | Class::Mem);
+        }
+        self.prev_dest = if c == Class::Alu { i.rd } else { 0xFF };
+        self.load_dest = if c == Class::Mem && is_load(i.op) {
+            i.rd
+        } else {
+            0xFF
+        };
+        cycles
+    }
+
+    /// Cycles of a data access of `bytes` at `addr` in region `region` beyond the issue cycle.
+    #[inline]
+    pub fn data(&mut self, addr: u32, region: usize, write: bool) -> u32 {
+        let cost = self.costs[region];
+        let stats = &mut self.stats[region];
+        let stall = if cost.cached && self.dcache_on {
+            let hit = if write {
+                self.dcache.probe(addr)
+            } else {
+                self.dcache.access(addr)
+            };
+            if write {
+                stats.data_writes += 1;
+            } else {
+                stats.data_reads += 1;
+            }
+            if hit {
+                stats.dcache_hits += 1;
+                0
+            } else {
+                stats.dcache_misses += 1;
+                // Stores drain through the write buffer; a read miss waits for the critical word.
+                if write {
+                    0
+                } else {
+                    cost.miss
+                }
+            }
+        } else {
+            if write {
+                stats.data_writes += 1;
+            } else {
+                stats.data_reads += 1;
+            }
+            if write && cost.uncached > 1 {
+                1
+            } else {
+                cost.uncached
+            }
+        };
+        stats.stall_cycles += u64::from(stall);
+        stall
+    }
+
+    /// Cycles of a branch at `pc` to `target` given whether it was taken.
+    #[inline]
+    pub fn branch(&mut self, pc: u32, target: u32, taken: bool) -> u32 {
+        let slot = &mut self.btac[((pc >> 1) as usize) & (BTAC_SIZE - 1)];
+        let predicted_taken = slot.1 >= 2 && slot.0 == target;
+        let penalty = if taken == predicted_taken {
+            0
+        } else {
+            MISPREDICT
+        };
+        if taken {
+            slot.0 = target;
+            slot.1 = (slot.1 + 1).min(3);
+        } else {
+            slot.1 = slot.1.saturating_sub(1);
+        }
+        self.pair_open = false;
+        self.last_fetch_line = u32::MAX;
+        penalty
+    }
+
+    /// Cycles of a multi-register transfer of `n` registers (64-bit data path: two per beat).
+    pub fn multiple(&mut self, n: u32) -> u32 {
+        self.pair_open = false;
+        n.div_ceil(2).saturating_sub(1)
+    }
+
+    /// Cycles of an integer divide (early termination: 2 to 12 cycles by quotient size).
+    pub fn divide(&mut self, quotient: u32) -> u32 {
+        1 + (32 - quotient.leading_zeros()).div_ceil(3).min(11)
+    }
+}
+
+fn is_load(op: Op) -> bool {
+    matches!(
+        op,
+        Op::Ldr | Op::Ldrb | Op::Ldrh | Op::Ldrsb | Op::Ldrsh | Op::Ldrd
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::units::Bytes;
+
+    #[test]
+    fn lru_cache_evicts_the_oldest_way() {
+        let g = CacheGeometry {
+            size: Bytes(64),
+            ways: 2,
+            line: 32,
+        };
+        let mut c = Cache::new(&g);
+        assert!(!c.access(0x000));
+        assert!(!c.access(0x020));
+        assert!(c.access(0x000));
+        assert!(!c.access(0x040)); // evicts 0x020
+        assert!(c.access(0x000));
+        assert!(!c.access(0x020));
+    }
+}
