@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::Format;
 use crate::board::Board;
+use crate::profile::{ElfIdentity, ExactProfiler};
 use crate::sim::{FaultReport, Limits, Machine, Observer, RegionStats, StopReason};
 
 /// Run firmware on the virtual board (a cycle-approximate Cortex-M7 with the board's memories).
@@ -35,8 +36,33 @@ pub struct RunArgs {
     /// its flash with plain stores, like the `flashwrite` fixture, needs this).
     #[arg(long)]
     writable_flash: bool,
+    /// Write the run's exact profile (per-function instructions and cycles, call edges, PC
+    /// samples; docs/profile-format.md) to this file.
+    #[arg(long, value_name = "FILE")]
+    profile: Option<PathBuf>,
+    /// Cycles between the profile's DWT-style PC samples.
+    #[arg(long, default_value_t = 1024, requires = "profile")]
+    sample_period: u64,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
+}
+
+/// Two observers fed the same events (a window and a profiler at once).
+struct Both(Box<dyn Observer>, Box<dyn Observer>);
+
+impl Observer for Both {
+    fn retire(&mut self, pc: u32, cycles: u32) {
+        self.0.retire(pc, cycles);
+        self.1.retire(pc, cycles);
+    }
+    fn call(&mut self, site: u32, target: u32) {
+        self.0.call(site, target);
+        self.1.call(site, target);
+    }
+    fn ret(&mut self, site: u32, target: u32) {
+        self.0.ret(site, target);
+        self.1.ret(site, target);
+    }
 }
 
 #[derive(Serialize)]
@@ -129,6 +155,15 @@ pub fn run(args: RunArgs) -> Result<()> {
         }
         None => None,
     };
+    let profiler = args.profile.as_ref().map(|_| {
+        let (observer, counts) = ExactProfiler::new(args.sample_period);
+        let observer: Box<dyn Observer> = match m.set_observer(None) {
+            Some(window) => Box::new(Both(window, Box::new(observer))),
+            None => Box::new(observer),
+        };
+        m.set_observer(Some(observer));
+        counts
+    });
     let limits = Limits {
         max_instructions: args.max_instructions.unwrap_or(u64::MAX),
         max_cycles: args.max_cycles.unwrap_or(u64::MAX),
@@ -136,6 +171,19 @@ pub fn run(args: RunArgs) -> Result<()> {
     let stop = m
         .run(limits)
         .with_context(|| format!("running {path} on {}", board.name))?;
+    if let (Some(counts), Some(out)) = (&profiler, &args.profile) {
+        let mut profile =
+            counts
+                .borrow()
+                .into_profile(&m, ElfIdentity::of_bytes(&path, &bytes), &args.board);
+        if !matches!(stop, StopReason::Exit { .. }) {
+            profile.capture.partial = Some(format!(
+                "the run stopped before the program exited: {stop:?}"
+            ));
+        }
+        profile.save(out)?;
+        eprintln!("profile written to {}", out.display());
+    }
     let window = window.map(|(start, stop, shared)| {
         let (entries, cycles, instructions) = shared.get();
         WindowReport {

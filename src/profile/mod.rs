@@ -5,6 +5,7 @@
 //! them. A profile names the exact ELF it was taken on (SHA-256, GNU build-id), so a profile of
 //! another program is caught before it misleads a plan.
 
+mod exact;
 mod identity;
 mod merge;
 mod show;
@@ -15,6 +16,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
+pub use exact::{ExactCounts, ExactProfiler};
 pub use identity::ElfIdentity;
 pub use merge::merge;
 pub use show::{diff_text, show_text};
