@@ -72,7 +72,8 @@ void kernel_start(uint32_t tick_cycles)
     tasks[0].switches_in = 1;
     SYST_RVR = tick_cycles - 1u;
     SYST_CVR = 0;
-    SYST_CSR = 7u; /* processor clock, interrupt, enable */
+    /* SysTick is enabled by the SVC start path, once PSP holds a task's stack: a
+     * tick taken here, on MSP, would make PendSV save a context to PSP = 0. */
     __asm__ volatile("cpsie i\n\tsvc %0" ::"i"(SVC_START) : "memory");
     fw_fail("rtos: SVC start returned", 0);
 }
@@ -95,7 +96,7 @@ void SysTick_Handler(void)
     SCB_ICSR = 1u << 28; /* PENDSVSET */
 }
 
-/* SVC 0 starts the first task, SVC 1 yields (pends PendSV). */
+/* SVC 0 starts SysTick and the first task, SVC 1 yields (pends PendSV). */
 __attribute__((naked)) void SVC_Handler(void)
 {
     __asm__ volatile(
@@ -111,6 +112,9 @@ __attribute__((naked)) void SVC_Handler(void)
         "str r1, [r0]\n\t"
         "bx lr\n"
         "1:\n\t"
+        "ldr r0, =0xE000E010\n\t" /* SYST_CSR: processor clock, interrupt, enable */
+        "movs r1, #7\n\t"
+        "str r1, [r0]\n\t"
         "ldr r0, =current_task\n\t"
         "ldr r0, [r0]\n\t"
         "ldr r0, [r0]\n\t"          /* task sp */

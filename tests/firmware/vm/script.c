@@ -95,6 +95,39 @@ static void jump(Asm *a, uint32_t o, uint32_t label)
     emit(a, 0);
 }
 
+/* local[li] = local[li] + 1 */
+static void inc_local(Asm *a, uint32_t li)
+{
+    op_u8(a, OP_LOAD_LOCAL, li);
+    push_int(a, 1);
+    op(a, OP_ADD);
+    op_u8(a, OP_STORE_LOCAL, li);
+}
+
+static void set_local_int(Asm *a, uint32_t li, int32_t v)
+{
+    push_int(a, v);
+    op_u8(a, OP_STORE_LOCAL, li);
+}
+
+/* if not (local[li] < local[lim]) goto exit */
+static void exit_unless_lt_local(Asm *a, uint32_t li, uint32_t lim, uint32_t exit)
+{
+    op_u8(a, OP_LOAD_LOCAL, li);
+    op_u8(a, OP_LOAD_LOCAL, lim);
+    op(a, OP_LT);
+    jump(a, OP_JZ, exit);
+}
+
+/* if not (local[li] < k) goto exit */
+static void exit_unless_lt_int(Asm *a, uint32_t li, int32_t k, uint32_t exit)
+{
+    op_u8(a, OP_LOAD_LOCAL, li);
+    push_int(a, k);
+    op(a, OP_LT);
+    jump(a, OP_JZ, exit);
+}
+
 static void asm_begin(Asm *a)
 {
     a->code = code_mem + code_used;
@@ -131,10 +164,7 @@ static Func funcs[F_COUNT];
 static void build_fib(Asm *a)
 {
     uint32_t recurse = new_label(a);
-    op_u8(a, OP_LOAD_LOCAL, 0);
-    push_int(a, 2);
-    op(a, OP_LT);
-    jump(a, OP_JZ, recurse);
+    exit_unless_lt_int(a, 0, 2, recurse);
     op_u8(a, OP_LOAD_LOCAL, 0);
     op(a, OP_RET);
     bind(a, recurse);
@@ -166,13 +196,9 @@ static void build_build_dict(Asm *a)
     uint32_t top = new_label(a), end = new_label(a);
     op(a, OP_NEW_DICT);
     op_u8(a, OP_STORE_LOCAL, 2);
-    push_int(a, 0);
-    op_u8(a, OP_STORE_LOCAL, 1);
+    set_local_int(a, 1, 0);
     bind(a, top);
-    op_u8(a, OP_LOAD_LOCAL, 1);
-    op_u8(a, OP_LOAD_LOCAL, 0);
-    op(a, OP_LT);
-    jump(a, OP_JZ, end);
+    exit_unless_lt_local(a, 1, 0, end);
     op_u8(a, OP_LOAD_LOCAL, 2);
     key_of(a, 1);
     op_u8(a, OP_LOAD_LOCAL, 2);
@@ -183,10 +209,7 @@ static void build_build_dict(Asm *a)
     op(a, OP_ADD);
     op(a, OP_DICT_SET);
     op(a, OP_POP);
-    op_u8(a, OP_LOAD_LOCAL, 1);
-    push_int(a, 1);
-    op(a, OP_ADD);
-    op_u8(a, OP_STORE_LOCAL, 1);
+    inc_local(a, 1);
     jump(a, OP_JMP, top);
     bind(a, end);
     op_u8(a, OP_LOAD_LOCAL, 2);
@@ -199,13 +222,9 @@ static void build_dict_sum(Asm *a)
     uint32_t top = new_label(a), end = new_label(a);
     push_int(a, 0);
     store_global(a, "acc");
-    push_int(a, 0);
-    op_u8(a, OP_STORE_LOCAL, 1);
+    set_local_int(a, 1, 0);
     bind(a, top);
-    op_u8(a, OP_LOAD_LOCAL, 1);
-    push_int(a, DICT_KEYS);
-    op(a, OP_LT);
-    jump(a, OP_JZ, end);
+    exit_unless_lt_int(a, 1, DICT_KEYS, end);
     load_global(a, "acc");
     op_u8(a, OP_LOAD_LOCAL, 0);
     push_str(a, "k");
@@ -218,10 +237,7 @@ static void build_dict_sum(Asm *a)
     op(a, OP_MUL);
     op(a, OP_ADD);
     store_global(a, "acc");
-    op_u8(a, OP_LOAD_LOCAL, 1);
-    push_int(a, 1);
-    op(a, OP_ADD);
-    op_u8(a, OP_STORE_LOCAL, 1);
+    inc_local(a, 1);
     jump(a, OP_JMP, top);
     bind(a, end);
     load_global(a, "acc");
@@ -241,24 +257,15 @@ static void build_churn(Asm *a)
 {
     uint32_t outer = new_label(a), outer_end = new_label(a);
     uint32_t inner = new_label(a), inner_end = new_label(a);
-    push_int(a, 0);
-    op_u8(a, OP_STORE_LOCAL, 4);
-    push_int(a, 0);
-    op_u8(a, OP_STORE_LOCAL, 1);
+    set_local_int(a, 4, 0);
+    set_local_int(a, 1, 0);
     bind(a, outer);
-    op_u8(a, OP_LOAD_LOCAL, 1);
-    op_u8(a, OP_LOAD_LOCAL, 0);
-    op(a, OP_LT);
-    jump(a, OP_JZ, outer_end);
+    exit_unless_lt_local(a, 1, 0, outer_end);
     op(a, OP_NEW_LIST);
     op_u8(a, OP_STORE_LOCAL, 3);
-    push_int(a, 0);
-    op_u8(a, OP_STORE_LOCAL, 2);
+    set_local_int(a, 2, 0);
     bind(a, inner);
-    op_u8(a, OP_LOAD_LOCAL, 2);
-    push_int(a, CHURN_LEN);
-    op(a, OP_LT);
-    jump(a, OP_JZ, inner_end);
+    exit_unless_lt_int(a, 2, CHURN_LEN, inner_end);
     op_u8(a, OP_LOAD_LOCAL, 3);
     op_u8(a, OP_LOAD_LOCAL, 1);
     op_u8(a, OP_LOAD_LOCAL, 2);
@@ -267,10 +274,7 @@ static void build_churn(Asm *a)
     op(a, OP_MOD);
     op(a, OP_LIST_APPEND);
     op(a, OP_POP);
-    op_u8(a, OP_LOAD_LOCAL, 2);
-    push_int(a, 1);
-    op(a, OP_ADD);
-    op_u8(a, OP_STORE_LOCAL, 2);
+    inc_local(a, 2);
     jump(a, OP_JMP, inner);
     bind(a, inner_end);
     op(a, OP_NEW_DICT);
@@ -293,10 +297,7 @@ static void build_churn(Asm *a)
     op(a, OP_DICT_GET);
     op(a, OP_ADD);
     op_u8(a, OP_STORE_LOCAL, 4);
-    op_u8(a, OP_LOAD_LOCAL, 1);
-    push_int(a, 1);
-    op(a, OP_ADD);
-    op_u8(a, OP_STORE_LOCAL, 1);
+    inc_local(a, 1);
     jump(a, OP_JMP, outer);
     bind(a, outer_end);
     op_u8(a, OP_LOAD_LOCAL, 4);
@@ -315,49 +316,31 @@ static void build_sieve(Asm *a)
     uint32_t inner = new_label(a);
     op(a, OP_NEW_LIST);
     op_u8(a, OP_STORE_LOCAL, 1);
-    push_int(a, 0);
-    op_u8(a, OP_STORE_LOCAL, 2);
+    set_local_int(a, 2, 0);
     bind(a, fill);
-    op_u8(a, OP_LOAD_LOCAL, 2);
-    op_u8(a, OP_LOAD_LOCAL, 0);
-    op(a, OP_LT);
-    jump(a, OP_JZ, fill_end);
+    exit_unless_lt_local(a, 2, 0, fill_end);
     op_u8(a, OP_LOAD_LOCAL, 1);
     push_int(a, 1);
     op(a, OP_LIST_APPEND);
     op(a, OP_POP);
-    op_u8(a, OP_LOAD_LOCAL, 2);
-    push_int(a, 1);
-    op(a, OP_ADD);
-    op_u8(a, OP_STORE_LOCAL, 2);
+    inc_local(a, 2);
     jump(a, OP_JMP, fill);
     bind(a, fill_end);
-    push_int(a, 0);
-    op_u8(a, OP_STORE_LOCAL, 4);
-    push_int(a, 2);
-    op_u8(a, OP_STORE_LOCAL, 2);
+    set_local_int(a, 4, 0);
+    set_local_int(a, 2, 2);
     bind(a, outer);
-    op_u8(a, OP_LOAD_LOCAL, 2);
-    op_u8(a, OP_LOAD_LOCAL, 0);
-    op(a, OP_LT);
-    jump(a, OP_JZ, outer_end);
+    exit_unless_lt_local(a, 2, 0, outer_end);
     op_u8(a, OP_LOAD_LOCAL, 1);
     op_u8(a, OP_LOAD_LOCAL, 2);
     op(a, OP_LIST_GET);
     jump(a, OP_JZ, outer_next);
-    op_u8(a, OP_LOAD_LOCAL, 4);
-    push_int(a, 1);
-    op(a, OP_ADD);
-    op_u8(a, OP_STORE_LOCAL, 4);
+    inc_local(a, 4);
     op_u8(a, OP_LOAD_LOCAL, 2);
     op_u8(a, OP_LOAD_LOCAL, 2);
     op(a, OP_MUL);
     op_u8(a, OP_STORE_LOCAL, 3);
     bind(a, inner);
-    op_u8(a, OP_LOAD_LOCAL, 3);
-    op_u8(a, OP_LOAD_LOCAL, 0);
-    op(a, OP_LT);
-    jump(a, OP_JZ, outer_next);
+    exit_unless_lt_local(a, 3, 0, outer_next);
     op_u8(a, OP_LOAD_LOCAL, 1);
     op_u8(a, OP_LOAD_LOCAL, 3);
     push_int(a, 0);
@@ -368,10 +351,7 @@ static void build_sieve(Asm *a)
     op_u8(a, OP_STORE_LOCAL, 3);
     jump(a, OP_JMP, inner);
     bind(a, outer_next);
-    op_u8(a, OP_LOAD_LOCAL, 2);
-    push_int(a, 1);
-    op(a, OP_ADD);
-    op_u8(a, OP_STORE_LOCAL, 2);
+    inc_local(a, 2);
     jump(a, OP_JMP, outer);
     bind(a, outer_end);
     op_u8(a, OP_LOAD_LOCAL, 4);
