@@ -1,6 +1,7 @@
 //! The command-line interface: argument parsing and printing only; the work lives in the library.
 
 mod boards;
+mod capture;
 mod heat;
 mod inspect;
 mod link;
@@ -22,6 +23,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Boards(boards::BoardsArgs),
+    Capture(capture::CaptureArgs),
     Heat(heat::HeatArgs),
     Inspect(inspect::InspectArgs),
     Link(link::LinkArgs),
@@ -42,6 +44,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Boards(args) => boards::run(args),
+        Command::Capture(args) => capture::run(args),
         Command::Heat(args) => heat::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Link(args) => link::run(args),

@@ -60,8 +60,14 @@ pub fn check_chip(chip: &str) -> Result<()> {
 
 impl ProbeTarget {
     /// Opens the probe (the only one attached, or the one `selector` names: `VID:PID[:SN]`) and
-    /// attaches to `chip`.
-    pub fn open(chip: &str, selector: Option<&str>, core_clock_hz: u64) -> Result<ProbeTarget> {
+    /// attaches to `chip`; with `reset` the core is reset first, otherwise hotlink attaches to
+    /// the running program.
+    pub fn open(
+        chip: &str,
+        selector: Option<&str>,
+        core_clock_hz: u64,
+        reset: bool,
+    ) -> Result<ProbeTarget> {
         check_chip(chip)?;
         let lister = Lister::new();
         let probes = lister.list_all();
@@ -94,11 +100,17 @@ impl ProbeTarget {
                 .map(|s| format!(":{s}"))
                 .unwrap_or_default()
         );
-        let session = info
+        let mut session = info
             .open()
             .with_context(|| format!("cannot open probe {probe}"))?
             .attach(chip, Permissions::default())
             .with_context(|| format!("cannot attach to {chip} through {probe}"))?;
+        if reset {
+            session
+                .core(0)
+                .and_then(|mut core| core.reset())
+                .with_context(|| format!("cannot reset {chip}"))?;
+        }
         Ok(ProbeTarget {
             session,
             core_clock_hz,

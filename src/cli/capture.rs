@@ -1,0 +1,193 @@
+//! `hotlink capture`: take a profile on hardware through a debug probe, or on the virtual board.
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+
+use crate::board::Board;
+use crate::capture::collect::{self, Limits};
+use crate::capture::into_profile;
+use crate::capture::probe::ProbeTarget;
+use crate::profile::{ElfIdentity, ExactProfiler, Method};
+use crate::sim::{Limits as SimLimits, Machine, StopReason};
+
+/// Sampling method on hardware.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum CaptureMethod {
+    /// Non-intrusive polling of DWT_PCSR (default).
+    Pcsr,
+    /// Halt, read PC and LR (one call edge per sample), resume.
+    Halt,
+    /// DWT periodic PC sampling over SWO.
+    Swo,
+}
+
+/// Capture a profile of a running firmware.
+///
+/// On hardware: `hotlink capture --board imxrt1062 --probe 1fc9:0143 --method pcsr --duration 10
+/// -o fw.profile.json fw.elf`. On the virtual board (exact counts, no probe needed):
+/// `hotlink capture --sim --board imxrt1062 -o fw.profile.json fw.elf`. Ctrl-C, a probe that
+/// disconnects or a target that resets stop the capture; the samples so far are written and the
+/// profile is marked partial.
+#[derive(Args)]
+pub struct CaptureArgs {
+    /// The ELF image running on the target.
+    elf: PathBuf,
+    /// Where to write the profile.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Run on hotlink's virtual board and write its exact profile.
+    #[arg(long)]
+    sim: bool,
+    /// Board (name or file): its probe-rs target, clock and memory map.
+    #[arg(long, default_value = "imxrt1062")]
+    board: String,
+    /// probe-rs chip name, overriding the board's (e.g. MIMXRT1060).
+    #[arg(long)]
+    chip: Option<String>,
+    /// The probe to use, as VID:PID[:SERIAL] in hex, when more than one is attached.
+    #[arg(long)]
+    probe: Option<String>,
+    #[arg(long, value_enum, default_value = "pcsr")]
+    method: CaptureMethod,
+    /// Stop after this many seconds.
+    #[arg(long)]
+    duration: Option<f64>,
+    /// Stop after this many samples.
+    #[arg(long)]
+    samples: Option<u64>,
+    /// Reset the target before sampling (default: attach to the running program).
+    #[arg(long)]
+    reset: bool,
+    /// Cycles between PC samples (SWO and the virtual board).
+    #[arg(long, default_value_t = 1024)]
+    sample_period: u64,
+    /// SWO baud rate.
+    #[arg(long, default_value_t = 6_000_000)]
+    swo_baud: u32,
+    /// Virtual board: let stores write the XIP flash (see `hotlink run --writable-flash`).
+    #[arg(long)]
+    writable_flash: bool,
+}
+
+pub fn run(args: CaptureArgs) -> Result<()> {
+    let board = Board::resolve(&args.board)?;
+    let path = args.elf.display().to_string();
+    let bytes = std::fs::read(&args.elf).with_context(|| format!("cannot read {path}"))?;
+    let identity = ElfIdentity::of_bytes(&path, &bytes);
+    if args.sim {
+        return capture_sim(&args, &board, &bytes, identity);
+    }
+    let chip = args
+        .chip
+        .clone()
+        .unwrap_or_else(|| board.probe_rs_target.clone());
+    let mut target = ProbeTarget::open(
+        &chip,
+        args.probe.as_deref(),
+        board.core_clock_hz,
+        args.reset,
+    )?;
+    let limits = Limits {
+        samples: args.samples,
+        duration: args.duration.map(Duration::from_secs_f64),
+        ..Limits::default()
+    };
+    let flag = limits.interrupted.clone();
+    ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
+        .context("cannot install the Ctrl-C handler")?;
+    let bar = indicatif::ProgressBar::new_spinner();
+    let mut progress = |samples: u64, elapsed: Duration| {
+        let rate = samples as f64 / elapsed.as_secs_f64().max(1e-3);
+        bar.set_message(format!(
+            "{samples} samples, {rate:.0}/s, {:.1} s",
+            elapsed.as_secs_f64()
+        ));
+        bar.tick();
+    };
+    let (collected, method) = match args.method {
+        CaptureMethod::Pcsr => (
+            collect::pcsr(&mut target, &limits, &mut progress),
+            Method::Pcsr,
+        ),
+        CaptureMethod::Halt => (
+            collect::halt(&mut target, &limits, &mut progress),
+            Method::Halt,
+        ),
+        CaptureMethod::Swo => (
+            collect::swo(
+                &mut target,
+                &limits,
+                args.sample_period,
+                args.swo_baud,
+                &mut progress,
+            ),
+            Method::Swo,
+        ),
+    };
+    bar.finish_and_clear();
+    let profile = into_profile(
+        collected,
+        identity,
+        &board.name,
+        method,
+        Some(target.probe.clone()),
+    );
+    profile.save(&args.output)?;
+    match &profile.capture.partial {
+        Some(why) => eprintln!(
+            "capture stopped early ({why}); {} samples kept in {} (marked partial)",
+            profile.totals.samples,
+            args.output.display()
+        ),
+        None => eprintln!(
+            "{} samples written to {}",
+            profile.totals.samples,
+            args.output.display()
+        ),
+    }
+    Ok(())
+}
+
+/// The exact profile of one run on the virtual board.
+fn capture_sim(
+    args: &CaptureArgs,
+    board: &Board,
+    bytes: &[u8],
+    identity: ElfIdentity,
+) -> Result<()> {
+    let path = args.elf.display().to_string();
+    let mut machine = Machine::new(board, bytes, &path)?;
+    if args.writable_flash {
+        machine.mem.allow_flash_writes();
+    }
+    let (observer, counts) = ExactProfiler::new(args.sample_period);
+    machine.set_observer(Some(Box::new(observer)));
+    let limits = SimLimits {
+        max_instructions: u64::MAX,
+        max_cycles: u64::MAX,
+    };
+    let stop = machine
+        .run(limits)
+        .with_context(|| format!("running {path} on {}", board.name))?;
+    let mut profile = counts
+        .borrow()
+        .into_profile(&machine, identity, &args.board);
+    match stop {
+        StopReason::Exit { status: 0 } => {}
+        StopReason::Exit { status } => {
+            profile.capture.partial = Some(format!("the program exited with status {status}"))
+        }
+        other => bail!("the run did not finish: {other:?}"),
+    }
+    profile.save(&args.output)?;
+    eprintln!(
+        "exact profile of {} cycles written to {}",
+        machine.cycles,
+        args.output.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,240 @@
+//! Profiles end to end: an exact capture on the virtual board, the heat map over it (from the GNU
+//! map and from ELF symbols), profile show/merge/diff, and the hardware path's clean failures when
+//! there is no probe.
+
+mod common;
+
+use std::process::Command;
+
+use common::fixture_elf;
+
+fn hotlink(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_hotlink"))
+        .args(args)
+        .output()
+        .expect("run hotlink");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn capture_sim(fixture: &str, dir: &std::path::Path) -> (std::path::PathBuf, serde_json::Value) {
+    let elf = fixture_elf(fixture);
+    let out = dir.join(format!("{fixture}.json"));
+    let mut args = vec![
+        "capture",
+        "--sim",
+        "-o",
+        out.to_str().unwrap(),
+        elf.to_str().unwrap(),
+    ];
+    if fixture == "flashwrite" {
+        args.push("--writable-flash");
+    }
+    let (ok, _, err) = hotlink(&args);
+    assert!(ok, "{fixture}: {err}");
+    let value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    (out, value)
+}
+
+#[test]
+fn exact_capture_counts_every_instruction_and_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, profile) = capture_sim("vm", dir.path());
+    assert_eq!(profile["capture"]["method"], "sim");
+    let functions = profile["functions"].as_array().unwrap();
+    let instructions: u64 = functions
+        .iter()
+        .map(|f| f["instructions"].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        Some(instructions),
+        profile["totals"]["instructions"].as_u64()
+    );
+    let cycles: u64 = functions
+        .iter()
+        .map(|f| f["cycles"].as_u64().unwrap())
+        .sum();
+    assert_eq!(Some(cycles), profile["totals"]["cycles"].as_u64());
+    let hottest = functions
+        .iter()
+        .max_by_key(|f| f["cycles"].as_u64().unwrap())
+        .unwrap();
+    assert_eq!(
+        hottest["name"], "vm_call",
+        "the interpreter loop dominates vm"
+    );
+    // The samples every 1024 cycles agree with the exact counts on the hottest function.
+    let samples = profile["totals"]["samples"].as_u64().unwrap();
+    assert_eq!(samples, cycles / 1024);
+    let addr = hottest["address"].as_u64().unwrap();
+    let size = hottest["size"].as_u64().unwrap();
+    let in_hottest: u64 = profile["pc_histogram"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| (addr..addr + size).contains(&h["pc"].as_u64().unwrap()))
+        .map(|h| h["count"].as_u64().unwrap())
+        .sum();
+    let exact_share = hottest["cycles"].as_f64().unwrap() / cycles as f64;
+    let sampled_share = in_hottest as f64 / samples as f64;
+    assert!(
+        (exact_share - sampled_share).abs() < 0.02,
+        "{exact_share} vs {sampled_share}"
+    );
+    let calls = profile["call_edges"].as_array().unwrap();
+    assert!(
+        calls.iter().any(|e| e["count"].as_u64().unwrap() >= 4000),
+        "list_append is called 4000 times"
+    );
+}
+
+#[test]
+fn heat_map_from_map_file_and_from_symbols() {
+    let dir = tempfile::tempdir().unwrap();
+    let (profile, _) = capture_sim("vm", dir.path());
+    let elf = fixture_elf("vm");
+    let map = elf.with_extension("map");
+    let (ok, text, err) = hotlink(&[
+        "heat",
+        "--profile",
+        profile.to_str().unwrap(),
+        "--map",
+        map.to_str().unwrap(),
+        elf.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let first = text.lines().nth(2).unwrap();
+    assert!(first.contains("interp.o:.text.vm_call"), "{text}");
+    assert!(
+        first.contains("m_flash"),
+        "regions come from the map's MEMORY: {text}"
+    );
+    assert!(text.contains("exact cycles"), "{text}");
+
+    let (ok, json, err) = hotlink(&[
+        "heat",
+        "--profile",
+        profile.to_str().unwrap(),
+        "--format",
+        "json",
+        elf.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let heat: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(heat["sections"][0]["section"]["section"], ".text.vm_call");
+    assert_eq!(heat["unattributed_cycles"], 0.0);
+}
+
+#[test]
+fn a_profile_of_another_build_is_refused_unless_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    let (profile, _) = capture_sim("vm", dir.path());
+    let other = fixture_elf("dsp");
+    let (ok, _, err) = hotlink(&[
+        "heat",
+        "--profile",
+        profile.to_str().unwrap(),
+        other.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(err.contains("different build"), "{err}");
+    let (ok, _, err) = hotlink(&[
+        "heat",
+        "--force",
+        "--profile",
+        profile.to_str().unwrap(),
+        other.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+}
+
+#[test]
+fn merge_show_and_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, _) = capture_sim("dsp", dir.path());
+    let merged = dir.path().join("merged.json");
+    let (ok, _, err) = hotlink(&[
+        "profile",
+        "merge",
+        "-o",
+        merged.to_str().unwrap(),
+        a.to_str().unwrap(),
+        a.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let (ok, text, err) = hotlink(&["profile", "show", merged.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(text.contains("2 run(s)"), "{text}");
+    let (ok, text, err) = hotlink(&[
+        "profile",
+        "diff",
+        a.to_str().unwrap(),
+        merged.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(text.contains("+100.00%"), "cycles double: {text}");
+
+    let (vm, _) = capture_sim("vm", dir.path());
+    let (ok, _, err) = hotlink(&[
+        "profile",
+        "merge",
+        "-o",
+        merged.to_str().unwrap(),
+        a.to_str().unwrap(),
+        vm.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(err.contains("different program"), "{err}");
+}
+
+#[test]
+fn corrupt_profiles_are_named_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let (profile, _) = capture_sim("dsp", dir.path());
+    let text = std::fs::read_to_string(&profile).unwrap();
+    let truncated = dir.path().join("truncated.json");
+    std::fs::write(&truncated, &text[..text.len() / 3]).unwrap();
+    let (ok, _, err) = hotlink(&["profile", "show", truncated.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        err.contains("truncated.json") && err.contains("not valid JSON at line"),
+        "{err}"
+    );
+}
+
+#[test]
+fn hardware_capture_without_a_probe_fails_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("p.json");
+    let elf = fixture_elf("vm");
+    let (ok, _, err) = hotlink(&[
+        "capture",
+        "--chip",
+        "MIMXRT1062",
+        "-o",
+        out.to_str().unwrap(),
+        elf.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("probe-rs does not know the chip `MIMXRT1062`"),
+        "{err}"
+    );
+    assert!(err.contains("MIMXRT1060"), "close names are listed: {err}");
+    let (ok, _, err) = hotlink(&[
+        "capture",
+        "-o",
+        out.to_str().unwrap(),
+        elf.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("no debug probe found") || err.contains("probe"),
+        "{err}"
+    );
+    assert!(!out.exists(), "no output file on failure");
+}
