@@ -239,7 +239,8 @@ fn bad_input_is_an_error_not_a_panic() {
         call(&mut p, a, a, 1);
         p
     };
-    let cases: Vec<(&str, Box<dyn Fn(&mut Problem)>)> = vec![
+    type Mutation = Box<dyn Fn(&mut Problem)>;
+    let cases: Vec<(&str, Mutation)> = vec![
         (
             "nan cost",
             Box::new(|p| p.items[0].cost[0] = Some(f64::NAN)),

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{problem, FLASH, ITCM, OCRAM};
+use common::{add, call, code, problem, FLASH, ITCM, OCRAM};
 use hotlink_solver::{
     assess, solve, solve_exact, Edge, Item, ItemId, ItemKind, Padding, Problem, RamOnly, RegionId,
     SolveError, SolveOptions, Strategy as Placer,
@@ -154,18 +154,13 @@ proptest! {
 #[test]
 fn exact_refuses_large_problems() {
     let mut p = problem(1000, 1000, 100_000);
+    let mut previous = None;
     for k in 0..20 {
-        p.items.push(Item {
-            name: format!("f{k}"),
-            size: 8,
-            align: 4,
-            kind: ItemKind::Code,
-            current: FLASH,
-            cost: vec![Some(1.0), Some(2.0), Some(3.0)],
-            pinned: None,
-            ram_only: None,
-            excluded: false,
-        });
+        let id = add(&mut p, code(&format!("f{k}"), 8, 1.0));
+        if let Some(prev) = previous {
+            call(&mut p, prev, id, 5);
+        }
+        previous = Some(id);
     }
     assert!(matches!(
         solve_exact(&p),
