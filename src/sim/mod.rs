@@ -169,6 +169,10 @@ pub struct Machine {
     observer: Option<Box<dyn Observer>>,
     /// Cycle budget for the current `run` (folded into `next_event`).
     cycle_limit: u64,
+    /// The last instruction that retired: what DWT_PCSR and PC samples report.
+    pub(crate) last_pc: u32,
+    /// Asleep in WFI until an interrupt wakes the core.
+    pub(crate) sleeping: bool,
 }
 
 impl Machine {
@@ -234,6 +238,8 @@ impl Machine {
             first_fault: None,
             observer: None,
             cycle_limit: u64::MAX,
+            last_pc: 0,
+            sleeping: false,
         };
         m.reset(vtor)?;
         Ok(m)
@@ -268,6 +274,8 @@ impl Machine {
         self.r[13] = sp & !3;
         self.r[14] = 0xFFFF_FFFF;
         self.pc = target;
+        self.last_pc = target;
+        self.sleeping = false;
         self.other_sp = 0;
         self.control = 0;
         self.ipsr = 0;
@@ -299,6 +307,10 @@ impl Machine {
                     });
                 }
                 self.events()?;
+            }
+            if self.sleeping {
+                self.sleep_step()?;
+                continue;
             }
             if self.instructions >= limits.max_instructions {
                 return Ok(StopReason::InstructionLimit {
@@ -337,6 +349,7 @@ impl Machine {
             self.advance_it();
         }
         self.instructions += 1;
+        self.last_pc = pc;
         cost += (self.cycles - before) as u32;
         self.cycles = before + u64::from(cost);
         if let Some(obs) = self.observer.as_mut() {
@@ -484,6 +497,33 @@ impl Machine {
         self.mem.poke(addr, &value.to_le_bytes())?;
         self.invalidate_code(addr, 4);
         Ok(())
+    }
+
+    /// The core clock of the board, for converting cycles to time.
+    pub fn core_clock_hz(&self) -> u64 {
+        self.sys.clock_hz
+    }
+
+    /// Whether the core is asleep in WFI (DWT_PCSR then reads 0xFFFF_FFFF).
+    pub fn is_sleeping(&self) -> bool {
+        self.sleeping
+    }
+
+    /// Connects an SWO trace port at `baud` (NRZ): from now on the ITM/DWT packet stream drains
+    /// at the line rate and packets that do not fit the FIFO are lost (overflow packets).
+    pub fn enable_swo(&mut self, baud: u32) {
+        let clock = self.sys.clock_hz;
+        self.sys.dwt.set_swo_baud(clock, baud);
+    }
+
+    /// Moves the trace bytes produced so far (ITM/DWT packets) to `out`.
+    pub fn drain_trace(&mut self, out: &mut Vec<u8>) {
+        out.append(&mut self.sys.dwt.port.bytes);
+    }
+
+    /// Trace packets lost because the SWO line could not keep up.
+    pub fn trace_packets_dropped(&self) -> u64 {
+        self.sys.dwt.port.dropped_packets
     }
 
     /// Per-region timing counters.
