@@ -5,7 +5,10 @@ use std::process::{Command, Stdio};
 
 #[test]
 fn run_exits_quietly_when_stdout_is_closed() {
-    let elf = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/firmware/build/vm/vm.elf");
+    let elf = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/firmware/build/vm/vm.elf"
+    );
     for format in ["text", "json"] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_hotlink"))
             .args(["run", "--format", format, elf])

@@ -327,15 +327,16 @@ impl Machine {
     #[inline]
     fn step(&mut self) -> Result<Option<i32>, SimError> {
         let pc = self.pc;
-        let (insn, region) = match self.cached(pc) {
-            Some(x) => x,
-            None => match self.decode_at(pc) {
-                Ok(x) => x,
-                Err(trap) => {
-                    return self.handle_trap(trap, pc);
-                }
-            },
-        };
+        // The cached instruction is copied out as one aligned 16-byte value; wrapping it in an
+        // `Option` made the compiler split the copy into overlapping moves that stalled store
+        // forwarding on every step.
+        let (mut insn, mut region) = self.cached(pc);
+        if insn.op == Op::Undecoded {
+            match self.decode_at(pc) {
+                Ok((i, r)) => (insn, region) = (i, r),
+                Err(trap) => return self.handle_trap(trap, pc),
+            }
+        }
         self.r[15] = pc.wrapping_add(4);
         self.next_pc = pc.wrapping_add(u32::from(insn.len));
         let mut cost = self.timing.issue(&insn, pc, region);
@@ -376,11 +377,16 @@ impl Machine {
         }
     }
 
+    /// The decoded instruction at `pc` and its region; [`Insn::UNDECODED`] when not cached.
     #[inline]
-    fn cached(&self, pc: u32) -> Option<(Insn, usize)> {
-        let page = self.code[(pc >> PAGE_SHIFT) as usize].as_deref()?;
-        let i = page.insns[((pc as usize) & ((1 << PAGE_SHIFT) - 1)) >> 1];
-        (i.op != Op::Undecoded).then_some((i, usize::from(page.region)))
+    fn cached(&self, pc: u32) -> (Insn, usize) {
+        match self.code[(pc >> PAGE_SHIFT) as usize].as_deref() {
+            Some(page) => (
+                page.insns[((pc as usize) & ((1 << PAGE_SHIFT) - 1)) >> 1],
+                usize::from(page.region),
+            ),
+            None => (Insn::UNDECODED, 0),
+        }
     }
 
     /// Decodes the instruction at `pc` into the cache.
@@ -388,12 +394,13 @@ impl Machine {
     fn decode_at(&mut self, pc: u32) -> Result<(Insn, usize), Trap> {
         let fetch_fault = |e: BusError| Trap::Fault(system::Fault::instruction_access(pc, e));
         let (hw1, region) = self.mem.fetch16(pc).map_err(fetch_fault)?;
-        let insn = if decode::is_wide(hw1) {
+        let mut insn = if decode::is_wide(hw1) {
             let (hw2, _) = self.mem.fetch16(pc.wrapping_add(2)).map_err(fetch_fault)?;
             decode::decode32((u32::from(hw1) << 16) | u32::from(hw2))
         } else {
             decode::decode16(hw1)
         };
+        insn.timing = timing::classify(&insn);
         let slot = &mut self.code[(pc >> PAGE_SHIFT) as usize];
         let page = slot.get_or_insert_with(|| {
             Box::new(CodePage {
