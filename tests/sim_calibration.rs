@@ -3,6 +3,9 @@
 //! ("Calibration"). Run with `--nocapture` to see the table. Needs the ARM toolchain: skips
 //! locally without it, fails in CI.
 
+mod sim_support;
+use sim_support::toolchain;
+
 use std::cell::RefCell;
 use std::path::PathBuf;
 use std::process::Command;
@@ -35,21 +38,6 @@ impl Observer for Counter {
     }
     fn call(&mut self, _site: u32, _target: u32) {}
     fn ret(&mut self, _site: u32, _target: u32) {}
-}
-
-fn toolchain() -> bool {
-    let ok = Command::new("arm-none-eabi-gcc")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but arm-none-eabi-gcc is missing"
-        );
-        eprintln!("skipping: arm-none-eabi-gcc not installed");
-    }
-    ok
 }
 
 const MEASURED: [&str; 5] = [

@@ -11,6 +11,9 @@
 //! function with at least 2% of the cycles must be inside that band, and the hottest function
 //! by exact count must be the hottest by samples.
 
+mod sim_support;
+use sim_support::toolchain;
+
 use std::cell::RefCell;
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -306,21 +309,6 @@ systick:
   bx lr
 .ltorg
 ";
-
-fn toolchain() -> bool {
-    let ok = std::process::Command::new("arm-none-eabi-gcc")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but arm-none-eabi-gcc is missing"
-        );
-        eprintln!("skipping: arm-none-eabi-gcc not installed");
-    }
-    ok
-}
 
 #[test]
 fn a_core_asleep_in_wfi_reads_idle_and_sends_sleep_packets() {
