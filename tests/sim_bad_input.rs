@@ -1,5 +1,8 @@
 //! Bad input and faults on the virtual board: clear errors, never a panic or a hang.
 
+mod sim_support;
+use sim_support::toolchain;
+
 use std::process::Command;
 
 use hotlink::board::Board;
@@ -34,21 +37,6 @@ fn rejects_files_that_are_not_arm_elf() {
     assert!(load_error(&host).contains("fw.elf"));
     assert!(load_error(&elf32_header(3)).contains("not ARM"));
     assert!(load_error(&elf32_header(40)).contains("no loadable segments"));
-}
-
-fn toolchain() -> bool {
-    let ok = Command::new("arm-none-eabi-gcc")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but arm-none-eabi-gcc is missing"
-        );
-        eprintln!("skipping: arm-none-eabi-gcc not installed");
-    }
-    ok
 }
 
 /// Builds a flash image from assembly: vector table at 0x6000_0000, code after it.

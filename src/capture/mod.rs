@@ -3,11 +3,13 @@
 
 pub mod collect;
 pub mod probe;
+pub mod sim;
 pub mod target;
 
 use crate::profile::{Capture, ElfIdentity, Method, Profile};
 
 pub use collect::{Collected, Limits, StopReason};
+pub use sim::SimTarget;
 pub use target::{CoreRegister, Target, TargetError};
 
 /// Turns collected samples into a profile of `elf` on `board`.

@@ -1,6 +1,7 @@
 //! `hotlink run`: run firmware on the virtual board and report cycles, instructions and memory
 //! behaviour per region.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
@@ -217,9 +218,16 @@ pub fn run(args: RunArgs) -> Result<()> {
             .collect(),
         output: std::mem::take(&mut m.output),
     };
-    match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        Format::Text => print_text(&report),
+    let mut out = std::io::stdout().lock();
+    let printed = match args.format {
+        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?),
+        Format::Text => print_text(&mut out, &report),
+    }
+    .and_then(|()| out.flush());
+    match printed {
+        // The reader went away (`hotlink run ... | head`): nothing more to say to it.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other.context("writing the report to stdout")?,
     }
     match stop {
         StopReason::Exit { status: 0 } => Ok(()),
@@ -233,35 +241,39 @@ pub fn run(args: RunArgs) -> Result<()> {
     }
 }
 
-fn print_text(r: &Report) {
+/// The text report; a write error (a closed pipe) stops it.
+fn print_text(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
     if !r.output.is_empty() && !r.output.ends_with(b"\n") {
-        println!();
+        writeln!(out)?;
     }
-    println!("--- {} on {} ---", r.elf, r.board);
+    writeln!(out, "--- {} on {} ---", r.elf, r.board)?;
     match r.exit_status {
-        Some(s) => println!("exit status    {s}"),
-        None => println!("stopped        {:?}", r.stop),
+        Some(s) => writeln!(out, "exit status    {s}")?,
+        None => writeln!(out, "stopped        {:?}", r.stop)?,
     }
-    println!("cycles         {}", r.cycles);
-    println!("instructions   {}", r.instructions);
-    println!("IPC            {:.3}", r.ipc);
-    println!(
+    writeln!(out, "cycles         {}", r.cycles)?;
+    writeln!(out, "instructions   {}", r.instructions)?;
+    writeln!(out, "IPC            {:.3}", r.ipc)?;
+    writeln!(
+        out,
         "time           {:.6} s at the core clock",
         r.seconds_at_core_clock
-    );
+    )?;
     if let Some(w) = &r.window {
-        println!(
+        writeln!(
+            out,
             "window         {}..{}: {} cycles, {} instructions, entered {} times",
             w.start, w.stop, w.cycles, w.instructions, w.entries
-        );
+        )?;
     }
     if let Some(f) = &r.fault {
-        println!("fault          {f}");
+        writeln!(out, "fault          {f}")?;
     }
-    println!(
+    writeln!(
+        out,
         "{:<8} {:>6} {:>12} {:>9} {:>12} {:>12} {:>9} {:>12}",
         "region", "kind", "fetches", "I-hit%", "data reads", "data writes", "D-hit%", "stall cyc"
-    );
+    )?;
     for s in &r.regions {
         let pct = |h: u64, m: u64| {
             if h + m == 0 {
@@ -270,7 +282,8 @@ fn print_text(r: &Report) {
                 format!("{:.2}", 100.0 * h as f64 / (h + m) as f64)
             }
         };
-        println!(
+        writeln!(
+            out,
             "{:<8} {:>6} {:>12} {:>9} {:>12} {:>12} {:>9} {:>12}",
             s.name,
             s.kind,
@@ -280,6 +293,7 @@ fn print_text(r: &Report) {
             s.data_writes,
             pct(s.dcache_hits, s.dcache_misses),
             s.stall_cycles
-        );
+        )?;
     }
+    Ok(())
 }

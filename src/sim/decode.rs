@@ -255,6 +255,9 @@ pub struct Insn {
     pub flags: u8,
     /// Branch condition or a sub-kind (see [`Op`]).
     pub cond: u8,
+    /// The timing model's pre-computed class of this instruction (see
+    /// [`super::timing::classify`]), filled in when the instruction enters the decode cache.
+    pub timing: u8,
     pub imm: u32,
 }
 
@@ -271,6 +274,7 @@ impl Insn {
         amount: 0,
         flags: 0,
         cond: 14,
+        timing: 0,
         imm: 0,
     };
 

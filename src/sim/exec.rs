@@ -889,6 +889,7 @@ impl Machine {
 
     fn wait_for_interrupt(&mut self) -> Exec {
         if self.sys.can_interrupt(self) {
+            self.sleeping = true;
             self.skip_to_next_event();
             return Ok(());
         }

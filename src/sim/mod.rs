@@ -169,6 +169,10 @@ pub struct Machine {
     observer: Option<Box<dyn Observer>>,
     /// Cycle budget for the current `run` (folded into `next_event`).
     cycle_limit: u64,
+    /// The last instruction that retired: what DWT_PCSR and PC samples report.
+    pub(crate) last_pc: u32,
+    /// Asleep in WFI until an interrupt wakes the core.
+    pub(crate) sleeping: bool,
 }
 
 impl Machine {
@@ -234,6 +238,8 @@ impl Machine {
             first_fault: None,
             observer: None,
             cycle_limit: u64::MAX,
+            last_pc: 0,
+            sleeping: false,
         };
         m.reset(vtor)?;
         Ok(m)
@@ -268,6 +274,8 @@ impl Machine {
         self.r[13] = sp & !3;
         self.r[14] = 0xFFFF_FFFF;
         self.pc = target;
+        self.last_pc = target;
+        self.sleeping = false;
         self.other_sp = 0;
         self.control = 0;
         self.ipsr = 0;
@@ -300,6 +308,10 @@ impl Machine {
                 }
                 self.events()?;
             }
+            if self.sleeping {
+                self.sleep_step()?;
+                continue;
+            }
             if self.instructions >= limits.max_instructions {
                 return Ok(StopReason::InstructionLimit {
                     limit: limits.max_instructions,
@@ -315,15 +327,16 @@ impl Machine {
     #[inline]
     fn step(&mut self) -> Result<Option<i32>, SimError> {
         let pc = self.pc;
-        let (insn, region) = match self.cached(pc) {
-            Some(x) => x,
-            None => match self.decode_at(pc) {
-                Ok(x) => x,
-                Err(trap) => {
-                    return self.handle_trap(trap, pc);
-                }
-            },
-        };
+        // The cached instruction is copied out as one aligned 16-byte value; wrapping it in an
+        // `Option` made the compiler split the copy into overlapping moves that stalled store
+        // forwarding on every step.
+        let (mut insn, mut region) = self.cached(pc);
+        if insn.op == Op::Undecoded {
+            match self.decode_at(pc) {
+                Ok((i, r)) => (insn, region) = (i, r),
+                Err(trap) => return self.handle_trap(trap, pc),
+            }
+        }
         self.r[15] = pc.wrapping_add(4);
         self.next_pc = pc.wrapping_add(u32::from(insn.len));
         let mut cost = self.timing.issue(&insn, pc, region);
@@ -337,6 +350,7 @@ impl Machine {
             self.advance_it();
         }
         self.instructions += 1;
+        self.last_pc = pc;
         cost += (self.cycles - before) as u32;
         self.cycles = before + u64::from(cost);
         if let Some(obs) = self.observer.as_mut() {
@@ -363,11 +377,16 @@ impl Machine {
         }
     }
 
+    /// The decoded instruction at `pc` and its region; [`Insn::UNDECODED`] when not cached.
     #[inline]
-    fn cached(&self, pc: u32) -> Option<(Insn, usize)> {
-        let page = self.code[(pc >> PAGE_SHIFT) as usize].as_deref()?;
-        let i = page.insns[((pc as usize) & ((1 << PAGE_SHIFT) - 1)) >> 1];
-        (i.op != Op::Undecoded).then_some((i, usize::from(page.region)))
+    fn cached(&self, pc: u32) -> (Insn, usize) {
+        match self.code[(pc >> PAGE_SHIFT) as usize].as_deref() {
+            Some(page) => (
+                page.insns[((pc as usize) & ((1 << PAGE_SHIFT) - 1)) >> 1],
+                usize::from(page.region),
+            ),
+            None => (Insn::UNDECODED, 0),
+        }
     }
 
     /// Decodes the instruction at `pc` into the cache.
@@ -375,12 +394,13 @@ impl Machine {
     fn decode_at(&mut self, pc: u32) -> Result<(Insn, usize), Trap> {
         let fetch_fault = |e: BusError| Trap::Fault(system::Fault::instruction_access(pc, e));
         let (hw1, region) = self.mem.fetch16(pc).map_err(fetch_fault)?;
-        let insn = if decode::is_wide(hw1) {
+        let mut insn = if decode::is_wide(hw1) {
             let (hw2, _) = self.mem.fetch16(pc.wrapping_add(2)).map_err(fetch_fault)?;
             decode::decode32((u32::from(hw1) << 16) | u32::from(hw2))
         } else {
             decode::decode16(hw1)
         };
+        insn.timing = timing::classify(&insn);
         let slot = &mut self.code[(pc >> PAGE_SHIFT) as usize];
         let page = slot.get_or_insert_with(|| {
             Box::new(CodePage {
@@ -484,6 +504,33 @@ impl Machine {
         self.mem.poke(addr, &value.to_le_bytes())?;
         self.invalidate_code(addr, 4);
         Ok(())
+    }
+
+    /// The core clock of the board, for converting cycles to time.
+    pub fn core_clock_hz(&self) -> u64 {
+        self.sys.clock_hz
+    }
+
+    /// Whether the core is asleep in WFI (DWT_PCSR then reads 0xFFFF_FFFF).
+    pub fn is_sleeping(&self) -> bool {
+        self.sleeping
+    }
+
+    /// Connects an SWO trace port at `baud` (NRZ): from now on the ITM/DWT packet stream drains
+    /// at the line rate and packets that do not fit the FIFO are lost (overflow packets).
+    pub fn enable_swo(&mut self, baud: u32) {
+        let clock = self.sys.clock_hz;
+        self.sys.dwt.set_swo_baud(clock, baud);
+    }
+
+    /// Moves the trace bytes produced so far (ITM/DWT packets) to `out`.
+    pub fn drain_trace(&mut self, out: &mut Vec<u8>) {
+        out.append(&mut self.sys.dwt.port.bytes);
+    }
+
+    /// Trace packets lost because the SWO line could not keep up.
+    pub fn trace_packets_dropped(&self) -> u64 {
+        self.sys.dwt.port.dropped_packets
     }
 
     /// Per-region timing counters.

@@ -187,7 +187,6 @@ pub struct System {
     pub fpcar: u32,
     fpdscr: u32,
     csselr: u32,
-    demcr: u32,
     systick_csr: u32,
     systick_reload: u32,
     /// Cycle of the next SysTick wrap while it runs.
@@ -228,7 +227,6 @@ impl System {
             fpcar: 0,
             fpdscr: 0,
             csselr: 0,
-            demcr: 0,
             systick_csr: 0,
             systick_reload: 0,
             systick_next: u64::MAX,
@@ -303,6 +301,10 @@ impl Machine {
 
     /// Timers and pending exceptions; recomputes `next_event`.
     pub(crate) fn events(&mut self) -> Result<(), SimError> {
+        if self.cycles >= self.sys.dwt.next_sample {
+            let pc = (!self.sleeping).then_some(self.last_pc);
+            self.sys.dwt.sample_due(self.cycles, pc);
+        }
         if self.sys.systick_running() {
             let period = u64::from(self.sys.systick_reload) + 1;
             while self.cycles >= self.sys.systick_next {
@@ -334,16 +336,30 @@ impl Machine {
         } else {
             u64::MAX
         };
-        self.next_event = timer.min(self.cycle_limit);
+        self.next_event = timer.min(self.cycle_limit).min(self.sys.dwt.next_sample);
         Ok(())
     }
 
-    /// Advances time to the next timer event (WFI, or an idle `b .` loop).
+    /// Advances time to the next timer event (WFI, or an idle `b .` loop), or to the end of
+    /// this run's cycle budget if that comes first (a sleeping core sleeps on in the next run).
     pub(crate) fn skip_to_next_event(&mut self) {
         if self.sys.systick_running() && self.sys.systick_next > self.cycles {
             self.cycles = self.sys.systick_next.min(self.cycle_limit);
         }
         self.next_event = 0;
+    }
+
+    /// One step of a sleeping core (after WFI): time passes until an interrupt wakes it.
+    pub(crate) fn sleep_step(&mut self) -> Result<(), SimError> {
+        if !self.sys.can_interrupt(self) {
+            return Err(SimError::Stuck {
+                pc: self.pc,
+                function: self.describe(self.pc),
+                why: "WFI with no enabled interrupt that could wake the core".into(),
+            });
+        }
+        self.skip_to_next_event();
+        Ok(())
     }
 
     pub(crate) fn pend(&mut self, n: usize) {
@@ -455,6 +471,8 @@ impl Machine {
             )));
         }
         self.pc = handler & !1;
+        self.sleeping = false;
+        self.sys.dwt.exception(self.cycles, n as u32, 1);
         self.cycles += ENTRY_CYCLES;
         self.next_event = 0;
         Ok(())
@@ -545,6 +563,8 @@ impl Machine {
         self.set_apsr(xpsr);
         self.it = (((xpsr >> 25) & 3) | (((xpsr >> 10) & 0x3F) << 2)) as u8;
         self.ipsr = if to_thread { 0 } else { xpsr & 0x1FF };
+        self.sys.dwt.exception(self.cycles, n as u32, 2);
+        self.sys.dwt.exception(self.cycles, self.ipsr, 3);
         self.control = (self.control & !(CONTROL_SPSEL | CONTROL_FPCA))
             | if psp && to_thread { CONTROL_SPSEL } else { 0 }
             | if basic { 0 } else { CONTROL_FPCA };
@@ -696,12 +716,14 @@ impl Machine {
     pub(crate) fn system_read(&mut self, addr: u32) -> u32 {
         let s = &mut self.sys;
         match addr {
-            0xE000_0000..=0xE000_007C => 1, // ITM stimulus port: always ready.
+            // ITM stimulus port: FIFOREADY unless the trace port is backed up.
+            0xE000_0000..=0xE000_007C => u32::from(s.dwt.stimulus_ready(self.cycles)),
             0xE000_0E00 => s.dwt.itm_ter,
             0xE000_0E80 => s.dwt.itm_tcr,
             0xE000_1000 => s.dwt.ctrl,
             0xE000_1004 => s.dwt.cyccnt(self.cycles),
-            0xE000_101C => self.pc,
+            0xE000_101C if self.sleeping => 0xFFFF_FFFF,
+            0xE000_101C => self.last_pc,
             0xE000_E004 => 4, // ICTR: 160 interrupt lines.
             0xE000_E010 => {
                 let v = s.systick_csr;
@@ -771,7 +793,7 @@ impl Machine {
             }
             0xE000_ED84 => s.csselr,
             0xE000_ED88 => s.cpacr,
-            0xE000_EDFC => s.demcr,
+            0xE000_EDFC => s.dwt.demcr,
             0xE000_EF34 => s.fpccr,
             0xE000_EF38 => s.fpcar,
             0xE000_EF3C => s.fpdscr,
@@ -782,7 +804,7 @@ impl Machine {
     /// A store of `size` bytes to the private peripheral bus.
     pub(crate) fn system_store(&mut self, addr: u32, value: u32, size: u32) {
         if addr < 0xE000_0080 {
-            self.sys.dwt.stimulus(addr / 4, value, size);
+            self.sys.dwt.stimulus(self.cycles, addr / 4, value, size);
             return;
         }
         if size == 4 {
@@ -801,9 +823,9 @@ impl Machine {
         let now = self.cycles;
         let s = &mut self.sys;
         match addr {
-            0xE000_0000..=0xE000_007C => s.dwt.stimulus(addr / 4, v, 4),
+            0xE000_0000..=0xE000_007C => s.dwt.stimulus(now, addr / 4, v, 4),
             0xE000_0E00 => s.dwt.itm_ter = v,
-            0xE000_0E80 => s.dwt.itm_tcr = v,
+            0xE000_0E80 => s.dwt.set_itm_tcr(now, v),
             0xE000_1000 => s.dwt.set_ctrl(now, v),
             0xE000_1004 => s.dwt.set_cyccnt(now, v),
             0xE000_E010 => {
@@ -868,7 +890,7 @@ impl Machine {
             0xE000_ED38 => s.bfar = v,
             0xE000_ED84 => s.csselr = v & 0xF,
             0xE000_ED88 => s.cpacr = v & 0x00F0_0000,
-            0xE000_EDFC => s.demcr = v,
+            0xE000_EDFC => s.dwt.set_demcr(now, v),
             0xE000_EF00 => {
                 let n = 16 + (v & 0x1FF) as usize;
                 if n < EXCEPTIONS {

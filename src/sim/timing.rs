@@ -267,7 +267,12 @@ impl Timing {
             cycles += stall;
         }
         // Issue: pair with the previous instruction when both are simple and independent.
-        let c = class(i.op);
+        let c = match i.timing & CLASS_MASK {
+            0 => Class::Alu,
+            1 => Class::Mem,
+            2 => Class::Branch,
+            _ => Class::Other,
+        };
         let depends = self.prev_dest != 0xFF && (i.rn == self.prev_dest || i.rm == self.prev_dest);
         let load_use = self.load_dest != 0xFF && (i.rn == self.load_dest || i.rm == self.load_dest);
         if load_use {
@@ -280,15 +285,11 @@ impl Timing {
         if pairs {
             self.pair_open = false;
         } else {
-            cycles += 1 + extra_cycles(i);
+            cycles += 1 + u32::from(i.timing >> EXTRA_SHIFT);
             self.pair_open = matches!(c, Class::Alu | Class::Mem);
         }
         self.prev_dest = if c == Class::Alu { i.rd } else { 0xFF };
-        self.load_dest = if c == Class::Mem && is_load(i.op) {
-            i.rd
-        } else {
-            0xFF
-        };
+        self.load_dest = if i.timing & LOAD != 0 { i.rd } else { 0xFF };
         cycles
     }
 
@@ -367,6 +368,25 @@ impl Timing {
     pub fn divide(&mut self, quotient: u32) -> u32 {
         1 + (32 - quotient.leading_zeros()).div_ceil(3).min(11)
     }
+}
+
+const CLASS_MASK: u8 = 3;
+/// Set for single and dual loads (their destination may stall a dependent instruction).
+const LOAD: u8 = 4;
+const EXTRA_SHIFT: u8 = 3;
+
+/// Pre-computes what [`Timing::issue`] needs to know about an instruction, once per decode:
+/// bits 1:0 the pipeline class, bit 2 a load, bits 7:3 the extra issue cycles (at most 28).
+pub fn classify(i: &Insn) -> u8 {
+    let class = class(i.op);
+    let load = class == Class::Mem && is_load(i.op);
+    let code = match class {
+        Class::Alu => 0,
+        Class::Mem => 1,
+        Class::Branch => 2,
+        Class::Other => 3,
+    };
+    code | if load { LOAD } else { 0 } | ((extra_cycles(i).min(31) as u8) << EXTRA_SHIFT)
 }
 
 fn is_load(op: Op) -> bool {

@@ -1,0 +1,411 @@
+//! The capture collectors (`pcsr`, `halt`, `swo`) run end to end against the virtual board
+//! through [`SimTarget`], on the committed fixture ELFs, and their per-function sample shares
+//! are compared with the exact per-function cycle counts of the same run.
+//!
+//! Statistical tolerance: each method samples the PC at (nearly) evenly spaced instants, so the
+//! share of samples in a function estimates the share of cycles spent in it. Treating the N
+//! samples as independent draws, the standard error of a share p is sqrt(p(1-p)/N); periodic
+//! sampling of a deterministic program is not independent (a loop whose period divides the
+//! sampling period aliases), so we allow 4 standard errors plus 1.5 percentage points for
+//! aliasing and for the one-instruction attribution difference at call boundaries. Every
+//! function with at least 2% of the cycles must be inside that band, and the hottest function
+//! by exact count must be the hottest by samples.
+
+mod sim_support;
+use sim_support::toolchain;
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::rc::Rc;
+
+use hotlink::board::Board;
+use hotlink::capture::collect::{halt, pcsr, swo, Collected};
+use hotlink::capture::{Limits, SimTarget, StopReason};
+use hotlink::sim::{Machine, Observer};
+use rustc_hash::FxHashMap;
+
+/// Exact cycles per retired PC.
+struct CycleCounter(Rc<RefCell<FxHashMap<u32, u64>>>);
+
+impl Observer for CycleCounter {
+    fn retire(&mut self, pc: u32, cycles: u32) {
+        *self.0.borrow_mut().entry(pc).or_default() += u64::from(cycles);
+    }
+    fn call(&mut self, _site: u32, _target: u32) {}
+    fn ret(&mut self, _site: u32, _target: u32) {}
+}
+
+fn machine(name: &str) -> (Machine, Rc<RefCell<FxHashMap<u32, u64>>>) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("tests/firmware/build/{name}/{name}.elf"));
+    let bytes = std::fs::read(&path).expect("the fixture ELFs are committed");
+    let board = Board::resolve("imxrt1062").unwrap();
+    let mut m = Machine::new(&board, &bytes, name).unwrap();
+    let counts = Rc::new(RefCell::new(FxHashMap::default()));
+    m.set_observer(Some(Box::new(CycleCounter(counts.clone()))));
+    (m, counts)
+}
+
+/// Shares per function name of a PC histogram.
+fn shares(m: &Machine, pcs: &FxHashMap<u32, u64>) -> FxHashMap<String, f64> {
+    let total: u64 = pcs.values().sum();
+    let mut out = FxHashMap::default();
+    for (&pc, &n) in pcs {
+        let name = m
+            .image
+            .function_at(pc)
+            .map_or_else(|| format!("{pc:#x}"), |s| s.name.clone());
+        *out.entry(name).or_default() += n as f64 / total as f64;
+    }
+    out
+}
+
+fn hottest(shares: &FxHashMap<String, f64>) -> String {
+    shares
+        .iter()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(k, _)| k.clone())
+        .unwrap()
+}
+
+fn assert_agrees(
+    what: &str,
+    m: &Machine,
+    exact: &FxHashMap<u32, u64>,
+    collected: &Collected,
+) -> usize {
+    let exact = shares(m, exact);
+    let sampled = shares(m, &collected.pcs);
+    let n = collected.samples as f64;
+    assert!(n >= 1000.0, "{what}: only {n} samples");
+    let mut checked = 0;
+    for (name, &p) in exact.iter().filter(|(_, &p)| p >= 0.02) {
+        let s = sampled.get(name).copied().unwrap_or(0.0);
+        let tolerance = 4.0 * (p * (1.0 - p) / n).sqrt() + 0.015;
+        assert!(
+            (s - p).abs() <= tolerance,
+            "{what}: {name} has {:.2}% of the cycles but {:.2}% of {n} samples (tolerance {:.2}%)",
+            100.0 * p,
+            100.0 * s,
+            100.0 * tolerance
+        );
+        checked += 1;
+    }
+    assert_eq!(
+        hottest(&exact),
+        hottest(&sampled),
+        "{what}: hottest function"
+    );
+    checked
+}
+
+#[test]
+fn pcsr_polling_agrees_with_exact_counts_on_vm_and_dsp() {
+    for name in ["vm", "dsp"] {
+        let (m, exact) = machine(name);
+        let mut target = SimTarget::new(m, 997);
+        let collected = pcsr(&mut target, &Limits::default(), &mut |_, _| {});
+        assert_eq!(collected.stop, Some(StopReason::Exited(0)), "{name}");
+        let m = target.machine();
+        let cycles = collected.cycles.unwrap();
+        assert!(
+            cycles + 997 >= m.cycles && cycles <= m.cycles,
+            "{name}: CYCCNT span {cycles} vs {} cycles run",
+            m.cycles
+        );
+        let checked = assert_agrees(&format!("{name} pcsr"), m, &exact.borrow(), &collected);
+        assert!(checked >= 2, "{name}: {checked} functions above 2%");
+    }
+}
+
+#[test]
+fn halt_sampling_agrees_and_records_call_edges_on_vm_and_dsp() {
+    for name in ["vm", "dsp"] {
+        let (m, exact) = machine(name);
+        let mut target = SimTarget::new(m, 1009);
+        let collected = halt(&mut target, &Limits::default(), &mut |_, _| {});
+        assert_eq!(collected.stop, Some(StopReason::Exited(0)), "{name}");
+        let m = target.machine();
+        assert_agrees(&format!("{name} halt"), m, &exact.borrow(), &collected);
+        // LR edges: the call site lies in a function, the sampled PC in another one.
+        let (&(site, pc), _) = collected.edges.iter().max_by_key(|e| e.1).unwrap();
+        assert!(
+            m.image.function_at(site).is_some(),
+            "{name}: site {site:#x}"
+        );
+        assert!(m.image.function_at(pc).is_some(), "{name}: pc {pc:#x}");
+    }
+}
+
+#[test]
+fn swo_pc_sampling_agrees_with_exact_counts_on_vm_and_dsp() {
+    for name in ["vm", "dsp"] {
+        let (m, exact) = machine(name);
+        let mut target = SimTarget::new(m, 50_000);
+        // 1024-cycle samples (5 bytes each) need 30 Mbaud at 600 MHz; 32 Mbaud keeps up.
+        let collected = swo(
+            &mut target,
+            &Limits::default(),
+            1024,
+            32_000_000,
+            &mut |_, _| {},
+        );
+        assert_eq!(collected.stop, Some(StopReason::Exited(0)), "{name}");
+        assert_eq!(collected.period, Some(1024));
+        assert_eq!(collected.lost, 0, "{name}: the line keeps up");
+        let m = target.machine();
+        assert_eq!(m.trace_packets_dropped(), 0);
+        // One sample per 1024 cycles from the moment sampling started.
+        let expected = m.cycles / 1024;
+        assert!(
+            collected.samples + collected.idle + 2 >= expected
+                && collected.samples + collected.idle <= expected,
+            "{name}: {} samples for {} cycles",
+            collected.samples,
+            m.cycles
+        );
+        assert_agrees(&format!("{name} swo"), m, &exact.borrow(), &collected);
+    }
+}
+
+#[test]
+fn swo_at_a_slow_baud_counts_lost_samples_and_still_agrees() {
+    let (m, exact) = machine("vm");
+    let mut target = SimTarget::new(m, 50_000);
+    // 4 Mbaud carries one 5-byte packet per 7500 cycles: most 1024-cycle samples are lost.
+    let collected = swo(
+        &mut target,
+        &Limits::default(),
+        1024,
+        4_000_000,
+        &mut |_, _| {},
+    );
+    assert!(collected.lost > 0, "overflow packets are counted");
+    let m = target.machine();
+    assert!(m.trace_packets_dropped() > collected.samples);
+    let exact = shares(m, &exact.borrow());
+    let sampled = shares(m, &collected.pcs);
+    assert_eq!(hottest(&exact), hottest(&sampled));
+}
+
+#[test]
+fn exception_trace_on_rtos() {
+    // Unlimited trace port: every packet arrives.
+    let (entries, exits, returns, dropped, overflows) = rtos_exception_trace(None);
+    assert!(entries[&15] > 0, "SysTick entries: {entries:?}");
+    assert_eq!(dropped, 0);
+    assert_eq!(overflows, 0);
+    assert_eq!(
+        entries.values().sum::<u64>(),
+        exits,
+        "every exception entered also exits"
+    );
+    assert!(returns > 0, "returns to thread mode");
+    // At 32 Mbaud, bursts of context switches overrun the FIFO: overflow packets say so.
+    let (_, _, _, dropped, overflows) = rtos_exception_trace(Some(32_000_000));
+    assert!(
+        dropped > 0 && overflows > 0,
+        "{dropped} dropped, {overflows} overflow packets"
+    );
+}
+
+type Trace = (FxHashMap<u16, u64>, u64, u64, u64, u64);
+
+/// Runs `rtos` with exception trace and PC sampling; (entries per exception, exits, returns to
+/// thread mode, packets dropped by the trace port, overflow packets decoded).
+fn rtos_exception_trace(baud: Option<u32>) -> Trace {
+    use hotlink::capture::target::{regs, Target};
+    use hotlink::itm::{Decoder, ExceptionEvent, Packet};
+    let (m, _) = machine("rtos");
+    let mut target = SimTarget::new(m, 20_000);
+    if let Some(baud) = baud {
+        target.enable_swo(baud).unwrap();
+    }
+    target.write_word(regs::DEMCR, regs::DEMCR_TRCENA).unwrap();
+    target
+        .write_word(
+            regs::ITM_TCR,
+            regs::ITM_TCR_ITMENA | regs::ITM_TCR_SYNCENA | regs::ITM_TCR_TXENA,
+        )
+        .unwrap();
+    // Samples every 16 x 1024 cycles, and exception trace.
+    target
+        .write_word(
+            regs::DWT_CTRL,
+            regs::DWT_CTRL_CYCCNTENA
+                | regs::DWT_CTRL_EXCTRCENA
+                | regs::DWT_CTRL_PCSAMPLENA
+                | regs::DWT_CTRL_CYCTAP
+                | (15 << regs::DWT_CTRL_POSTPRESET_SHIFT),
+        )
+        .unwrap();
+    let mut bytes = Vec::new();
+    let end = loop {
+        target.read_trace(&mut bytes).unwrap();
+        if let Err(e) = target.wait_for_next_poll() {
+            break e;
+        }
+    };
+    assert!(
+        matches!(end, hotlink::capture::TargetError::Exited(0)),
+        "{end}"
+    );
+    target.read_trace(&mut bytes).unwrap();
+    let mut entered = FxHashMap::<u16, u64>::default();
+    let (mut exited, mut returned_to_thread, mut sync, mut pcs, mut overflows) = (0, 0, 0, 0, 0);
+    Decoder::new().feed(&bytes, |p| match p {
+        Packet::Exception { number, event } => match event {
+            ExceptionEvent::Entered => *entered.entry(number).or_default() += 1,
+            ExceptionEvent::Exited => exited += 1,
+            ExceptionEvent::Returned if number == 0 => returned_to_thread += 1,
+            _ => {}
+        },
+        Packet::Sync => sync += 1,
+        Packet::Overflow => overflows += 1,
+        Packet::PcSample(_) => pcs += 1,
+        _ => {}
+    });
+    assert_eq!(sync, 1, "one sync packet as the ITM starts");
+    assert!(pcs > 0);
+    let dropped = target.machine().trace_packets_dropped();
+    (entered, exited, returned_to_thread, dropped, overflows)
+}
+
+/// A program that sleeps in WFI between SysTick interrupts (6000-cycle period, 50 ticks).
+const SLEEPER: &str = "
+.syntax unified
+.thumb
+.text
+.word 0x20010000
+.word reset + 1
+.rept 13
+.word 0
+.endr
+.word systick + 1
+.thumb_func
+reset:
+  ldr r0, =0xE000E010
+  ldr r1, =5999
+  str r1, [r0, #4]
+  movs r1, #0
+  str r1, [r0, #8]
+  movs r1, #7
+  str r1, [r0]
+  movs r4, #0
+1:
+  wfi
+  cmp r4, #50
+  blt 1b
+  movs r0, #0x18
+  ldr r1, =0x20026
+  bkpt #0xab
+.thumb_func
+systick:
+  adds r4, #1
+  movs r2, #200
+2:
+  subs r2, #1
+  bne 2b
+  bx lr
+.ltorg
+";
+
+#[test]
+fn a_core_asleep_in_wfi_reads_idle_and_sends_sleep_packets() {
+    use hotlink::capture::target::{regs, Target};
+    use hotlink::itm::{Decoder, Packet};
+    if !toolchain() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (src, elf) = (dir.path().join("s.S"), dir.path().join("s.elf"));
+    std::fs::write(&src, SLEEPER).unwrap();
+    let out = std::process::Command::new("arm-none-eabi-gcc")
+        .args(["-mcpu=cortex-m7", "-mthumb", "-nostdlib"])
+        .args(["-Wl,-Ttext=0x60000000", "-Wl,-e,0x60000000", "-o"])
+        .arg(&elf)
+        .arg(&src)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&elf).unwrap();
+    let board = Board::resolve("imxrt1062").unwrap();
+    let m = Machine::new(&board, &bytes, "s.elf").unwrap();
+    let mut target = SimTarget::new(m, 997);
+    target.enable_swo(32_000_000).unwrap();
+    target.write_word(regs::DEMCR, regs::DEMCR_TRCENA).unwrap();
+    target
+        .write_word(regs::ITM_TCR, regs::ITM_TCR_ITMENA | regs::ITM_TCR_TXENA)
+        .unwrap();
+    target
+        .write_word(
+            regs::DWT_CTRL,
+            regs::DWT_CTRL_CYCCNTENA
+                | regs::DWT_CTRL_PCSAMPLENA
+                | (15 << regs::DWT_CTRL_POSTPRESET_SHIFT),
+        )
+        .unwrap();
+    let (mut idle_polls, mut polls) = (0u64, 0u64);
+    let mut trace = Vec::new();
+    let end = loop {
+        polls += 1;
+        if target.read_word(regs::DWT_PCSR).unwrap() == regs::PCSR_IDLE {
+            idle_polls += 1;
+        }
+        if let Err(e) = target.wait_for_next_poll() {
+            break e;
+        }
+    };
+    assert!(
+        matches!(end, hotlink::capture::TargetError::Exited(0)),
+        "{end}"
+    );
+    target.read_trace(&mut trace).unwrap();
+    let (mut sleeping, mut awake) = (0u64, 0u64);
+    Decoder::new().feed(&trace, |p| match p {
+        Packet::PcSample(None) => sleeping += 1,
+        Packet::PcSample(Some(_)) => awake += 1,
+        _ => {}
+    });
+    // The handler runs ~400 of every 6000 cycles: the core sleeps over 80% of the time.
+    let m = target.machine();
+    assert!(m.cycles >= 50 * 6000, "{} cycles", m.cycles);
+    assert!(
+        sleeping > 4 * awake && idle_polls > polls / 2,
+        "{sleeping} sleep packets, {awake} PC samples, {idle_polls} of {polls} polls idle"
+    );
+}
+
+#[test]
+fn pcsr_reads_idle_while_halted_and_registers_need_a_halt() {
+    use hotlink::capture::target::{regs, CoreRegister, Target};
+    let (m, _) = machine("vm");
+    let mut target = SimTarget::new(m, 10_000);
+    target.write_word(regs::DEMCR, regs::DEMCR_TRCENA).unwrap();
+    target
+        .write_word(regs::DWT_CTRL, regs::DWT_CTRL_CYCCNTENA)
+        .unwrap();
+    target.wait_for_next_poll().unwrap();
+    assert_eq!(target.read_word(regs::DWT_CYCCNT).unwrap() / 100, 100);
+    assert!(target.read_register(CoreRegister::Pc).is_err());
+    let running_pc = target.read_word(regs::DWT_PCSR).unwrap();
+    assert_ne!(running_pc, regs::PCSR_IDLE);
+    target.halt().unwrap();
+    assert_eq!(target.read_word(regs::DWT_PCSR).unwrap(), regs::PCSR_IDLE);
+    let cyccnt = target.read_word(regs::DWT_CYCCNT).unwrap();
+    target.wait_for_next_poll().unwrap();
+    assert_eq!(
+        target.read_word(regs::DWT_CYCCNT).unwrap(),
+        cyccnt,
+        "no cycles pass while halted"
+    );
+    let pc = target.read_register(CoreRegister::Pc).unwrap();
+    assert!(target.machine().image.function_at(pc).is_some());
+    target.run().unwrap();
+    assert!(target.read_word(0x5000_0000).is_err(), "unmapped memory");
+    assert!(target.enable_swo(0).is_err());
+}

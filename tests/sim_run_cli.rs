@@ -1,0 +1,27 @@
+//! `hotlink run` as a command: a reader that goes away (`hotlink run fw.elf | head`) ends the
+//! report quietly instead of panicking.
+
+use std::process::{Command, Stdio};
+
+#[test]
+fn run_exits_quietly_when_stdout_is_closed() {
+    let elf = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/firmware/build/vm/vm.elf"
+    );
+    for format in ["text", "json"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hotlink"))
+            .args(["run", "--format", format, elf])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the read end before the simulation finishes and the report is written.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{format}: {stderr}");
+        assert!(stderr.is_empty(), "{format}: quiet, got {stderr}");
+        assert!(out.status.success(), "{format}: {:?}", out.status);
+    }
+}
