@@ -205,11 +205,14 @@ impl Layout {
         gc: bool,
         gc_roots: &[String],
         defsyms: &[(String, Expr)],
+        moves: &[super::place::Move],
     ) -> Result<Layout, LayoutError> {
         let flat = flatten(script);
         let regions = eval_regions(script)?;
-        // 1. Match input sections to output section statements (first match wins).
-        let (assigned, keep) = assign_inputs(&flat, r);
+        // 1. Match input sections to output section statements (first match wins), then move
+        //    the planned ones.
+        let (mut assigned, keep) = assign_inputs(&flat, r);
+        apply_moves(&flat, &mut assigned, moves)?;
         // 2. Garbage collection.
         let live = if gc {
             let mut roots = keep;
@@ -722,6 +725,40 @@ fn section_matches(
 /// (object, section, index of the input section description that took it).
 type AssignedInput = (usize, u32, usize);
 
+/// Takes each planned input section from the statement that matched it and appends it to its
+/// receiving statement, after the inputs of that statement's last input section description
+/// (so before the closing `. = ALIGN(8); __itcm_end__ = .;` that the copy loop uses).
+fn apply_moves(
+    flat: &Flat<'_>,
+    assigned: &mut [Vec<AssignedInput>],
+    moves: &[super::place::Move],
+) -> Result<(), LayoutError> {
+    if moves.is_empty() {
+        return Ok(());
+    }
+    let moved: FxHashSet<(usize, u32)> = moves.iter().map(|m| (m.obj, m.sec)).collect();
+    for list in assigned.iter_mut() {
+        list.retain(|&(o, s, _)| !moved.contains(&(o, s)));
+    }
+    for m in moves {
+        let found = flat.outputs.iter().enumerate().find_map(|(i, os)| {
+            let item = os
+                .items
+                .iter()
+                .rposition(|it| matches!(it, OutputItem::Input(_)))?;
+            (os.name == m.output).then_some((i, item))
+        });
+        let Some((stmt, item)) = found else {
+            return Err(LayoutError::Other(format!(
+                "plan: output section `{}` has no input section description to receive planned sections",
+                m.output
+            )));
+        };
+        assigned[stmt].push((m.obj, m.sec, item));
+    }
+    Ok(())
+}
+
 /// First-match assignment of every content section to an output section statement. Returns the
 /// per-statement lists and the KEEP roots.
 fn assign_inputs(flat: &Flat<'_>, r: &Resolved) -> (Vec<Vec<AssignedInput>>, Vec<(usize, u32)>) {
@@ -879,7 +916,7 @@ fn collect_syms(e: &Expr, out: &mut FxHashSet<String>) {
     }
 }
 
-fn eval_regions(script: &Script) -> Result<Vec<Region>, LayoutError> {
+pub fn eval_regions(script: &Script) -> Result<Vec<Region>, LayoutError> {
     struct RegionCx<'a>(&'a [Region]);
     impl EvalContext for RegionCx<'_> {
         fn dot(&self) -> Result<u64, String> {

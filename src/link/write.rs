@@ -580,9 +580,15 @@ pub fn link_map(layout: &Layout, r: &Resolved, symbols: &[OutSymbol], entry: Map
     }
 }
 
-/// Call sites in `sec`'s region that branch to the veneer at `address`.
-fn veneer_callers(layout: &Layout, r: &Resolved, sec: &OutSection, address: u64) -> Vec<MapCaller> {
-    let mut callers = Vec::new();
+/// Call sites in `sec` that branch to the veneer at `address`: (object, input section,
+/// relocation offset, run address of the branch).
+fn veneer_call_sites(
+    layout: &Layout,
+    r: &Resolved,
+    sec: &OutSection,
+    address: u64,
+) -> Vec<(usize, u32, u32, u64)> {
+    let mut sites = Vec::new();
     for (piece, off) in &sec.pieces {
         let Piece::Input { obj, sec: si } = *piece else {
             continue;
@@ -599,17 +605,49 @@ fn veneer_callers(layout: &Layout, r: &Resolved, sec: &OutSection, address: u64)
             if layout.veneer_for(sec, t.value) == Some(address)
                 && !super::relocate::branch_reaches(&is.data, rel.offset as usize, place, t.value)
             {
-                callers.push(MapCaller {
-                    object: r.objects[obj].origin.path.display().to_string(),
-                    member: r.objects[obj].origin.member.clone(),
-                    section: is.name.clone(),
-                    offset: u64::from(rel.offset),
-                    address: place,
-                });
+                sites.push((obj, si, rel.offset, place));
             }
         }
     }
-    callers
+    sites
+}
+
+/// The input sections in `sec` that call through the veneer at `address`.
+pub fn veneer_caller_sections(
+    layout: &Layout,
+    r: &Resolved,
+    sec: &OutSection,
+    address: u64,
+) -> Vec<(usize, u32)> {
+    veneer_call_sites(layout, r, sec, address)
+        .into_iter()
+        .map(|(obj, si, _, _)| (obj, si))
+        .collect()
+}
+
+fn veneer_callers(layout: &Layout, r: &Resolved, sec: &OutSection, address: u64) -> Vec<MapCaller> {
+    veneer_call_sites(layout, r, sec, address)
+        .into_iter()
+        .map(|(obj, si, offset, place)| MapCaller {
+            object: r.objects[obj].origin.path.display().to_string(),
+            member: r.objects[obj].origin.member.clone(),
+            section: r.objects[obj].sections[si as usize].name.clone(),
+            offset: u64::from(offset),
+            address: place,
+        })
+        .collect()
+}
+
+/// The name of a function symbol whose value (Thumb bit set) is `value`, for messages.
+pub fn function_at(layout: &Layout, r: &Resolved, value: u64) -> Option<String> {
+    r.objects.iter().enumerate().find_map(|(oi, o)| {
+        o.symbols.iter().enumerate().find_map(|(si, s)| {
+            (s.st_type == elf::STT_FUNC.0
+                && !s.name.is_empty()
+                && layout.object_symbol_value(r, oi, si) == Some(value | 1))
+            .then(|| s.name.clone())
+        })
+    })
 }
 
 /// A GNU ld-style map: memory configuration, then output sections with their input sections and
