@@ -156,9 +156,9 @@ impl LinkArgs {
                 "-place-into" => {
                     let v = value(key, a, &mut args)?;
                     match v.split_once('=') {
-                        Some((region, sec)) if !region.is_empty() && !sec.is_empty() => out
-                            .place_into
-                            .push((region.to_string(), sec.to_string())),
+                        Some((region, sec)) if !region.is_empty() && !sec.is_empty() => {
+                            out.place_into.push((region.to_string(), sec.to_string()))
+                        }
                         _ => return Err(ArgsError::BadPlaceInto(v)),
                     }
                 }

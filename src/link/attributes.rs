@@ -70,7 +70,9 @@ pub fn parse(data: &[u8]) -> Result<FpAbi, String> {
                 let sub_end = sub_start
                     .checked_add(sub_len)
                     .filter(|&e| e <= end && e > p + 3)
-                    .ok_or(format!("attribute block at {sub_start:#x} has bad length {sub_len}"))?;
+                    .ok_or(format!(
+                        "attribute block at {sub_start:#x} has bad length {sub_len}"
+                    ))?;
                 p += 4;
                 if tag == TAG_FILE {
                     read_attributes(&data[..sub_end], &mut p, &mut abi)

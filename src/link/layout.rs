@@ -99,6 +99,9 @@ pub struct Layout {
     pub script_symbol_order: Vec<String>,
     pub entry: Option<String>,
     pub live: Vec<Vec<bool>>,
+    /// `.ARM.exidx` input sections left out because their code is beyond R_ARM_PREL31's ±1 GB
+    /// from the unwind table (ITCM code with the table in XIP flash).
+    pub dropped_exidx: Vec<(usize, u32)>,
 }
 
 /// One statement of the flattened script, in evaluation order.
@@ -244,6 +247,7 @@ impl Layout {
             script_symbol_order: Vec::new(),
             entry: None,
             live,
+            dropped_exidx: Vec::new(),
         };
         for c in &script.commands {
             if let Command::Entry(e) = c {
@@ -253,7 +257,7 @@ impl Layout {
         layout.build_sections(&flat, r, assigned);
         for _ in 0..16 {
             layout.run_passes(&flat, r, defsyms)?;
-            if !layout.add_needed_veneers(r) {
+            if !layout.add_needed_veneers(r) && !layout.drop_unreachable_exidx(r) {
                 return Ok(layout);
             }
         }
@@ -303,6 +307,41 @@ impl Layout {
             self.sections[oi].veneer_targets.push(target);
         }
         !needed.is_empty()
+    }
+
+    /// Leaves out the unwind entries that cannot reach their code (R_ARM_PREL31 spans ±1 GB, and
+    /// ITCM at 0 is 1.5 GB below XIP flash). Without an entry the unwinder stops at that
+    /// function, which is what C code (built without unwind tables) does anyway. Returns whether
+    /// any was dropped (the layout must then be redone).
+    fn drop_unreachable_exidx(&mut self, r: &Resolved) -> bool {
+        let mut dropped = Vec::new();
+        for (i, sec) in self.sections.iter().enumerate() {
+            if sec.sh_type != object::elf::SHT_ARM_EXIDX.0 {
+                continue;
+            }
+            for (piece, off) in &sec.pieces {
+                let Piece::Input { obj, sec: si } = *piece else {
+                    continue;
+                };
+                let link = r.objects[obj].sections[si as usize].link;
+                let Some((code_out, code_off)) =
+                    self.placement[obj].get(link as usize).copied().flatten()
+                else {
+                    continue;
+                };
+                let code = (self.sections[code_out].vma + code_off) as i64;
+                let entry = (sec.vma + off) as i64;
+                if !(-(1i64 << 30)..(1 << 30)).contains(&(code - entry)) {
+                    dropped.push((i, obj, si));
+                }
+            }
+        }
+        for &(i, obj, si) in &dropped {
+            self.sections[i].inputs.retain(|&k| k != (obj, si));
+            self.placement[obj][si as usize] = None;
+            self.dropped_exidx.push((obj, si));
+        }
+        !dropped.is_empty()
     }
 
     /// The run address of the veneer to `target` in output section `sec`, if there is one.

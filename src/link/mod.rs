@@ -171,14 +171,27 @@ pub fn link(args: &LinkArgs) -> Result<LinkResult> {
     });
     let mut gc_roots = roots.clone();
     gc_roots.extend(entry_name.iter().cloned());
-    let layout = layout::Layout::new(
-        &script,
-        &r,
-        args.gc_sections,
-        &gc_roots,
-        &defsyms,
-        &moves,
-    )?;
+    let layout = layout::Layout::new(&script, &r, args.gc_sections, &gc_roots, &defsyms, &moves)?;
+    if !layout.dropped_exidx.is_empty() {
+        let names: Vec<String> = layout
+            .dropped_exidx
+            .iter()
+            .map(|&(o, s)| {
+                format!(
+                    "{}({})",
+                    r.objects[o].origin, r.objects[o].sections[s as usize].name
+                )
+            })
+            .collect();
+        warnings.push(format!(
+            "left out {} unwind table entr{} whose code is more than 1 GB from .ARM.exidx \
+             (R_ARM_PREL31 cannot reach ITCM from XIP flash): {}; unwinding stops in those \
+             functions (C code does not unwind; for C++ exceptions keep them in flash or OCRAM)",
+            names.len(),
+            if names.len() == 1 { "y" } else { "ies" },
+            names.join(", ")
+        ));
+    }
     let mut notes = Vec::new();
     if let Some(plan) = &plan {
         plan_checks(plan, &layout, &r, &moves, &mut warnings, &mut notes);
@@ -270,7 +283,10 @@ fn plan_checks(
         }
     }
     for region in &plan.regions {
-        let placed: Vec<&place::Move> = moves.iter().filter(|m| m.plan_region == region.name).collect();
+        let placed: Vec<&place::Move> = moves
+            .iter()
+            .filter(|m| m.plan_region == region.name)
+            .collect();
         if placed.is_empty() {
             continue;
         }

@@ -102,9 +102,10 @@ fn receiving_section(
 ) -> Result<String, PlaceError> {
     let outputs = output_statements(script);
     let covering = region_covering(regions, region.base);
-    if let Some((_, name)) = place_into.iter().find(|(r, _)| {
-        *r == region.name || covering.is_some_and(|m| regions[m].name == *r)
-    }) {
+    if let Some((_, name)) = place_into
+        .iter()
+        .find(|(r, _)| *r == region.name || covering.is_some_and(|m| regions[m].name == *r))
+    {
         return match outputs.iter().find(|o| o.name == *name) {
             Some(o) if o.items.iter().any(|i| matches!(i, OutputItem::Input(_))) => {
                 Ok(name.clone())
@@ -126,7 +127,10 @@ fn receiving_section(
             ))),
         };
     }
-    let hint = format!("name the output section with --place-into {}=.SECTION", region.name);
+    let hint = format!(
+        "name the output section with --place-into {}=.SECTION",
+        region.name
+    );
     let Some(m) = covering else {
         return Err(plan_err(format!(
             "region {} ({:#x}..{:#x}) is not inside any MEMORY region of the linker script; {hint}",
@@ -212,8 +216,8 @@ pub fn resolve_moves(
     r: &Resolved,
 ) -> Result<Vec<Move>, PlaceError> {
     for (name, _) in place_into {
-        let known = plan.regions.iter().any(|p| p.name == *name)
-            || regions.iter().any(|m| m.name == *name);
+        let known =
+            plan.regions.iter().any(|p| p.name == *name) || regions.iter().any(|m| m.name == *name);
         if !known {
             return Err(plan_err(format!(
                 "--place-into {name}=...: `{name}` is neither a region of the plan ({}) nor a \
@@ -266,7 +270,11 @@ pub fn resolve_moves(
              build? Re-run `hotlink plan` on this build's link map",
             missing.len(),
             shown.join(", "),
-            if missing.len() > shown.len() { ", ..." } else { "" }
+            if missing.len() > shown.len() {
+                ", ..."
+            } else {
+                ""
+            }
         )));
     }
     Ok(moves)
@@ -286,14 +294,16 @@ pub struct VeneerUse {
 /// in a moved section or that are called from a moved section. A veneer in a region the plan
 /// does not list counts against a reserve of 0 under the MEMORY region's name.
 pub fn veneer_use(layout: &Layout, r: &Resolved, plan: &Plan, moves: &[Move]) -> Vec<VeneerUse> {
-    let moved: rustc_hash::FxHashSet<(usize, u32)> =
-        moves.iter().map(|m| (m.obj, m.sec)).collect();
+    let moved: rustc_hash::FxHashSet<(usize, u32)> = moves.iter().map(|m| (m.obj, m.sec)).collect();
     let moved_ranges: Vec<(u64, u64)> = moves
         .iter()
         .filter_map(|m| {
             let (out, off) = layout.placement[m.obj][m.sec as usize]?;
             let start = layout.sections[out].vma + off;
-            Some((start, start + r.objects[m.obj].sections[m.sec as usize].size))
+            Some((
+                start,
+                start + r.objects[m.obj].sections[m.sec as usize].size,
+            ))
         })
         .collect();
     let mut uses: Vec<VeneerUse> = plan
@@ -414,7 +424,10 @@ mod tests {
         let e = receiving_section(&plan_region("DTCM", 0x2000_0000), &[], &s, &regions())
             .unwrap_err()
             .to_string();
-        assert!(e.contains("not executable") && e.contains("--place-into DTCM="), "{e}");
+        assert!(
+            e.contains("not executable") && e.contains("--place-into DTCM="),
+            "{e}"
+        );
         let e = receiving_section(&plan_region("SDRAM", 0x8000_0000), &[], &s, &regions())
             .unwrap_err()
             .to_string();
@@ -423,6 +436,9 @@ mod tests {
         let e = receiving_section(&plan_region("ITCM", 0), &named, &s, &regions())
             .unwrap_err()
             .to_string();
-        assert!(e.contains("no output section `.itcmx`") && e.contains(".text"), "{e}");
+        assert!(
+            e.contains("no output section `.itcmx`") && e.contains(".text"),
+            "{e}"
+        );
     }
 }

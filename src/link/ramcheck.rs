@@ -62,7 +62,8 @@ fn symbol_name(r: &Resolved, obj: usize, sym: u32, to: (usize, u32)) -> String {
     if !s.name.is_empty() && s.st_type != elf::STT_SECTION.0 {
         return s.name.clone();
     }
-    first_function(r, to.0, to.1).unwrap_or_else(|| r.objects[to.0].sections[to.1 as usize].name.clone())
+    first_function(r, to.0, to.1)
+        .unwrap_or_else(|| r.objects[to.0].sections[to.1 as usize].name.clone())
 }
 
 fn short_origin(r: &Resolved, obj: usize) -> String {
@@ -182,7 +183,11 @@ fn describe(
     chain.reverse();
     let last = &steps[&end];
     let is = &r.objects[last.obj].sections[last.sec as usize];
-    let what = if is.is_exec() { "code" } else { "read-only data" };
+    let what = if is.is_exec() {
+        "code"
+    } else {
+        "read-only data"
+    };
     let pattern = {
         let o = &r.objects[last.obj].origin;
         let path = o.path.display().to_string();
