@@ -15,7 +15,10 @@ use std::process::Command;
 use hotlink::board::RegionKind;
 use hotlink::linkmap::{LinkMap, MapInputSection};
 use hotlink::plan::{Placement, Plan, PlanRegion, Prediction};
-use link_support::{fixtures, hotlink, output, qemu_run, run, toolchain_or_skip, Fixture};
+use link_support::{
+    assert_fixture_passes, fixtures, gcc_b_dir, hotlink, output, run, toolchain_or_skip, Fixture,
+    CFLAGS,
+};
 
 fn region(name: &str, kind: RegionKind, base: u64, size: u64, veneer_bytes: u64) -> PlanRegion {
     PlanRegion {
@@ -235,20 +238,7 @@ fn qemu_fixtures() -> Vec<Fixture> {
 }
 
 fn check_run(elf: &Path, name: &str, who: &str) {
-    // `rtos` depends on where SysTick interrupts fall, and under QEMU about one run in eight of
-    // the committed baseline image itself faults in PendSV; give it three tries.
-    let tries = if name == "rtos" { 3 } else { 1 };
-    let (mut ok, mut text) = qemu_run(elf);
-    for _ in 1..tries {
-        if ok {
-            break;
-        }
-        (ok, text) = qemu_run(elf);
-    }
-    assert!(
-        ok,
-        "{name} linked by {who} with the plan fails in QEMU:\n{text}"
-    );
+    let text = assert_fixture_passes(elf, name, &format!("{who} with the plan"));
     if name == "flashwrite" {
         assert!(
             text.contains("helpers_in_flash=0"),
@@ -309,6 +299,21 @@ fn planned_fixtures_pass_in_qemu_with_hotlink_gnu_ld_and_lld() {
         let map = LinkMap::load(&planned.with_extension("json")).unwrap();
         assert_placed(&map, &plan, name);
         check_run(&planned, name, "hotlink");
+        // The same plan through the gcc driver, with hotlink standing in for ld.
+        let driven = dir.path().join("driven.elf");
+        let objects = fixture.args.iter().filter(|a| a.ends_with(".o"));
+        run(Command::new("arm-none-eabi-gcc")
+            .arg("-B")
+            .arg(gcc_b_dir(dir.path()))
+            .args(&CFLAGS[..4])
+            .args(["-nostartfiles", "-T", "imxrt1062.ld"])
+            .args(objects)
+            .args(["-Wl,--gc-sections", "-lm"])
+            .arg(format!("-Wl,--plan={}", plan_path.display()))
+            .arg("-o")
+            .arg(&driven)
+            .current_dir(&fixture.dir));
+        check_run(&driven, name, "gcc -B hotlink");
 
         let fragment = std::fs::read_to_string(&fragment_path).unwrap();
         assert_eq!(fragment, plan.to_ld_fragment());
