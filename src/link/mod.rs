@@ -6,10 +6,11 @@
 //! places veneers; [`relocate`] builds section contents and applies relocations; [`write`] emits
 //! the ELF image, the GNU-style map and the JSON link map. [`place`] applies a placement plan,
 //! [`ramcheck`] checks that flash-disabled code never reaches flash, and [`attributes`] that
-//! the objects agree on the floating-point ABI.
+//! the objects agree on the floating-point ABI. [`fuzz`] holds the fuzzing entry points.
 
 pub mod args;
 pub mod attributes;
+pub mod fuzz;
 pub mod layout;
 pub mod load;
 pub mod place;
