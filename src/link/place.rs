@@ -317,6 +317,7 @@ pub fn veneer_use(layout: &Layout, r: &Resolved, plan: &Plan, moves: &[Move]) ->
         })
         .collect();
     for sec in &layout.sections {
+        let sites = super::write::veneer_call_sites(layout, r, sec);
         for (piece, off) in &sec.pieces {
             let Piece::Veneer { target } = *piece else {
                 continue;
@@ -324,9 +325,9 @@ pub fn veneer_use(layout: &Layout, r: &Resolved, plan: &Plan, moves: &[Move]) ->
             let dest = target & !1;
             let to_moved = moved_ranges.iter().any(|&(a, b)| dest >= a && dest < b);
             let from_moved = !to_moved
-                && super::write::veneer_caller_sections(layout, r, sec, sec.vma + off)
-                    .iter()
-                    .any(|c| moved.contains(c));
+                && sites
+                    .get(&(target | 1))
+                    .is_some_and(|v| v.iter().any(|&(o, s, _, _)| moved.contains(&(o, s))));
             if !to_moved && !from_moved {
                 continue;
             }

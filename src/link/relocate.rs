@@ -466,7 +466,12 @@ pub fn build(layout: &Layout, r: &Resolved) -> Result<Vec<Vec<u8>>, RelocError> 
                             }
                         };
                         let place = sec.vma + off as u64 + u64::from(rel.offset);
-                        let veneer = if is_long_branch(rel.r_type) {
+                        // Only branches that do not reach look for their veneer (a scan of
+                        // the section's pieces).
+                        let veneer = if is_long_branch(rel.r_type)
+                            && rel.offset as usize + 4 <= is.data.len()
+                            && !branch_reaches(&is.data, rel.offset as usize, place, t.value)
+                        {
                             layout.veneer_for(sec, t.value)
                         } else {
                             None
