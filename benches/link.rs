@@ -9,6 +9,9 @@
 //! `HOTLINK_FIRMWARE_DIR` points at another `tests/firmware` checkout (one with `big/gen.py`);
 //! `HOTLINK_BENCH_RUNS` sets the runs per linker (default 7).
 
+#[path = "../tests/link_support/mod.rs"]
+mod link_support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
@@ -45,15 +48,7 @@ fn build_big(scale: u32) -> Result<(PathBuf, Vec<String>), String> {
     }
     let dir = build.join("big");
     let text = std::fs::read_to_string(dir.join("big.link")).map_err(|e| e.to_string())?;
-    let mut args = Vec::new();
-    let mut words = text.lines().map(str::trim).filter(|l| !l.is_empty());
-    while let Some(w) = words.next() {
-        if w == "-o" {
-            words.next();
-        } else if !w.starts_with("-Map") {
-            args.push(w.to_string());
-        }
-    }
+    let args = link_support::link_file_args(&text);
     Ok((dir, args))
 }
 

@@ -175,7 +175,7 @@ fn object_reader_survives_mutated_objects() {
     // A small archive of two of them, so the archive reader and its symbol index are fuzzed too.
     let dir = tempfile::tempdir().unwrap();
     let archive = dir.path().join("lib.a");
-    let made = std::process::Command::new("ar")
+    let made = std::process::Command::new("arm-none-eabi-ar")
         .arg("rcs")
         .arg(&archive)
         .arg(build.join("common/semihost.o"))
@@ -185,7 +185,7 @@ fn object_reader_survives_mutated_objects() {
     if made {
         seeds.extend(read_all(&[archive]));
     } else {
-        eprintln!("`ar` not available: fuzzing objects without an archive seed");
+        eprintln!("`arm-none-eabi-ar` not available: fuzzing objects without an archive seed");
     }
     fuzz("object", &seeds, &[], object_input, iterations(1500));
 }

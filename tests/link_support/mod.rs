@@ -130,6 +130,20 @@ pub struct Fixture {
     pub args: Vec<String>,
 }
 
+/// The arguments of a fixture's `.link` file (one a line) without the recorded `-o` and `-Map`.
+pub fn link_file_args(text: &str) -> Vec<String> {
+    let mut args = Vec::new();
+    let mut words = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    while let Some(w) = words.next() {
+        if w == "-o" {
+            words.next();
+        } else if !w.starts_with("-Map") {
+            args.push(w.to_string());
+        }
+    }
+    args
+}
+
 /// Every fixture under `tests/firmware/build/` that has a `<name>.link` file, by name.
 pub fn fixtures() -> Vec<Fixture> {
     let Ok(entries) = std::fs::read_dir(firmware_build_dir()) else {
@@ -141,15 +155,7 @@ pub fn fixtures() -> Vec<Fixture> {
         let Ok(text) = std::fs::read_to_string(entry.path().join(format!("{name}.link"))) else {
             continue;
         };
-        let mut args = Vec::new();
-        let mut words = text.lines().map(str::trim).filter(|l| !l.is_empty());
-        while let Some(w) = words.next() {
-            if w == "-o" {
-                words.next();
-            } else if !w.starts_with("-Map") {
-                args.push(w.to_string());
-            }
-        }
+        let args = link_file_args(&text);
         out.push(Fixture {
             name,
             dir: entry.path(),
