@@ -41,7 +41,17 @@ pub enum Format {
 
 /// Parses the command line, runs the command and turns errors into a message and exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // Called through a link named `ld` or `*-ld` (for `gcc -B DIR`): behave as `hotlink link`.
+    let as_ld = argv
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n == "ld" || n.ends_with("-ld"));
+    if as_ld {
+        argv.splice(0..1, ["hotlink".into(), "link".into()]);
+    }
+    let cli = Cli::parse_from(argv);
     let result = match cli.command {
         Command::Boards(args) => boards::run(args),
         Command::Capture(args) => capture::run(args),

@@ -5,24 +5,16 @@
 //! is set. Inputs: the small programs in `tests/link/` (built here), and every firmware fixture
 //! under `tests/firmware/build/<name>/` with a `<name>.link` file (the exact ld arguments).
 
+mod link_support;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use link_support::{
+    firmware_build_dir, fixtures, hotlink, qemu_run, run, toolchain_or_skip, CFLAGS, LIBGCC, NEWLIB,
+};
 use object::{Object, ObjectSection, ObjectSymbol, SectionFlags, SectionKind, SymbolScope};
-
-const NEWLIB: &str = "/usr/lib/arm-none-eabi/newlib/thumb/v7e-m+dp/hard";
-const LIBGCC: &str = "/usr/lib/gcc/arm-none-eabi/12.2.1/thumb/v7e-m+dp/hard";
-const CFLAGS: &[&str] = &[
-    "-mcpu=cortex-m7",
-    "-mthumb",
-    "-mfloat-abi=hard",
-    "-mfpu=fpv5-d16",
-    "-O2",
-    "-g",
-    "-ffunction-sections",
-    "-fdata-sections",
-];
 
 /// Fixtures whose output differs from GNU ld by design; they are checked by running them instead.
 const BY_DESIGN: &[(&str, &str)] = &[
@@ -38,39 +30,6 @@ const BY_DESIGN: &[(&str, &str)] = &[
          orders them by first use. Same veneers, same section sizes, different order",
     ),
 ];
-
-fn have(tool: &str) -> bool {
-    Command::new(tool)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// True if the test can run; panics in CI when it cannot.
-fn toolchain_or_skip(tools: &[&str]) -> bool {
-    let missing: Vec<&str> = tools.iter().copied().filter(|t| !have(t)).collect();
-    if missing.is_empty() {
-        return true;
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("CI is set but {missing:?} is missing: install gcc-arm-none-eabi, binutils-arm-none-eabi, libnewlib-arm-none-eabi, qemu-system-arm");
-    }
-    eprintln!("skipping: {missing:?} not installed (set CI=1 to make this a failure)");
-    false
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 struct Image {
     /// name → (address, size, bytes or None for NOBITS)
@@ -177,30 +136,6 @@ fn only_rodata_growth_shifts(reference: &Path, ours: &Path, name: &str) {
     }
 }
 
-fn hotlink() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_hotlink"))
-}
-
-/// Runs an image under QEMU's Cortex-M7 board; the program reports its result as the exit code.
-fn qemu_passes(elf: &Path) -> bool {
-    let status = Command::new("timeout")
-        .args(["60", "qemu-system-arm", "-M", "mps2-an500", "-global"])
-        .arg("armv7m.init-nsvtor=0x60000000")
-        .args(["-semihosting-config", "enable=on,target=native"])
-        .args([
-            "-nographic",
-            "-monitor",
-            "none",
-            "-serial",
-            "none",
-            "-kernel",
-        ])
-        .arg(elf)
-        .status()
-        .unwrap();
-    status.success()
-}
-
 fn build_own_program(dir: &Path) -> Vec<PathBuf> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/link");
     let mut objects = Vec::new();
@@ -294,67 +229,47 @@ fn own_program_links_identically_with_and_without_gc() {
 
 #[test]
 fn firmware_fixtures_link_identically() {
-    let build = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/firmware/build");
-    let Ok(entries) = std::fs::read_dir(&build) else {
+    let all = fixtures();
+    if all.is_empty() {
         eprintln!(
             "no firmware fixtures at {} yet; nothing to compare",
-            build.display()
+            firmware_build_dir().display()
         );
         return;
-    };
+    }
     if !toolchain_or_skip(&["arm-none-eabi-ld", "qemu-system-arm"]) {
         return;
     }
-    let mut checked = 0;
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let link_file = entry.path().join(format!("{name}.link"));
-        let Ok(text) = std::fs::read_to_string(&link_file) else {
-            continue;
-        };
-        // Drop the recorded output and map; keep every input exactly as recorded.
-        let mut args: Vec<String> = Vec::new();
-        let mut words = text.lines().map(str::trim).filter(|l| !l.is_empty());
-        while let Some(w) = words.next() {
-            if w == "-o" {
-                words.next();
-            } else if !w.starts_with("-Map") {
-                args.push(w.to_string());
-            }
-        }
+    for fixture in &all {
+        let (name, args) = (&fixture.name, &fixture.args);
         let out = tempfile::tempdir().unwrap();
         let reference = out.path().join("ld.elf");
         let ours = out.path().join("hotlink.elf");
         run(Command::new("arm-none-eabi-ld")
-            .args(&args)
+            .args(args)
             .arg("-o")
             .arg(&reference)
-            .current_dir(entry.path()));
+            .current_dir(&fixture.dir));
         run(Command::new(hotlink())
             .arg("link")
-            .args(&args)
+            .args(args)
             .arg("-o")
             .arg(&ours)
-            .current_dir(entry.path()));
+            .current_dir(&fixture.dir));
         let diffs = differences(&reference, &ours);
-        match BY_DESIGN.iter().find(|(n, _)| *n == name) {
+        match BY_DESIGN.iter().find(|(n, _)| n == name) {
             Some((_, why)) => {
                 eprintln!("{name}: differs by design ({why}); checking behaviour instead");
                 if boots_on_mps2(&reference) {
-                    assert!(qemu_passes(&ours), "{name}: hotlink's image fails in QEMU");
+                    let (ok, text) = qemu_run(&ours);
+                    assert!(ok, "{name}: hotlink's image fails in QEMU:\n{text}");
                 } else {
-                    only_rodata_growth_shifts(&reference, &ours, &name);
+                    only_rodata_growth_shifts(&reference, &ours, name);
                 }
             }
             None => assert!(diffs.is_empty(), "{name}: {diffs:#?}"),
         }
-        checked += 1;
     }
-    assert!(
-        checked > 0,
-        "no fixture with a .link file under {}",
-        build.display()
-    );
 }
 
 #[test]

@@ -26,6 +26,15 @@ Links Cortex-M ELF objects and archives like arm-none-eabi-ld, with the same com
   -u SYMBOL  --start-group ... --end-group  --whole-archive  --print-memory-usage
 and hotlink's own:
   --json-map=FILE   the JSON link map (docs/link-map-format.md)
+  --plan=FILE       apply a placement plan (docs/plan-format.md): planned input sections go to
+                    the output section that runs from their region (copied by the startup code)
+  --place-into REGION=.SECTION
+                    the output section that receives a plan region's sections
+  --emit-ld=FILE    write the plan as a GNU ld / LLD fragment to INCLUDE in your script
+  --ram-only=GLOB   input sections (besides .ramfunc*) that must never reach flash code/rodata
+  --ram-only-check=warn|error|off
+                    report RAM-only code that reaches flash (default: warn; error with --plan)
+  --board=NAME      take the flash (XIP) regions from a board instead of MEMORY attributes
 Options the gcc driver passes (-plugin, -plugin-opt=..., -X) are accepted; other unknown options
 are warned about. Example:
   hotlink link -T imxrt1062.ld -o fw.elf --gc-sections --json-map=fw.map.json startup.o main.o \\
@@ -41,6 +50,9 @@ pub fn run(args: LinkArgs) -> Result<()> {
     let result = crate::link::link(&args)?;
     for warning in &result.warnings {
         eprintln!("warning: {warning}");
+    }
+    for note in &result.notes {
+        eprintln!("note: {note}");
     }
     if args.print_memory_usage {
         print!("{}", crate::link::memory_usage(&result.map));

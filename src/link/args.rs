@@ -31,6 +31,20 @@ pub struct LinkArgs {
     pub undefined: Vec<String>,
     pub nostdlib: bool,
     pub print_memory_usage: bool,
+    /// `--plan FILE`: a placement plan to apply (docs/plan-format.md).
+    pub plan: Option<PathBuf>,
+    /// `--place-into REGION=.outsec`: the output section that receives a plan region's sections.
+    pub place_into: Vec<(String, String)>,
+    /// `--emit-ld FILE`: write the plan as a GNU ld / LLD fragment.
+    pub emit_ld: Option<PathBuf>,
+    /// `--ram-only PATTERN`: input sections (name globs) that must not reach flash, besides the
+    /// `.ramfunc*` roots.
+    pub ram_only: Vec<String>,
+    /// `--ram-only-check=warn|error|off`; None means the default (warn, error with a plan).
+    pub ram_only_check: Option<Severity>,
+    /// `--board NAME|FILE`: take flash (XIP) regions from the board instead of the script's
+    /// MEMORY attributes.
+    pub board: Option<String>,
     /// Options accepted but without effect here, to be reported as warnings.
     pub ignored: Vec<String>,
 }
@@ -43,6 +57,18 @@ pub enum ArgsError {
     BadDefsym(String),
     #[error("unbalanced --start-group/--end-group")]
     UnbalancedGroup,
+    #[error("--place-into `{0}`: expected REGION=.OUTPUT_SECTION (e.g. --place-into ITCM=.itcm)")]
+    BadPlaceInto(String),
+    #[error("--ram-only-check `{0}`: expected warn, error or off")]
+    BadSeverity(String),
+}
+
+/// How a check's findings are reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Off,
+    Warn,
+    Error,
 }
 
 /// Options that take a value and have no effect on a static Cortex-M link.
@@ -114,6 +140,28 @@ impl LinkArgs {
                 "-no-gc-sections" => out.gc_sections = false,
                 "-nostdlib" => out.nostdlib = true,
                 "-print-memory-usage" => out.print_memory_usage = true,
+                "-plan" => out.plan = Some(value(key, a, &mut args)?.into()),
+                "-emit-ld" => out.emit_ld = Some(value(key, a, &mut args)?.into()),
+                "-board" => out.board = Some(value(key, a, &mut args)?),
+                "-ram-only" => out.ram_only.push(value(key, a, &mut args)?),
+                "-ram-only-check" => {
+                    let v = value(key, a, &mut args)?;
+                    out.ram_only_check = Some(match v.as_str() {
+                        "warn" => Severity::Warn,
+                        "error" => Severity::Error,
+                        "off" => Severity::Off,
+                        _ => return Err(ArgsError::BadSeverity(v)),
+                    });
+                }
+                "-place-into" => {
+                    let v = value(key, a, &mut args)?;
+                    match v.split_once('=') {
+                        Some((region, sec)) if !region.is_empty() && !sec.is_empty() => {
+                            out.place_into.push((region.to_string(), sec.to_string()))
+                        }
+                        _ => return Err(ArgsError::BadPlaceInto(v)),
+                    }
+                }
                 "-start-group" | "-(" => {
                     depth += 1;
                     out.inputs.push(Input::StartGroup)
@@ -236,5 +284,28 @@ mod tests {
             "unbalanced --start-group/--end-group"
         );
         assert_eq!(e("--end-group"), "unbalanced --start-group/--end-group");
+        assert!(e("--place-into ITCM").contains("expected REGION=.OUTPUT_SECTION"));
+        assert!(e("--ram-only-check=loud").contains("expected warn, error or off"));
+    }
+
+    #[test]
+    fn placement_options() {
+        let a = parse(
+            "--plan=p.json --place-into ITCM=.itcm --place-into=OCRAM2=.ocram --emit-ld out.ld \
+             --ram-only .text.isr_* --ram-only-check=error --board imxrt1062 x.o",
+        );
+        assert_eq!(a.plan, Some("p.json".into()));
+        assert_eq!(
+            a.place_into,
+            vec![
+                ("ITCM".to_string(), ".itcm".to_string()),
+                ("OCRAM2".to_string(), ".ocram".to_string())
+            ]
+        );
+        assert_eq!(a.emit_ld, Some("out.ld".into()));
+        assert_eq!(a.ram_only, vec![".text.isr_*"]);
+        assert_eq!(a.ram_only_check, Some(Severity::Error));
+        assert_eq!(a.board.as_deref(), Some("imxrt1062"));
+        assert_eq!(parse("-plan q.json").plan, Some("q.json".into()));
     }
 }

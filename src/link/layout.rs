@@ -99,6 +99,9 @@ pub struct Layout {
     pub script_symbol_order: Vec<String>,
     pub entry: Option<String>,
     pub live: Vec<Vec<bool>>,
+    /// `.ARM.exidx` input sections left out because their code is beyond R_ARM_PREL31's ±1 GB
+    /// from the unwind table (ITCM code with the table in XIP flash).
+    pub dropped_exidx: Vec<(usize, u32)>,
 }
 
 /// One statement of the flattened script, in evaluation order.
@@ -205,11 +208,14 @@ impl Layout {
         gc: bool,
         gc_roots: &[String],
         defsyms: &[(String, Expr)],
+        moves: &[super::place::Move],
     ) -> Result<Layout, LayoutError> {
         let flat = flatten(script);
         let regions = eval_regions(script)?;
-        // 1. Match input sections to output section statements (first match wins).
-        let (assigned, keep) = assign_inputs(&flat, r);
+        // 1. Match input sections to output section statements (first match wins), then move
+        //    the planned ones.
+        let (mut assigned, keep) = assign_inputs(&flat, r);
+        apply_moves(&flat, &mut assigned, moves)?;
         // 2. Garbage collection.
         let live = if gc {
             let mut roots = keep;
@@ -241,6 +247,7 @@ impl Layout {
             script_symbol_order: Vec::new(),
             entry: None,
             live,
+            dropped_exidx: Vec::new(),
         };
         for c in &script.commands {
             if let Command::Entry(e) = c {
@@ -250,7 +257,7 @@ impl Layout {
         layout.build_sections(&flat, r, assigned);
         for _ in 0..16 {
             layout.run_passes(&flat, r, defsyms)?;
-            if !layout.add_needed_veneers(r) {
+            if !layout.add_needed_veneers(r) && !layout.drop_unreachable_exidx(r) {
                 return Ok(layout);
             }
         }
@@ -300,6 +307,41 @@ impl Layout {
             self.sections[oi].veneer_targets.push(target);
         }
         !needed.is_empty()
+    }
+
+    /// Leaves out the unwind entries that cannot reach their code (R_ARM_PREL31 spans ±1 GB, and
+    /// ITCM at 0 is 1.5 GB below XIP flash). Without an entry the unwinder stops at that
+    /// function, which is what C code (built without unwind tables) does anyway. Returns whether
+    /// any was dropped (the layout must then be redone).
+    fn drop_unreachable_exidx(&mut self, r: &Resolved) -> bool {
+        let mut dropped = Vec::new();
+        for (i, sec) in self.sections.iter().enumerate() {
+            if sec.sh_type != object::elf::SHT_ARM_EXIDX.0 {
+                continue;
+            }
+            for (piece, off) in &sec.pieces {
+                let Piece::Input { obj, sec: si } = *piece else {
+                    continue;
+                };
+                let link = r.objects[obj].sections[si as usize].link;
+                let Some((code_out, code_off)) =
+                    self.placement[obj].get(link as usize).copied().flatten()
+                else {
+                    continue;
+                };
+                let code = (self.sections[code_out].vma + code_off) as i64;
+                let entry = (sec.vma + off) as i64;
+                if !(-(1i64 << 30)..(1 << 30)).contains(&(code - entry)) {
+                    dropped.push((i, obj, si));
+                }
+            }
+        }
+        for &(i, obj, si) in &dropped {
+            self.sections[i].inputs.retain(|&k| k != (obj, si));
+            self.placement[obj][si as usize] = None;
+            self.dropped_exidx.push((obj, si));
+        }
+        !dropped.is_empty()
     }
 
     /// The run address of the veneer to `target` in output section `sec`, if there is one.
@@ -722,6 +764,40 @@ fn section_matches(
 /// (object, section, index of the input section description that took it).
 type AssignedInput = (usize, u32, usize);
 
+/// Takes each planned input section from the statement that matched it and appends it to its
+/// receiving statement, after the inputs of that statement's last input section description
+/// (so before the closing `. = ALIGN(8); __itcm_end__ = .;` that the copy loop uses).
+fn apply_moves(
+    flat: &Flat<'_>,
+    assigned: &mut [Vec<AssignedInput>],
+    moves: &[super::place::Move],
+) -> Result<(), LayoutError> {
+    if moves.is_empty() {
+        return Ok(());
+    }
+    let moved: FxHashSet<(usize, u32)> = moves.iter().map(|m| (m.obj, m.sec)).collect();
+    for list in assigned.iter_mut() {
+        list.retain(|&(o, s, _)| !moved.contains(&(o, s)));
+    }
+    for m in moves {
+        let found = flat.outputs.iter().enumerate().find_map(|(i, os)| {
+            let item = os
+                .items
+                .iter()
+                .rposition(|it| matches!(it, OutputItem::Input(_)))?;
+            (os.name == m.output).then_some((i, item))
+        });
+        let Some((stmt, item)) = found else {
+            return Err(LayoutError::Other(format!(
+                "plan: output section `{}` has no input section description to receive planned sections",
+                m.output
+            )));
+        };
+        assigned[stmt].push((m.obj, m.sec, item));
+    }
+    Ok(())
+}
+
 /// First-match assignment of every content section to an output section statement. Returns the
 /// per-statement lists and the KEEP roots.
 fn assign_inputs(flat: &Flat<'_>, r: &Resolved) -> (Vec<Vec<AssignedInput>>, Vec<(usize, u32)>) {
@@ -879,7 +955,7 @@ fn collect_syms(e: &Expr, out: &mut FxHashSet<String>) {
     }
 }
 
-fn eval_regions(script: &Script) -> Result<Vec<Region>, LayoutError> {
+pub fn eval_regions(script: &Script) -> Result<Vec<Region>, LayoutError> {
     struct RegionCx<'a>(&'a [Region]);
     impl EvalContext for RegionCx<'_> {
         fn dot(&self) -> Result<u64, String> {

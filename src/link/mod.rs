@@ -4,11 +4,17 @@
 //! scripts; [`load`] reads objects and archives; [`resolve`] builds the symbol table, extracts
 //! archive members and finds live sections; [`layout`] assigns addresses in memory regions and
 //! places veneers; [`relocate`] builds section contents and applies relocations; [`write`] emits
-//! the ELF image, the GNU-style map and the JSON link map.
+//! the ELF image, the GNU-style map and the JSON link map. [`place`] applies a placement plan,
+//! [`ramcheck`] checks that flash-disabled code never reaches flash, and [`attributes`] that
+//! the objects agree on the floating-point ABI. [`fuzz`] holds the fuzzing entry points.
 
 pub mod args;
+pub mod attributes;
+pub mod fuzz;
 pub mod layout;
 pub mod load;
+pub mod place;
+pub mod ramcheck;
 pub mod relocate;
 pub mod resolve;
 pub mod script;
@@ -18,7 +24,7 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use args::{Input, LinkArgs};
+use args::{Input, LinkArgs, Severity};
 use load::{Archive, Origin};
 use resolve::Loaded;
 use script::{Command, Script};
@@ -27,6 +33,8 @@ use script::{Command, Script};
 pub struct LinkResult {
     pub map: crate::linkmap::LinkMap,
     pub warnings: Vec<String>,
+    /// What the plan did, per region (empty without `--plan`).
+    pub notes: Vec<String>,
 }
 
 fn find_library(name: &str, dirs: &[PathBuf]) -> Result<PathBuf> {
@@ -78,6 +86,23 @@ pub fn link(args: &LinkArgs) -> Result<LinkResult> {
         .output
         .clone()
         .unwrap_or_else(|| PathBuf::from("a.out"));
+    let plan = match &args.plan {
+        Some(path) => Some(crate::plan::Plan::load(path)?),
+        None => None,
+    };
+    if let Some(path) = &args.emit_ld {
+        let Some(plan) = &plan else {
+            bail!("--emit-ld needs a plan: pass --plan FILE");
+        };
+        crate::fsutil::write_atomic(path, plan.to_ld_fragment().as_bytes())?;
+    }
+    if plan.is_none() && !args.place_into.is_empty() {
+        bail!("--place-into only applies with --plan FILE");
+    }
+    let board = match &args.board {
+        Some(spec) => Some(crate::board::Board::resolve(spec)?),
+        None => None,
+    };
     let script = load_scripts(args)?;
     let mut search_dirs = args.search_dirs.clone();
     let mut roots: Vec<String> = args.undefined.clone();
@@ -126,6 +151,14 @@ pub fn link(args: &LinkArgs) -> Result<LinkResult> {
         }
     }
     let r = resolve::resolve(loaded, &roots)?;
+    attributes::check_fp_abi(&r).map_err(|e| anyhow!(e))?;
+    let moves = match &plan {
+        Some(plan) => {
+            let regions = layout::eval_regions(&script)?;
+            place::resolve_moves(plan, &args.place_into, &script, &regions, &r)?
+        }
+        None => Vec::new(),
+    };
     let mut defsyms = Vec::new();
     for (sym, expr) in &args.defsyms {
         let e = script::parse_expr(&format!("--defsym {sym}"), expr)?;
@@ -139,7 +172,56 @@ pub fn link(args: &LinkArgs) -> Result<LinkResult> {
     });
     let mut gc_roots = roots.clone();
     gc_roots.extend(entry_name.iter().cloned());
-    let layout = layout::Layout::new(&script, &r, args.gc_sections, &gc_roots, &defsyms)?;
+    let layout = layout::Layout::new(&script, &r, args.gc_sections, &gc_roots, &defsyms, &moves)?;
+    if !layout.dropped_exidx.is_empty() {
+        let names: Vec<String> = layout
+            .dropped_exidx
+            .iter()
+            .map(|&(o, s)| {
+                format!(
+                    "{}({})",
+                    r.objects[o].origin, r.objects[o].sections[s as usize].name
+                )
+            })
+            .collect();
+        warnings.push(format!(
+            "left out {} unwind table entr{} whose code is more than 1 GB from .ARM.exidx \
+             (R_ARM_PREL31 cannot reach ITCM from XIP flash): {}; unwinding stops in those \
+             functions (C code does not unwind; for C++ exceptions keep them in flash or OCRAM)",
+            names.len(),
+            if names.len() == 1 { "y" } else { "ies" },
+            names.join(", ")
+        ));
+    }
+    let mut notes = Vec::new();
+    if let Some(plan) = &plan {
+        plan_checks(plan, &layout, &r, &moves, &mut warnings, &mut notes);
+    }
+    let severity = args.ram_only_check.unwrap_or(if plan.is_some() {
+        Severity::Error
+    } else {
+        Severity::Warn
+    });
+    if severity != Severity::Off {
+        let flash = ramcheck::flash_regions(&layout.regions, board.as_ref());
+        let ram_only: Vec<(usize, u32)> = moves
+            .iter()
+            .filter(|m| m.ram_only)
+            .map(|m| (m.obj, m.sec))
+            .collect();
+        let findings = ramcheck::check(&layout, &r, &args.ram_only, &ram_only, &flash);
+        if !findings.is_empty() {
+            if severity == Severity::Error {
+                bail!(
+                    "{}
+({} finding(s); the check is an error with --plan or                      --ram-only-check=error)",
+                    findings.join("\n"),
+                    findings.len()
+                );
+            }
+            warnings.extend(findings);
+        }
+    }
     let contents = relocate::build(&layout, &r)?;
     let symbols = write::collect_symbols(&layout, &r);
     let (entry_symbol, entry_addr) = match &entry_name {
@@ -175,7 +257,71 @@ pub fn link(args: &LinkArgs) -> Result<LinkResult> {
         write::write_atomically(path, &json)
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
-    Ok(LinkResult { map, warnings })
+    Ok(LinkResult {
+        map,
+        warnings,
+        notes,
+    })
+}
+
+/// After layout with a plan: sections that `--gc-sections` removed, and the veneer bytes each
+/// region really got against the plan's reserve.
+fn plan_checks(
+    plan: &crate::plan::Plan,
+    layout: &layout::Layout,
+    r: &resolve::Resolved,
+    moves: &[place::Move],
+    warnings: &mut Vec<String>,
+    notes: &mut Vec<String>,
+) {
+    for m in moves {
+        if layout.placement[m.obj][m.sec as usize].is_none() {
+            warnings.push(format!(
+                "plan: `{}` of {} is not in the image (removed by --gc-sections: nothing refers to it)",
+                r.objects[m.obj].sections[m.sec as usize].name,
+                r.objects[m.obj].origin
+            ));
+        }
+    }
+    for region in &plan.regions {
+        let placed: Vec<&place::Move> = moves
+            .iter()
+            .filter(|m| m.plan_region == region.name)
+            .collect();
+        if placed.is_empty() {
+            continue;
+        }
+        let bytes: u64 = placed
+            .iter()
+            .map(|m| r.objects[m.obj].sections[m.sec as usize].size)
+            .sum();
+        notes.push(format!(
+            "plan: {} section(s), {bytes} bytes into {} (output section {})",
+            placed.len(),
+            region.name,
+            placed[0].output
+        ));
+    }
+    for u in place::veneer_use(layout, r, plan, moves) {
+        if u.added == 0 {
+            continue;
+        }
+        notes.push(format!(
+            "plan: {} veneer bytes added in {} (reserved {})",
+            u.added, u.region, u.reserved
+        ));
+        if u.added > u.reserved {
+            warnings.push(format!(
+                "plan: the moves added {} bytes of veneers in {}, more than the {} the plan                  reserved (veneers to {}); the plan's budget for {} is off by {} bytes: re-plan                  with a larger veneer reserve, or check that the region still has room",
+                u.added,
+                u.region,
+                u.reserved,
+                u.targets.join(", "),
+                u.region,
+                u.added - u.reserved
+            ));
+        }
+    }
 }
 
 /// GNU ld's `--print-memory-usage` table.

@@ -246,8 +246,13 @@ pub fn apply(
         R_ARM_PREL31 => {
             let word = read32(data, at);
             let a = sign_extend(word & 0x7fff_ffff, 31);
-            let v = (s as i64 + a - p as i64) as u32;
-            write32(data, at, (word & 0x8000_0000) | (v & 0x7fff_ffff));
+            let v = s as i64 + a - p as i64;
+            if !(-(1 << 30)..(1 << 30)).contains(&v) {
+                return Err(format!(
+                    "offset {v:#x} to {s:#x} does not fit in 31 bits (±1 GB)"
+                ));
+            }
+            write32(data, at, (word & 0x8000_0000) | (v as u32 & 0x7fff_ffff));
         }
         R_ARM_ABS16 => {
             let a = read16(data, at);
@@ -461,7 +466,12 @@ pub fn build(layout: &Layout, r: &Resolved) -> Result<Vec<Vec<u8>>, RelocError> 
                             }
                         };
                         let place = sec.vma + off as u64 + u64::from(rel.offset);
-                        let veneer = if is_long_branch(rel.r_type) {
+                        // Only branches that do not reach look for their veneer (a scan of
+                        // the section's pieces).
+                        let veneer = if is_long_branch(rel.r_type)
+                            && rel.offset as usize + 4 <= is.data.len()
+                            && !branch_reaches(&is.data, rel.offset as usize, place, t.value)
+                        {
                             layout.veneer_for(sec, t.value)
                         } else {
                             None
@@ -625,6 +635,10 @@ mod tests {
         let mut w = 0x8000_0000u32.to_le_bytes().to_vec();
         apply(R_ARM_PREL31, &mut w, 0, 0x200, t(0x100), None).unwrap();
         assert_eq!(read32(&w, 0), 0x8000_0000 | (0x7fff_ff00));
+        // ITCM code (0x0) is out of reach of an unwind table in XIP flash (0x6000_0000).
+        let mut w = 0u32.to_le_bytes().to_vec();
+        let e = apply(R_ARM_PREL31, &mut w, 0, 0x6000_0000, t(0x100), None).unwrap_err();
+        assert!(e.contains("31 bits"), "{e}");
         let mut b = vec![0u8, 0];
         assert!(apply(R_ARM_ABS16, &mut b, 0, 0, t(0x1_0000), None).is_err());
         assert!(apply(R_ARM_ABS8, &mut b, 0, 0, t(0x100), None).is_err());

@@ -470,6 +470,7 @@ pub fn link_map(layout: &Layout, r: &Resolved, symbols: &[OutSymbol], entry: Map
     let mut input_sections = Vec::new();
     let mut veneers = Vec::new();
     for s in layout.sections.iter().filter(|s| !s.empty) {
+        let sites = veneer_call_sites(layout, r, s);
         output_sections.push(MapOutputSection {
             name: s.name.clone(),
             address: s.vma,
@@ -523,7 +524,7 @@ pub fn link_map(layout: &Layout, r: &Resolved, symbols: &[OutSymbol], entry: Map
                             .map(|sym| sym.name.clone()),
                         output_section: s.name.clone(),
                         region: region_name(s.region),
-                        callers: veneer_callers(layout, r, s, address),
+                        callers: veneer_callers(r, sites.get(&(target | 1)).map_or(&[], |v| v)),
                     });
                 }
                 Piece::Data { .. } => {}
@@ -580,36 +581,72 @@ pub fn link_map(layout: &Layout, r: &Resolved, symbols: &[OutSymbol], entry: Map
     }
 }
 
-/// Call sites in `sec`'s region that branch to the veneer at `address`.
-fn veneer_callers(layout: &Layout, r: &Resolved, sec: &OutSection, address: u64) -> Vec<MapCaller> {
-    let mut callers = Vec::new();
+/// A call site that goes through a veneer: (object, input section, relocation offset, run
+/// address of the branch).
+type CallSite = (usize, u32, u32, u64);
+
+/// The call sites in `sec` that go through a veneer, by veneer target (Thumb bit set); one pass
+/// over the section's relocations.
+pub fn veneer_call_sites(
+    layout: &Layout,
+    r: &Resolved,
+    sec: &OutSection,
+) -> FxHashMap<u64, Vec<CallSite>> {
+    let mut sites: FxHashMap<u64, Vec<CallSite>> = FxHashMap::default();
+    if sec.veneer_targets.is_empty() {
+        return sites;
+    }
     for (piece, off) in &sec.pieces {
         let Piece::Input { obj, sec: si } = *piece else {
             continue;
         };
         let is = &r.objects[obj].sections[si as usize];
         for rel in &is.relocs {
-            if !super::relocate::is_long_branch(rel.r_type) {
+            if !super::relocate::is_long_branch(rel.r_type)
+                || rel.offset as usize + 4 > is.data.len()
+            {
                 continue;
             }
             let Ok(t) = super::relocate::target(layout, r, obj, rel.sym) else {
                 continue;
             };
             let place = sec.vma + off + u64::from(rel.offset);
-            if layout.veneer_for(sec, t.value) == Some(address)
+            if !t.undefined_weak
                 && !super::relocate::branch_reaches(&is.data, rel.offset as usize, place, t.value)
             {
-                callers.push(MapCaller {
-                    object: r.objects[obj].origin.path.display().to_string(),
-                    member: r.objects[obj].origin.member.clone(),
-                    section: is.name.clone(),
-                    offset: u64::from(rel.offset),
-                    address: place,
-                });
+                sites
+                    .entry(t.value | 1)
+                    .or_default()
+                    .push((obj, si, rel.offset, place));
             }
         }
     }
-    callers
+    sites
+}
+
+fn veneer_callers(r: &Resolved, sites: &[CallSite]) -> Vec<MapCaller> {
+    sites
+        .iter()
+        .map(|&(obj, si, offset, place)| MapCaller {
+            object: r.objects[obj].origin.path.display().to_string(),
+            member: r.objects[obj].origin.member.clone(),
+            section: r.objects[obj].sections[si as usize].name.clone(),
+            offset: u64::from(offset),
+            address: place,
+        })
+        .collect()
+}
+
+/// The name of a function symbol whose value (Thumb bit set) is `value`, for messages.
+pub fn function_at(layout: &Layout, r: &Resolved, value: u64) -> Option<String> {
+    r.objects.iter().enumerate().find_map(|(oi, o)| {
+        o.symbols.iter().enumerate().find_map(|(si, s)| {
+            (s.st_type == elf::STT_FUNC.0
+                && !s.name.is_empty()
+                && layout.object_symbol_value(r, oi, si) == Some(value | 1))
+            .then(|| s.name.clone())
+        })
+    })
 }
 
 /// A GNU ld-style map: memory configuration, then output sections with their input sections and

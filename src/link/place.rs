@@ -1,0 +1,445 @@
+//! Applying a placement plan (`--plan`, docs/plan-format.md): each planned input section is taken
+//! out of the output section the script would give it and appended to the output section that
+//! runs from the plan's target region, so the startup code's existing copy loop moves it.
+//!
+//! The receiving output section is the one named with `--place-into REGION=.section`, or else the
+//! first loadable output section of the script whose run region (a MEMORY region, through
+//! REGION_ALIAS) covers the plan region's base address, that is executable and has an input
+//! section description to append to. After layout, [`veneer_use`] measures the veneer bytes the
+//! moves really added in each region, to hold them against the plan's reserve.
+
+use rustc_hash::FxHashMap;
+
+use super::layout::{Layout, Piece, Region};
+use super::resolve::Resolved;
+use super::script::{Command, OutputItem, OutputSection, OutputType, Script, SectionsItem};
+use crate::plan::{Placement, Plan, PlanRegion};
+
+/// One planned input section and where it goes.
+#[derive(Debug, Clone)]
+pub struct Move {
+    pub obj: usize,
+    pub sec: u32,
+    /// The output section statement that receives it.
+    pub output: String,
+    /// The plan region it runs from.
+    pub plan_region: String,
+    /// Placed because the flash-disabled closure forced it (`reason: ram-only`).
+    pub ram_only: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlaceError {
+    #[error("plan: {0}")]
+    Plan(String),
+}
+
+fn plan_err(msg: impl Into<String>) -> PlaceError {
+    PlaceError::Plan(msg.into())
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit(['/', '\\']).next().unwrap_or(path)
+}
+
+fn output_statements(script: &Script) -> Vec<&OutputSection> {
+    let mut out = Vec::new();
+    for c in &script.commands {
+        if let Command::Sections(items) = c {
+            for item in items {
+                if let SectionsItem::Output(o) = item {
+                    out.push(&**o);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn aliases(script: &Script) -> FxHashMap<&str, &str> {
+    script
+        .commands
+        .iter()
+        .filter_map(|c| match c {
+            Command::RegionAlias { alias, region } => Some((alias.as_str(), region.as_str())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn unalias<'a>(aliases: &FxHashMap<&str, &'a str>, mut name: &'a str) -> &'a str {
+    for _ in 0..8 {
+        match aliases.get(name) {
+            Some(n) => name = n,
+            None => break,
+        }
+    }
+    name
+}
+
+/// The MEMORY attributes that hold (those before a `!`), lower-cased.
+pub fn region_attrs(attrs: &str) -> String {
+    attrs
+        .split('!')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
+/// The script MEMORY region whose address range holds `address`.
+pub fn region_covering(regions: &[Region], address: u64) -> Option<usize> {
+    regions
+        .iter()
+        .position(|m| address >= m.origin && address - m.origin < m.length)
+}
+
+/// The output section that receives the sections planned for `region`.
+fn receiving_section(
+    region: &PlanRegion,
+    place_into: &[(String, String)],
+    script: &Script,
+    regions: &[Region],
+) -> Result<String, PlaceError> {
+    let outputs = output_statements(script);
+    let covering = region_covering(regions, region.base);
+    if let Some((_, name)) = place_into
+        .iter()
+        .find(|(r, _)| *r == region.name || covering.is_some_and(|m| regions[m].name == *r))
+    {
+        return match outputs.iter().find(|o| o.name == *name) {
+            Some(o) if o.items.iter().any(|i| matches!(i, OutputItem::Input(_))) => {
+                Ok(name.clone())
+            }
+            Some(_) => Err(plan_err(format!(
+                "--place-into {}={name}: output section `{name}` has no input section \
+                 description (like `*(.itcm*)`) to add planned sections to",
+                region.name
+            ))),
+            None => Err(plan_err(format!(
+                "--place-into {}={name}: the linker script has no output section `{name}` \
+                 (it has: {})",
+                region.name,
+                outputs
+                    .iter()
+                    .map(|o| o.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        };
+    }
+    let hint = format!(
+        "name the output section with --place-into {}=.SECTION",
+        region.name
+    );
+    let Some(m) = covering else {
+        return Err(plan_err(format!(
+            "region {} ({:#x}..{:#x}) is not inside any MEMORY region of the linker script; {hint}",
+            region.name,
+            region.base,
+            region.base + region.size
+        )));
+    };
+    let memory = &regions[m];
+    let attrs = region_attrs(&memory.attrs);
+    if !attrs.is_empty() && !attrs.contains('x') {
+        return Err(plan_err(format!(
+            "region {} falls in MEMORY region `{}`, which is not executable ({}); {hint}",
+            region.name, memory.name, memory.attrs
+        )));
+    }
+    let aliases = aliases(script);
+    outputs
+        .iter()
+        .find(|o| {
+            o.kind != OutputType::NoLoad
+                && o.name != "/DISCARD/"
+                && o.region
+                    .as_deref()
+                    .is_some_and(|r| unalias(&aliases, r) == memory.name)
+                && o.items.iter().any(|i| matches!(i, OutputItem::Input(_)))
+        })
+        .map(|o| o.name.clone())
+        .ok_or_else(|| {
+            plan_err(format!(
+                "no output section of the linker script runs from MEMORY region `{}` (which \
+                 holds plan region {}); add one that the startup code copies (like \
+                 `.itcm : {{ *(.itcm*) }} > {} AT> m_flash`), or {hint}",
+                memory.name, region.name, memory.name
+            ))
+        })
+}
+
+/// The input sections of this link that `p` names: same section name and member, and the same
+/// object path (or, failing that, the same file name, as the `*file.o(...)` fragment would match).
+fn matching_sections(r: &Resolved, p: &Placement) -> Vec<(usize, u32)> {
+    let mut exact = Vec::new();
+    let mut by_name = Vec::new();
+    for (oi, o) in r.objects.iter().enumerate() {
+        if o.origin.member != p.member {
+            continue;
+        }
+        let path = o.origin.path.display().to_string();
+        let same_path = path == p.object;
+        if !same_path && file_name(&path) != file_name(&p.object) {
+            continue;
+        }
+        for (si, s) in o.sections.iter().enumerate() {
+            if si != 0 && s.name == p.section {
+                if same_path {
+                    exact.push((oi, si as u32));
+                } else {
+                    by_name.push((oi, si as u32));
+                }
+            }
+        }
+    }
+    if exact.is_empty() {
+        by_name
+    } else {
+        exact
+    }
+}
+
+fn describe(p: &Placement) -> String {
+    match &p.member {
+        Some(m) => format!("`{}` of {}({m})", p.section, p.object),
+        None => format!("`{}` of {}", p.section, p.object),
+    }
+}
+
+/// Finds every planned input section and the output section that receives it.
+pub fn resolve_moves(
+    plan: &Plan,
+    place_into: &[(String, String)],
+    script: &Script,
+    regions: &[Region],
+    r: &Resolved,
+) -> Result<Vec<Move>, PlaceError> {
+    for (name, _) in place_into {
+        let known =
+            plan.regions.iter().any(|p| p.name == *name) || regions.iter().any(|m| m.name == *name);
+        if !known {
+            return Err(plan_err(format!(
+                "--place-into {name}=...: `{name}` is neither a region of the plan ({}) nor a \
+                 MEMORY region of the linker script",
+                plan.regions
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+    }
+    let mut receivers: FxHashMap<&str, String> = FxHashMap::default();
+    let mut moves = Vec::new();
+    let mut missing = Vec::new();
+    for p in &plan.placements {
+        let Some(region) = plan.regions.iter().find(|g| g.name == p.to) else {
+            return Err(plan_err(format!(
+                "placement of {} names region `{}`, which the plan does not list",
+                describe(p),
+                p.to
+            )));
+        };
+        let output = match receivers.get(region.name.as_str()) {
+            Some(o) => o.clone(),
+            None => {
+                let o = receiving_section(region, place_into, script, regions)?;
+                receivers.insert(&region.name, o.clone());
+                o
+            }
+        };
+        let found = matching_sections(r, p);
+        if found.is_empty() {
+            missing.push(describe(p));
+        }
+        for (obj, sec) in found {
+            moves.push(Move {
+                obj,
+                sec,
+                output: output.clone(),
+                plan_region: region.name.clone(),
+                ram_only: p.reason == "ram-only",
+            });
+        }
+    }
+    if !missing.is_empty() {
+        let shown: Vec<&str> = missing.iter().take(10).map(String::as_str).collect();
+        return Err(plan_err(format!(
+            "{} planned section(s) are not in this link: {}{}; was the plan made for another \
+             build? Re-run `hotlink plan` on this build's link map",
+            missing.len(),
+            shown.join(", "),
+            if missing.len() > shown.len() {
+                ", ..."
+            } else {
+                ""
+            }
+        )));
+    }
+    Ok(moves)
+}
+
+/// Veneer bytes the plan's moves added in one plan region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VeneerUse {
+    pub region: String,
+    pub added: u64,
+    pub reserved: u64,
+    /// Targets (symbol or address) of the added veneers, for messages.
+    pub targets: Vec<String>,
+}
+
+/// Counts, per plan region, the veneers that exist because of the plan: those whose target lies
+/// in a moved section or that are called from a moved section. A veneer in a region the plan
+/// does not list counts against a reserve of 0 under the MEMORY region's name.
+pub fn veneer_use(layout: &Layout, r: &Resolved, plan: &Plan, moves: &[Move]) -> Vec<VeneerUse> {
+    let moved: rustc_hash::FxHashSet<(usize, u32)> = moves.iter().map(|m| (m.obj, m.sec)).collect();
+    let moved_ranges: Vec<(u64, u64)> = moves
+        .iter()
+        .filter_map(|m| {
+            let (out, off) = layout.placement[m.obj][m.sec as usize]?;
+            let start = layout.sections[out].vma + off;
+            Some((
+                start,
+                start + r.objects[m.obj].sections[m.sec as usize].size,
+            ))
+        })
+        .collect();
+    let mut uses: Vec<VeneerUse> = plan
+        .regions
+        .iter()
+        .map(|g| VeneerUse {
+            region: g.name.clone(),
+            added: 0,
+            reserved: g.veneer_bytes,
+            targets: Vec::new(),
+        })
+        .collect();
+    for sec in &layout.sections {
+        let sites = super::write::veneer_call_sites(layout, r, sec);
+        for (piece, off) in &sec.pieces {
+            let Piece::Veneer { target } = *piece else {
+                continue;
+            };
+            let dest = target & !1;
+            let to_moved = moved_ranges.iter().any(|&(a, b)| dest >= a && dest < b);
+            let from_moved = !to_moved
+                && sites
+                    .get(&(target | 1))
+                    .is_some_and(|v| v.iter().any(|&(o, s, _, _)| moved.contains(&(o, s))));
+            if !to_moved && !from_moved {
+                continue;
+            }
+            let address = sec.vma + off;
+            let name = plan
+                .regions
+                .iter()
+                .find(|g| address >= g.base && address - g.base < g.size)
+                .map(|g| g.name.clone())
+                .or_else(|| sec.region.map(|i| layout.regions[i].name.clone()))
+                .unwrap_or_else(|| sec.name.clone());
+            let at = match uses.iter().position(|u| u.region == name) {
+                Some(i) => i,
+                None => {
+                    uses.push(VeneerUse {
+                        region: name,
+                        added: 0,
+                        reserved: 0,
+                        targets: Vec::new(),
+                    });
+                    uses.len() - 1
+                }
+            };
+            uses[at].added += 8;
+            let label = super::write::function_at(layout, r, target)
+                .unwrap_or_else(|| format!("{dest:#x}"));
+            uses[at].targets.push(label);
+        }
+    }
+    uses
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn region(name: &str, origin: u64, length: u64, attrs: &str) -> Region {
+        Region {
+            name: name.into(),
+            origin,
+            length,
+            attrs: attrs.into(),
+            current: origin,
+        }
+    }
+
+    fn plan_region(name: &str, base: u64) -> PlanRegion {
+        PlanRegion {
+            name: name.into(),
+            kind: crate::board::RegionKind::Itcm,
+            base,
+            size: 0x2_0000,
+            budget: 0x1000,
+            used: 0,
+            veneer_bytes: 0,
+        }
+    }
+
+    fn script(text: &str) -> Script {
+        super::super::script::parse("t.ld", text, &[], &mut |n, _| {
+            Err(format!("no INCLUDE {n} in tests"))
+        })
+        .unwrap()
+    }
+
+    const SCRIPT: &str = "MEMORY { flash (rx) : ORIGIN = 0x60000000, LENGTH = 8M \
+        itcm (rwx) : ORIGIN = 0, LENGTH = 128K  dtcm (rw) : ORIGIN = 0x20000000, LENGTH = 128K }\n\
+        REGION_ALIAS(\"CODE_RAM\", itcm)\n\
+        SECTIONS { .text : { *(.text*) } > flash\n\
+        .noload (NOLOAD) : { *(.nl) } > CODE_RAM\n\
+        .itcm : { . = ALIGN(8); *(.itcm*) } > CODE_RAM AT> flash\n\
+        .data : { *(.data*) } > dtcm AT> flash }\n";
+
+    fn regions() -> Vec<Region> {
+        vec![
+            region("flash", 0x6000_0000, 8 << 20, "rx"),
+            region("itcm", 0, 128 << 10, "rwx"),
+            region("dtcm", 0x2000_0000, 128 << 10, "rw"),
+        ]
+    }
+
+    #[test]
+    fn finds_the_loaded_section_that_runs_from_the_region() {
+        let s = script(SCRIPT);
+        let got = receiving_section(&plan_region("ITCM", 0), &[], &s, &regions()).unwrap();
+        assert_eq!(got, ".itcm", "skips NOLOAD, follows REGION_ALIAS");
+        let named = [("ITCM".to_string(), ".data".to_string())];
+        let got = receiving_section(&plan_region("ITCM", 0), &named, &s, &regions()).unwrap();
+        assert_eq!(got, ".data");
+    }
+
+    #[test]
+    fn explains_what_is_wrong() {
+        let s = script(SCRIPT);
+        let e = receiving_section(&plan_region("DTCM", 0x2000_0000), &[], &s, &regions())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("not executable") && e.contains("--place-into DTCM="),
+            "{e}"
+        );
+        let e = receiving_section(&plan_region("SDRAM", 0x8000_0000), &[], &s, &regions())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not inside any MEMORY region"), "{e}");
+        let named = [("ITCM".to_string(), ".itcmx".to_string())];
+        let e = receiving_section(&plan_region("ITCM", 0), &named, &s, &regions())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("no output section `.itcmx`") && e.contains(".text"),
+            "{e}"
+        );
+    }
+}
