@@ -60,7 +60,10 @@ fn big10_objects() -> Vec<PathBuf> {
 fn inventory() {
     let mut files = big10_objects();
     files.push(PathBuf::from(LIBC));
-    let bytes: u64 = files.iter().map(|f| std::fs::metadata(f).map_or(0, |m| m.len())).sum();
+    let bytes: u64 = files
+        .iter()
+        .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
+        .sum();
     let (inventory, hotlink) = best_of(5, || Inventory::load(&files).expect("inventory"));
     let (_, readelf) = best_of(3, || {
         let status = Command::new("arm-none-eabi-readelf")

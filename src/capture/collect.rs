@@ -197,7 +197,9 @@ pub fn halt(target: &mut dyn Target, limits: &Limits, progress: Progress<'_>) ->
     let mut collected = Collected::default();
     let mut run = Run::new(limits, progress);
     let mut halted = Duration::ZERO;
+    let mut clock = CycleClock::new();
     let stop = (|| -> Result<StopReason, TargetError> {
+        enable_trace(target, 0)?;
         loop {
             if run.should_stop(&collected) {
                 return Ok(StopReason::Limit);
@@ -205,6 +207,7 @@ pub fn halt(target: &mut dyn Target, limits: &Limits, progress: Progress<'_>) ->
             let before = Instant::now();
             target.halt()?;
             let sampled = (|| {
+                clock.observe(target.read_word(regs::DWT_CYCCNT)?);
                 Ok::<_, TargetError>((
                     target.read_register(CoreRegister::Pc)?,
                     target.read_register(CoreRegister::Lr)?,
@@ -224,6 +227,7 @@ pub fn halt(target: &mut dyn Target, limits: &Limits, progress: Progress<'_>) ->
         }
     })()
     .unwrap_or_else(StopReason::from);
+    collected.cycles = clock.total();
     run.finish(&mut collected, stop);
     let fraction = halted.as_secs_f64() / collected.elapsed.as_secs_f64().max(1e-9);
     collected
@@ -302,7 +306,7 @@ pub fn swo(
     collected
         .parameters
         .push(("itm_resyncs".into(), stats.resyncs.to_string()));
-    collected.cycles = Some(collected.samples.saturating_add(collected.idle) * period);
+    collected.cycles = Some((collected.samples + collected.idle + collected.lost) * period);
     run.finish(&mut collected, stop);
     collected
 }

@@ -9,8 +9,9 @@ use clap::{Args, ValueEnum};
 
 use crate::board::Board;
 use crate::capture::collect::{self, Limits};
-use crate::capture::into_profile;
 use crate::capture::probe::ProbeTarget;
+use crate::capture::sim::SimTarget;
+use crate::capture::{into_profile, Target};
 use crate::profile::{ElfIdentity, ExactProfiler, Method};
 use crate::sim::{Limits as SimLimits, Machine, StopReason};
 
@@ -51,8 +52,13 @@ pub struct CaptureArgs {
     /// The probe to use, as VID:PID[:SERIAL] in hex, when more than one is attached.
     #[arg(long)]
     probe: Option<String>,
-    #[arg(long, value_enum, default_value = "pcsr")]
-    method: CaptureMethod,
+    /// Sampling method: pcsr (the default on hardware), halt or swo. With --sim and no method
+    /// the profile is exact; with a method the virtual board is sampled like hardware.
+    #[arg(long, value_enum)]
+    method: Option<CaptureMethod>,
+    /// Virtual board: core cycles between two host polls (the probe's round trip).
+    #[arg(long, default_value_t = 6000)]
+    poll_cycles: u64,
     /// Stop after this many seconds.
     #[arg(long)]
     duration: Option<f64>,
@@ -62,9 +68,11 @@ pub struct CaptureArgs {
     /// Reset the target before sampling (default: attach to the running program).
     #[arg(long)]
     reset: bool,
-    /// Cycles between PC samples (SWO and the virtual board).
-    #[arg(long, default_value_t = 1024)]
-    sample_period: u64,
+    /// Cycles between PC samples (SWO and the virtual board's exact profile). The default for
+    /// SWO is the shortest period whose packets the SWO baud rate carries; for exact profiles
+    /// 1024.
+    #[arg(long)]
+    sample_period: Option<u64>,
     /// SWO baud rate.
     #[arg(long, default_value_t = 6_000_000)]
     swo_baud: u32,
@@ -78,19 +86,30 @@ pub fn run(args: CaptureArgs) -> Result<()> {
     let path = args.elf.display().to_string();
     let bytes = std::fs::read(&args.elf).with_context(|| format!("cannot read {path}"))?;
     let identity = ElfIdentity::of_bytes(&path, &bytes);
-    if args.sim {
+    if args.sim && args.method.is_none() {
         return capture_sim(&args, &board, &bytes, identity);
     }
-    let chip = args
-        .chip
-        .clone()
-        .unwrap_or_else(|| board.probe_rs_target.clone());
-    let mut target = ProbeTarget::open(
-        &chip,
-        args.probe.as_deref(),
-        board.core_clock_hz,
-        args.reset,
-    )?;
+    let (mut target, probe): (Box<dyn Target>, Option<String>) = if args.sim {
+        let mut machine = Machine::new(&board, &bytes, &path)?;
+        if args.writable_flash {
+            machine.mem.allow_flash_writes();
+        }
+        (Box::new(SimTarget::new(machine, args.poll_cycles)), None)
+    } else {
+        let chip = args
+            .chip
+            .clone()
+            .unwrap_or_else(|| board.probe_rs_target.clone());
+        let target = ProbeTarget::open(
+            &chip,
+            args.probe.as_deref(),
+            board.core_clock_hz,
+            args.reset,
+        )?;
+        let probe = target.probe.clone();
+        (Box::new(target), Some(probe))
+    };
+    let target = target.as_mut();
     let limits = Limits {
         samples: args.samples,
         duration: args.duration.map(Duration::from_secs_f64),
@@ -108,20 +127,15 @@ pub fn run(args: CaptureArgs) -> Result<()> {
         ));
         bar.tick();
     };
-    let (collected, method) = match args.method {
-        CaptureMethod::Pcsr => (
-            collect::pcsr(&mut target, &limits, &mut progress),
-            Method::Pcsr,
-        ),
-        CaptureMethod::Halt => (
-            collect::halt(&mut target, &limits, &mut progress),
-            Method::Halt,
-        ),
+    let (collected, method) = match args.method.unwrap_or(CaptureMethod::Pcsr) {
+        CaptureMethod::Pcsr => (collect::pcsr(target, &limits, &mut progress), Method::Pcsr),
+        CaptureMethod::Halt => (collect::halt(target, &limits, &mut progress), Method::Halt),
         CaptureMethod::Swo => (
             collect::swo(
-                &mut target,
+                target,
                 &limits,
-                args.sample_period,
+                args.sample_period
+                    .unwrap_or_else(|| swo_period(board.core_clock_hz, args.swo_baud)),
                 args.swo_baud,
                 &mut progress,
             ),
@@ -129,13 +143,7 @@ pub fn run(args: CaptureArgs) -> Result<()> {
         ),
     };
     bar.finish_and_clear();
-    let profile = into_profile(
-        collected,
-        identity,
-        &board.name,
-        method,
-        Some(target.probe.clone()),
-    );
+    let profile = into_profile(collected, identity, &args.board, method, probe);
     profile.save(&args.output)?;
     match &profile.capture.partial {
         Some(why) => eprintln!(
@@ -164,7 +172,7 @@ fn capture_sim(
     if args.writable_flash {
         machine.mem.allow_flash_writes();
     }
-    let (observer, counts) = ExactProfiler::new(args.sample_period);
+    let (observer, counts) = ExactProfiler::new(args.sample_period.unwrap_or(1024));
     machine.set_observer(Some(Box::new(observer)));
     let limits = SimLimits {
         max_instructions: u64::MAX,
@@ -190,4 +198,11 @@ fn capture_sim(
         args.output.display()
     );
     Ok(())
+}
+
+/// The shortest DWT sampling period whose PC-sample packets (5 bytes, 10 bits each on the wire)
+/// an SWO line at `baud` carries, with 20% headroom for exception and overflow packets.
+fn swo_period(core_clock_hz: u64, baud: u32) -> u64 {
+    let bits_per_sample = 5 * 10;
+    (core_clock_hz * bits_per_sample * 12 / 10).div_ceil(u64::from(baud.max(1)))
 }
