@@ -113,6 +113,7 @@ fn instance(seed: u64) -> Problem {
             reason: "flash driver".into(),
         });
     }
+    let order = &order;
     let refs: Vec<(ItemId, ItemId)> = (0..8)
         .flat_map(|k| {
             (1..6).map(move |j| {
@@ -174,8 +175,9 @@ fn main() {
                 let total = plan.cycles_after.total;
                 let base = *xip_total.get_or_insert(total);
                 print!(
-                    "{name:>42}: {wall:7.3} s  cycles {:.4e} ({:6.2}% of xip)  veneers {}",
+                    "{name:>42}: {wall:7.3} s  cycles {:.4e} (veneer {:.3e}, {:6.2}% of xip)  veneers {}",
                     total,
+                    plan.cycles_after.veneer,
                     100.0 * total / base,
                     plan.veneers.len()
                 );

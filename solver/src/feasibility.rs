@@ -138,10 +138,38 @@ pub(crate) fn check(p: &Prepared) -> Result<(), Infeasibility> {
             });
         }
     }
+    // Items only matter through their allowed set, and fixed-to-fixed veneers through their
+    // region: summarise both once so each of up to 1023 region sets costs O(distinct masks).
+    let mut by_mask: Vec<(Mask, u64)> = Vec::new();
+    for (i, &mask) in p.allowed.iter().enumerate() {
+        match by_mask.iter_mut().find(|(m, _)| *m == mask) {
+            Some((_, bytes)) => *bytes += p.bytes[i],
+            None => by_mask.push((mask, p.bytes[i])),
+        }
+    }
+    let fixed_slots = fixed_veneer_slots(p);
     for set in region_sets(p) {
-        check_set(p, set)?;
+        check_set(p, set, &by_mask, &fixed_slots)?;
     }
     Ok(())
+}
+
+/// Veneer slots (callee, caller region) between items that both have a single allowed region.
+fn fixed_veneer_slots(p: &Prepared) -> Vec<(usize, usize)> {
+    let fixed = |i: usize| p.allowed[i].count_ones() == 1;
+    let mut slots: Vec<(usize, usize)> = Vec::new();
+    for e in &p.edges {
+        let (u, v) = (e.caller.index(), e.callee.index());
+        if fixed(u) && fixed(v) {
+            let (a, b) = (p.allowed[u].trailing_zeros(), p.allowed[v].trailing_zeros());
+            if !p.reaches(a as usize, b as usize) {
+                slots.push((v, a as usize));
+            }
+        }
+    }
+    slots.sort_unstable();
+    slots.dedup();
+    slots
 }
 
 fn region_sets(p: &Prepared) -> Vec<Mask> {
@@ -157,38 +185,32 @@ fn region_sets(p: &Prepared) -> Vec<Mask> {
     sets
 }
 
-fn check_set(p: &Prepared, set: Mask) -> Result<(), Infeasibility> {
-    let mut contributors: Vec<usize> = Vec::new();
-    let mut needed: u64 = 0;
-    for (i, &mask) in p.allowed.iter().enumerate() {
-        if mask & !set == 0 {
-            contributors.push(i);
-            needed += p.bytes[i];
-        }
-    }
-    if contributors.is_empty() {
+fn check_set(
+    p: &Prepared,
+    set: Mask,
+    by_mask: &[(Mask, u64)],
+    fixed_slots: &[(usize, usize)],
+) -> Result<(), Infeasibility> {
+    let inside = |mask: Mask| mask & !set == 0;
+    let item_bytes: u64 = by_mask
+        .iter()
+        .filter(|(m, _)| inside(*m))
+        .map(|(_, b)| b)
+        .sum();
+    if !by_mask.iter().any(|(m, _)| inside(*m)) {
         return Ok(());
     }
-    let fixed = |i: usize| p.allowed[i].count_ones() == 1;
-    let mut veneer_bytes = 0;
-    let mut slots: Vec<(usize, usize)> = Vec::new();
-    for e in &p.edges {
-        let (u, v) = (e.caller.index(), e.callee.index());
-        if fixed(u) && fixed(v) && p.allowed[u] & set != 0 {
-            let (a, b) = (p.allowed[u].trailing_zeros(), p.allowed[v].trailing_zeros());
-            if !p.reaches(a as usize, b as usize) {
-                slots.push((v, a as usize));
-            }
-        }
-    }
-    slots.sort_unstable();
-    slots.dedup();
-    veneer_bytes += slots.len() as u64 * p.veneer_bytes;
-    needed += veneer_bytes;
+    let veneer_bytes = fixed_slots
+        .iter()
+        .filter(|&&(_, a)| set & (1 << a) != 0)
+        .count() as u64
+        * p.veneer_bytes;
+    let needed = item_bytes + veneer_bytes;
     let budget: u64 = regions_in(set).map(|r| p.budget(r)).sum();
     if needed <= budget {
         return Ok(());
     }
+    let mut contributors: Vec<usize> = (0..p.n_items()).filter(|&i| inside(p.allowed[i])).collect();
     contributors.sort_unstable_by_key(|&i| std::cmp::Reverse(p.bytes[i]));
     let item_count = contributors.len();
     let regions: Vec<RegionId> = regions_in(set).map(|r| RegionId(r as u16)).collect();

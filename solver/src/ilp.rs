@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use good_lp::solvers::highs::highs;
 use good_lp::{constraint, variable, Expression, ProblemVariables, SolverModel, Variable};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::baseline;
 use crate::error::{Infeasibility, SolveError};
@@ -34,6 +34,9 @@ pub(crate) struct IlpSettings {
     pub relative_gap: f64,
     pub presolve_gap_share: f64,
 }
+
+/// (variable, coefficient) pairs of a linear expression.
+type Terms = Vec<(Variable, f64)>;
 
 /// A linear expression under construction: (variable, coefficient) pairs plus a constant.
 #[derive(Default)]
@@ -69,7 +72,13 @@ struct Model<'a, 'p> {
     ge_rows: Vec<Lin>,
     /// Bytes the fixed items and constant veneers take in each region.
     fixed_bytes: Vec<u64>,
-    const_slots: Vec<(usize, usize)>,
+    /// Veneer slots (callee, region) that exist whatever the free items do.
+    const_slots: FxHashSet<(usize, usize)>,
+    /// For each (callee, capacitated region): the right-hand sides `w ≥ −terms` that say a
+    /// veneer is needed, collected before deciding whether `w` needs a column at all.
+    needs: FxHashMap<(usize, usize), Vec<Terms>>,
+    /// Veneer terms of each region's capacity row.
+    capacity_terms: Vec<Vec<(Variable, f64)>>,
 }
 
 impl<'a, 'p> Model<'a, 'p> {
@@ -86,7 +95,9 @@ impl<'a, 'p> Model<'a, 'p> {
             constant: 0.0,
             ge_rows: Vec::new(),
             fixed_bytes: vec![0; p.n_regions()],
-            const_slots: Vec::new(),
+            const_slots: FxHashSet::default(),
+            needs: FxHashMap::default(),
+            capacity_terms: vec![Vec::new(); p.n_regions()],
         }
     }
 
@@ -107,31 +118,69 @@ impl<'a, 'p> Model<'a, 'p> {
         self.pre.capacitated & (1 << r) != 0
     }
 
-    /// `w[v][a] ≥ terms`, creating `w[v][a]` on first use; only for capacitated regions.
-    fn veneer_row(&mut self, v: usize, a: usize, mut terms: Vec<(Variable, f64)>) {
-        if !self.capacitated(a) {
-            return;
+    /// Record the row `w[v][a] + terms ≥ 0`: a veneer for `v` is needed in region `a` when
+    /// `−terms` is 1. Only capacitated regions need it, and slots that exist anyway are already
+    /// charged.
+    fn veneer_row(&mut self, v: usize, a: usize, terms: Vec<(Variable, f64)>) {
+        if self.capacitated(a) && !self.const_slots.contains(&(v, a)) {
+            self.needs.entry((v, a)).or_default().push(terms);
         }
-        let w = match self.w.get(&(v, a)) {
-            Some(&(w, _)) => w,
-            None => {
-                let (w, col) = self.column(variable().clamp(0.0, 1.0));
-                self.w.insert((v, a), (w, col));
-                w
-            }
-        };
-        terms.push((w, 1.0));
-        self.ge_rows.push(Lin { terms });
     }
 
-    fn constant_veneer(&mut self, v: usize, a: usize, count: u64) {
+    /// Turn the recorded veneer needs into capacity terms. A slot needed by a single row
+    /// `w ≥ x` is exactly `x`, so the capacity row takes `x` directly and `w` gets no column or
+    /// row: most slots are of this kind (one free caller of a callee fixed in flash).
+    fn finish_veneers(&mut self) {
+        let vb = self.p.veneer_bytes as f64;
+        let mut needs: Vec<_> = std::mem::take(&mut self.needs).into_iter().collect();
+        needs.sort_unstable_by_key(|(key, _)| *key);
+        for ((v, a), rows) in needs {
+            if let [row] = rows.as_slice() {
+                if let [(x, coef)] = row.as_slice() {
+                    if *coef == -1.0 {
+                        self.capacity_terms[a].push((*x, vb));
+                        continue;
+                    }
+                }
+            }
+            let (w, col) = self.column(variable().clamp(0.0, 1.0));
+            self.w.insert((v, a), (w, col));
+            self.capacity_terms[a].push((w, vb));
+            for mut terms in rows {
+                terms.push((w, 1.0));
+                self.ge_rows.push(Lin { terms });
+            }
+        }
+    }
+
+    /// Veneer slots that exist whatever the free items do: both ends fixed out of range, or a
+    /// fixed caller whose callee cannot be anywhere in reach.
+    fn constant_slots(&mut self) {
+        let p = self.p;
+        for e in &p.edges {
+            let (u, v) = (e.caller.index(), e.callee.index());
+            let Some(a) = self.pre.fixed[u] else { continue };
+            let always = match self.pre.fixed[v] {
+                Some(b) => !p.reaches(a, b),
+                None => p.allowed[v] & p.reach[a] == 0,
+            };
+            if always {
+                self.const_slots.insert((v, a));
+            }
+        }
+        for &(_, a) in &self.const_slots {
+            self.fixed_bytes[a] += p.veneer_bytes;
+        }
+    }
+
+    fn constant_veneer(&mut self, count: u64) {
         self.constant += count as f64 * self.p.problem.veneer.cycles;
-        self.const_slots.push((v, a));
     }
 
     fn build(&mut self) {
         let p = self.p;
         let vc = p.problem.veneer.cycles;
+        self.constant_slots();
         for i in 0..p.n_items() {
             match self.pre.fixed[i] {
                 Some(r) => {
@@ -160,7 +209,7 @@ impl<'a, 'p> Model<'a, 'p> {
             match (self.pre.fixed[u], self.pre.fixed[v]) {
                 (Some(a), Some(b)) => {
                     if !p.reaches(a, b) {
-                        self.constant_veneer(v, a, count);
+                        self.constant_veneer(count);
                     }
                 }
                 (Some(a), None) => {
@@ -169,7 +218,7 @@ impl<'a, 'p> Model<'a, 'p> {
                         continue;
                     }
                     if out == p.allowed[v] {
-                        self.constant_veneer(v, a, count);
+                        self.constant_veneer(count);
                         continue;
                     }
                     let terms: Vec<(Variable, f64)> = regions_in(out)
@@ -226,11 +275,7 @@ impl<'a, 'p> Model<'a, 'p> {
                 }
             }
         }
-        self.const_slots.sort_unstable();
-        self.const_slots.dedup();
-        for &(_, a) in &self.const_slots {
-            self.fixed_bytes[a] += p.veneer_bytes;
-        }
+        self.finish_veneers();
     }
 
     /// Column values for a complete assignment, used as HiGHS's starting incumbent.
@@ -297,7 +342,7 @@ pub(crate) fn solve(p: &Prepared, settings: &IlpSettings) -> Result<Outcome, Sol
         objective,
         ge_rows,
         x,
-        w,
+        capacity_terms,
         fixed_bytes,
         constant,
         columns,
@@ -360,10 +405,8 @@ pub(crate) fn solve(p: &Prepared, settings: &IlpSettings) -> Result<Outcome, Sol
                 }
             }
         }
-        for (&(_, a), &(wv, _)) in &w {
-            if a == r {
-                e.add_mul(p.veneer_bytes as f64, wv);
-            }
+        for &(v, coef) in &capacity_terms[r] {
+            e.add_mul(coef, v);
         }
         problem.add_constraint(constraint::leq(e, (budget - fixed_bytes[r]) as f64));
         rows += 1;
@@ -392,6 +435,13 @@ pub(crate) fn solve(p: &Prepared, settings: &IlpSettings) -> Result<Outcome, Sol
     highs_model
         .try_set_option("output_flag", false)
         .map_err(|e| SolveError::Backend(format!("setting output_flag: {e:?}")))?;
+    // HiGHS presolve rules 13–16 (parallel rows and columns, sparsify, probing, enumeration) find
+    // almost nothing in this model, whose structure the presolve above already exploited, yet
+    // took most of HiGHS's presolve time on the 50,000-section benchmark.
+    const PRESOLVE_RULES_OFF: i32 = (1 << 13) | (1 << 14) | (1 << 15) | (1 << 16);
+    highs_model
+        .try_set_option("presolve_rule_off", PRESOLVE_RULES_OFF)
+        .map_err(|e| SolveError::Backend(format!("setting presolve_rule_off: {e:?}")))?;
     if let Some(h) = &hint {
         // A rejected hint only costs HiGHS its head start.
         let _ = highs_model.try_set_solution(Some(h), None, None, None);

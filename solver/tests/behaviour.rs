@@ -443,3 +443,30 @@ fn flexram_split_keeps_boot_rom_banks_and_picks_the_best_score() {
     assert!(choose_split(&rt1052, &impossible, |_| Ok(0.0)).is_err());
     assert!(choose_split(&rt1052, &needs, |_| Err("nope".into())).is_err());
 }
+
+#[test]
+fn packing_infeasibility_beyond_the_byte_totals_is_reported() {
+    // 3 × 60 B of ram-only code, 100 B in each RAM region: the totals fit, no packing does.
+    let mut p = problem(100, 100, 1 << 20);
+    for name in ["isr_a", "isr_b", "isr_c"] {
+        let mut item = code(name, 60, 1.0);
+        item.ram_only = Some(RamOnly::Root {
+            reason: "runs during flash writes".into(),
+        });
+        add(&mut p, item);
+    }
+    let packing = |r: Result<Plan, SolveError>| matches!(r, Err(SolveError::Infeasible(i)) if matches!(i.as_ref(), Infeasibility::Packing { items } if items.len() == 3));
+    assert!(packing(run(&p, Strategy::Ilp)));
+    assert!(packing(solve_exact(&p)));
+    for s in [
+        Strategy::Xip,
+        Strategy::GnuFill,
+        Strategy::AnyBestFit,
+        Strategy::Greedy,
+    ] {
+        assert!(
+            matches!(run(&p, s), Err(SolveError::StrategyFailed { strategy, .. }) if strategy == s),
+            "{s}"
+        );
+    }
+}

@@ -52,27 +52,35 @@ fn problem_strategy(max_items: usize) -> impl Strategy<Value = Problem> {
         0u64..400,
         prop::bool::ANY,
         0.0f64..30.0,
+        // Off-diagonal reach bits (ITCM→OCRAM, …): 0 is the i.MX RT model.
+        prop::sample::select(vec![0u8, 0, 0, 0b000001, 0b100100, 0b111111, 0b010010]),
     )
-        .prop_map(|(items, edges, itcm, ocram, worst_case, veneer_cycles)| {
-            let mut p = problem(itcm, ocram, 100_000);
-            p.padding = if worst_case {
-                Padding::WorstCase
-            } else {
-                Padding::AlignUp
-            };
-            p.veneer.cycles = veneer_cycles;
-            let n = items.len();
-            p.items = items;
-            p.edges = edges
-                .into_iter()
-                .map(|(u, v, count)| Edge {
-                    caller: ItemId((u % n) as u32),
-                    callee: ItemId((v % n) as u32),
-                    count,
-                })
-                .collect();
-            p
-        })
+        .prop_map(
+            |(items, edges, itcm, ocram, worst_case, veneer_cycles, reach)| {
+                let mut p = problem(itcm, ocram, 100_000);
+                p.padding = if worst_case {
+                    Padding::WorstCase
+                } else {
+                    Padding::AlignUp
+                };
+                p.veneer.cycles = veneer_cycles;
+                let off_diagonal = [(0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (2, 1)];
+                for (bit, (from, to)) in off_diagonal.into_iter().enumerate() {
+                    p.veneer.reach[from][to] = reach & (1 << bit) != 0;
+                }
+                let n = items.len();
+                p.items = items;
+                p.edges = edges
+                    .into_iter()
+                    .map(|(u, v, count)| Edge {
+                        caller: ItemId((u % n) as u32),
+                        callee: ItemId((v % n) as u32),
+                        count,
+                    })
+                    .collect();
+                p
+            },
+        )
 }
 
 fn options(strategy: Placer, gap: f64) -> SolveOptions {
@@ -152,6 +160,17 @@ proptest! {
 }
 
 #[test]
+fn an_empty_problem_gives_an_empty_plan() {
+    let p = problem(0, 0, 0);
+    for s in Placer::ALL {
+        let plan = solve(&p, &options(s, 1e-3)).unwrap();
+        assert!(plan.placements.is_empty() && plan.veneers.is_empty());
+        assert_eq!(plan.cycles_after.total, 0.0);
+    }
+    assert!(solve_exact(&p).unwrap().placements.is_empty());
+}
+
+#[test]
 fn exact_refuses_large_problems() {
     let mut p = problem(1000, 1000, 100_000);
     let mut previous = None;
@@ -169,4 +188,29 @@ fn exact_refuses_large_problems() {
     // The ILP handles it, and every item fits in ITCM.
     let plan = solve(&p, &SolveOptions::default()).unwrap();
     assert!(plan.placements.iter().all(|pl| pl.region == RegionId(0)));
+}
+
+/// The random problems above must mostly be feasible and leave real choices, or the agreement
+/// property would hold vacuously.
+#[test]
+fn random_problems_are_mostly_feasible_and_not_trivial() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let strategy = problem_strategy(8);
+    let (mut feasible, mut with_veneers, mut moved_to_ram) = (0, 0, 0);
+    for _ in 0..200 {
+        let p = strategy.new_tree(&mut runner).unwrap().current();
+        if let Ok(plan) = solve_exact(&p) {
+            feasible += 1;
+            with_veneers += usize::from(!plan.veneers.is_empty());
+            moved_to_ram += usize::from(plan.moved().any(|m| m.region != FLASH));
+        }
+    }
+    assert!(feasible >= 100, "only {feasible} of 200 feasible");
+    assert!(with_veneers >= 20, "only {with_veneers} plans with veneers");
+    assert!(
+        moved_to_ram >= 50,
+        "only {moved_to_ram} plans move code to RAM"
+    );
 }
