@@ -5,6 +5,7 @@ mod capture;
 mod heat;
 mod inspect;
 mod link;
+mod plan;
 mod profile;
 mod run;
 
@@ -27,6 +28,7 @@ enum Command {
     Heat(heat::HeatArgs),
     Inspect(inspect::InspectArgs),
     Link(link::LinkArgs),
+    Plan(plan::PlanArgs),
     Profile(profile::ProfileArgs),
     Run(run::RunArgs),
 }
@@ -58,6 +60,7 @@ pub fn main() -> ExitCode {
         Command::Heat(args) => heat::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Link(args) => link::run(args),
+        Command::Plan(args) => plan::run(args),
         Command::Profile(args) => profile::run(args),
         Command::Run(args) => run::run(args),
     };

@@ -13,6 +13,7 @@ pub mod itm;
 pub mod link;
 pub mod linkmap;
 pub mod plan;
+pub mod planner;
 pub mod profile;
 pub mod sim;
 pub mod units;

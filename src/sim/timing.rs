@@ -163,6 +163,9 @@ pub struct Timing {
     last_fetch_line: u32,
     /// The XIP line after the last one filled: a miss on it is a prefetch-buffer hit.
     xip_next_line: u32,
+    /// The line after the last data line filled from a cached region (the FlexSPI AHB prefetch
+    /// serves data streams as well as instruction streams).
+    data_next_line: u32,
     /// The destination register of the previous instruction if it was a load (load-use stall).
     load_dest: u8,
     /// Whether the previous instruction issued alone in its cycle and may pair with this one.
@@ -230,6 +233,7 @@ impl Timing {
             stats,
             last_fetch_line: u32::MAX,
             xip_next_line: u32::MAX,
+            data_next_line: u32::MAX,
             load_dest: 0xFF,
             pair_open: false,
             prev_dest: 0xFF,
@@ -314,11 +318,18 @@ impl Timing {
                 0
             } else {
                 stats.dcache_misses += 1;
-                // Stores drain through the write buffer; a read miss waits for the critical word.
+                // Stores drain through the write buffer; a read miss waits for the critical word,
+                // or only for the FlexSPI prefetch buffer when it continues a sequential stream.
+                let line = addr >> 5;
                 if write {
                     0
                 } else {
-                    cost.miss
+                    let stall = match cost.prefetch_hit {
+                        Some(p) if line == self.data_next_line => p,
+                        _ => cost.miss,
+                    };
+                    self.data_next_line = line.wrapping_add(1);
+                    stall
                 }
             }
         } else {

@@ -1,0 +1,146 @@
+//! `hotlink plan`: decide which input sections run from ITCM, OCRAM or XIP flash.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+use super::Format;
+use crate::board::Board;
+use crate::linkmap::LinkMap;
+use crate::planner::{self, PlanInputs, PlanOptions};
+use crate::profile::{ElfIdentity, Profile};
+use crate::units::Bytes;
+
+/// Plan the placement of a firmware's code over ITCM, OCRAM and XIP flash from a profile.
+///
+/// Example: `hotlink plan --board imxrt1062 --profile vm.profile.json --map build/vm/vm.map
+/// --budget ITCM=4K -o vm.plan.json build/vm/vm.elf`, then `hotlink link --plan vm.plan.json …`
+/// (or `--emit-ld fragment.ld` for GNU ld / LLD).
+#[derive(Args)]
+pub struct PlanArgs {
+    /// The baseline image the profile was taken on.
+    elf: PathBuf,
+    #[arg(long)]
+    profile: PathBuf,
+    /// Its link map (GNU ld -Map file or hotlink's JSON link map). Relative object paths in it
+    /// are taken relative to the map's directory unless --link-dir says otherwise.
+    #[arg(long)]
+    map: PathBuf,
+    /// Directory the link ran in.
+    #[arg(long)]
+    link_dir: Option<PathBuf>,
+    #[arg(long, default_value = "imxrt1062")]
+    board: String,
+    /// Bytes a region may hold of planned code, e.g. ITCM=16K (repeatable).
+    #[arg(long, value_name = "REGION=SIZE")]
+    budget: Vec<String>,
+    /// xip, gnu-fill, any-best-fit, greedy or ilp.
+    #[arg(long, default_value = "ilp")]
+    strategy: hotlink_solver::Strategy,
+    /// Flash-disabled roots besides `.ramfunc*` sections (glob on file:section, section or
+    /// symbol; repeatable). They and everything they reach stay out of flash.
+    #[arg(long, value_name = "PATTERN")]
+    ram_only: Vec<String>,
+    /// Sections that stay where the script puts them (glob, repeatable).
+    #[arg(long, value_name = "PATTERN")]
+    exclude: Vec<String>,
+    /// Sections that must go to a region: PATTERN=REGION (repeatable).
+    #[arg(long, value_name = "PATTERN=REGION")]
+    pin: Vec<String>,
+    /// Bytes kept free in each RAM region.
+    #[arg(long, default_value = "64")]
+    reserve: Bytes,
+    /// Solver time limit in seconds.
+    #[arg(long, default_value_t = 30.0)]
+    time_limit: f64,
+    /// Relative optimality gap at which the solver may stop.
+    #[arg(long, default_value_t = 1e-3)]
+    gap: f64,
+    /// Use the profile even if it was taken on a different build.
+    #[arg(long)]
+    force: bool,
+    /// Where to write plan.json.
+    #[arg(short, long, default_value = "plan.json")]
+    output: PathBuf,
+    /// Also write the plan as a GNU ld / LLD linker-script fragment.
+    #[arg(long, value_name = "FILE")]
+    emit_ld: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+fn split_pair(text: &str, what: &str) -> Result<(String, String)> {
+    text.split_once('=')
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .with_context(|| format!("{what} `{text}`: expected NAME=VALUE"))
+}
+
+pub fn run(args: PlanArgs) -> Result<()> {
+    let board = Board::resolve(&args.board)?;
+    let profile = Profile::load(&args.profile)?;
+    let elf =
+        std::fs::read(&args.elf).with_context(|| format!("cannot read {}", args.elf.display()))?;
+    let identity = ElfIdentity::of_bytes(&args.elf.display().to_string(), &elf);
+    if !args.force && !profile.elf.same_program(&identity) {
+        anyhow::bail!(
+            "{} was taken on a different build than {}; re-capture it, or pass --force",
+            args.profile.display(),
+            args.elf.display()
+        );
+    }
+    let map = LinkMap::load(&args.map)?;
+    let budgets = args
+        .budget
+        .iter()
+        .map(|b| {
+            let (region, size) = split_pair(b, "--budget")?;
+            let size = crate::units::Bytes::parse(&size)
+                .map_err(|e| anyhow::anyhow!("--budget {b}: {e}"))?;
+            Ok((region, size.0))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let pin = args
+        .pin
+        .iter()
+        .map(|p| split_pair(p, "--pin"))
+        .collect::<Result<Vec<_>>>()?;
+    let link_dir = args.link_dir.clone().unwrap_or_else(|| {
+        args.map
+            .parent()
+            .map(|p| p.to_path_buf())
+            .unwrap_or_else(|| PathBuf::from("."))
+    });
+    let options = PlanOptions {
+        strategy: args.strategy,
+        budgets,
+        ram_only: args.ram_only.clone(),
+        exclude: args.exclude.clone(),
+        pin,
+        reserve: args.reserve.0,
+        time_limit_seconds: args.time_limit,
+        relative_gap: args.gap,
+    };
+    let inputs = PlanInputs {
+        board: &board,
+        elf_path: &args.elf,
+        elf: &elf,
+        map: &map,
+        link_dir: &link_dir,
+        profile: &profile,
+    };
+    let planned = planner::plan(&inputs, &options)?;
+    for w in &planned.warnings {
+        eprintln!("warning: {w}");
+    }
+    planned.plan.save(&args.output)?;
+    if let Some(path) = &args.emit_ld {
+        crate::fsutil::write_atomic(path, planned.plan.to_ld_fragment().as_bytes())?;
+    }
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&planned.plan)?),
+        Format::Text => print!("{}", planner::summary(&planned)),
+    }
+    eprintln!("plan written to {}", args.output.display());
+    Ok(())
+}

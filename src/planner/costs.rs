@@ -1,0 +1,146 @@
+//! What each input section would cost from each region.
+//!
+//! The profile says what a section cost where it ran. What it would cost elsewhere comes from the
+//! virtual board: the image is run twice, as linked and on a "what-if" board whose XIP and OCRAM
+//! fetches and accesses cost nothing extra (as from TCM). Per function, the ratio of the two is
+//! how much of its time was memory stalls; OCRAM sits between the two in proportion to its line
+//! fill against an XIP miss. Documented in docs/placement-model.md ("Costs from the profile").
+
+use anyhow::{Context, Result};
+use rustc_hash::FxHashMap;
+
+use crate::board::Board;
+use crate::profile::ExactProfiler;
+use crate::sim::{Limits, Machine, StopReason};
+
+/// Self cycles per function entry address from one run on the virtual board.
+fn cycles_per_function(board: &Board, elf: &[u8], path: &str) -> Result<FxHashMap<u32, u64>> {
+    let mut machine = Machine::new(board, elf, path)?;
+    // The what-if runs must not fault where the real run's firmware programs its flash.
+    machine.mem.allow_flash_writes();
+    let (observer, counts) = ExactProfiler::new(0);
+    machine.set_observer(Some(Box::new(observer)));
+    let limits = Limits {
+        max_instructions: 2_000_000_000,
+        max_cycles: u64::MAX,
+    };
+    let stop = machine
+        .run(limits)
+        .with_context(|| format!("running {path} on the virtual {}", board.name))?;
+    if !matches!(stop, StopReason::Exit { .. }) {
+        anyhow::bail!("{path} did not run to its exit on the virtual board ({stop:?})");
+    }
+    let profile = counts.borrow().into_profile(
+        &machine,
+        crate::profile::ElfIdentity::of_bytes(path, elf),
+        &board.name,
+    );
+    Ok(profile
+        .functions
+        .into_iter()
+        .map(|f| (f.address, f.cycles))
+        .collect())
+}
+
+/// The board as if XIP and OCRAM were as fast as TCM.
+fn what_if_board(board: &Board) -> Board {
+    let mut fast = board.clone();
+    let t = &mut fast.timing;
+    t.xip_miss_cycles = 0;
+    t.xip_line_fill_cycles = 0;
+    t.xip_prefetch_hit_cycles = 0;
+    t.ocram_line_fill_cycles = 0;
+    t.ocram_uncached_cycles = 0;
+    t.semc_line_fill_cycles = t.semc_line_fill_cycles.map(|_| 0);
+    fast
+}
+
+/// Per-function share of cycles that remains when memory is as fast as TCM.
+pub struct StallModel {
+    /// Function address → fast cycles / real cycles.
+    ratio: FxHashMap<u32, f64>,
+    /// The cycle-weighted ratio over the whole run, for functions the run did not reach.
+    pub overall: f64,
+    /// OCRAM's stall relative to XIP's (line fill against a miss).
+    pub ocram_share: f64,
+}
+
+/// When the image cannot run on the virtual board (hardware-only firmware), assume this share of
+/// a function's XIP cycles remains from TCM. An estimate: the fixtures measure 0.6–0.95.
+const FALLBACK_RATIO: f64 = 0.8;
+
+impl StallModel {
+    /// Runs the image as linked and on the what-if board. If it cannot run on the virtual board,
+    /// falls back to a fixed ratio and says so in `warning`.
+    pub fn measure(board: &Board, elf: &[u8], path: &str) -> (StallModel, Option<String>) {
+        let ocram_share = f64::from(board.timing.ocram_line_fill_cycles)
+            / f64::from(board.timing.xip_miss_cycles.max(1));
+        let measured = cycles_per_function(board, elf, path).and_then(|real| {
+            let fast = cycles_per_function(&what_if_board(board), elf, path)?;
+            Ok((real, fast))
+        });
+        match measured {
+            Ok((real, fast)) => {
+                let mut ratio = FxHashMap::default();
+                let (mut real_sum, mut fast_sum) = (0u64, 0u64);
+                for (address, cycles) in &real {
+                    let f = fast.get(address).copied().unwrap_or(*cycles);
+                    real_sum += cycles;
+                    fast_sum += f.min(*cycles);
+                    if *cycles > 0 {
+                        ratio.insert(*address, (f as f64 / *cycles as f64).min(1.0));
+                    }
+                }
+                let overall = fast_sum as f64 / real_sum.max(1) as f64;
+                (
+                    StallModel {
+                        ratio,
+                        overall,
+                        ocram_share,
+                    },
+                    None,
+                )
+            }
+            Err(e) => (
+                StallModel {
+                    ratio: FxHashMap::default(),
+                    overall: FALLBACK_RATIO,
+                    ocram_share,
+                },
+                Some(format!(
+                    "the image did not run on the virtual board ({e:#}); assuming {:.0}% of each section's XIP cycles remain from TCM",
+                    100.0 * FALLBACK_RATIO
+                )),
+            ),
+        }
+    }
+
+    /// The fast/real ratio for the functions starting at `addresses` (the symbols of one
+    /// section), weighted equally, or the overall ratio.
+    pub fn ratio(&self, addresses: &[u32]) -> f64 {
+        let known: Vec<f64> = addresses
+            .iter()
+            .filter_map(|a| self.ratio.get(a).copied())
+            .collect();
+        if known.is_empty() {
+            self.overall
+        } else {
+            known.iter().sum::<f64>() / known.len() as f64
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_if_board_zeroes_memory_stalls_only() {
+        let board = Board::builtin("imxrt1062").unwrap();
+        let fast = what_if_board(&board);
+        assert_eq!(fast.timing.xip_miss_cycles, 0);
+        assert_eq!(fast.timing.ocram_line_fill_cycles, 0);
+        assert_eq!(fast.timing.cache_hit_cycles, board.timing.cache_hit_cycles);
+        assert_eq!(fast.regions.len(), board.regions.len());
+    }
+}
