@@ -5,6 +5,7 @@ mod capture;
 mod heat;
 mod inspect;
 mod link;
+mod optimize;
 mod plan;
 mod profile;
 mod run;
@@ -27,7 +28,9 @@ enum Command {
     Capture(capture::CaptureArgs),
     Heat(heat::HeatArgs),
     Inspect(inspect::InspectArgs),
+    Demo(optimize::DemoArgs),
     Link(link::LinkArgs),
+    Optimize(optimize::OptimizeArgs),
     Plan(plan::PlanArgs),
     Profile(profile::ProfileArgs),
     Run(run::RunArgs),
@@ -59,7 +62,9 @@ pub fn main() -> ExitCode {
         Command::Capture(args) => capture::run(args),
         Command::Heat(args) => heat::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Demo(args) => optimize::demo(args),
         Command::Link(args) => link::run(args),
+        Command::Optimize(args) => optimize::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Profile(args) => profile::run(args),
         Command::Run(args) => run::run(args),

@@ -12,6 +12,7 @@ pub mod inventory;
 pub mod itm;
 pub mod link;
 pub mod linkmap;
+pub mod optimize;
 pub mod plan;
 pub mod planner;
 pub mod profile;

@@ -26,6 +26,7 @@ Links Cortex-M ELF objects and archives like arm-none-eabi-ld, with the same com
   -u SYMBOL  --start-group ... --end-group  --whole-archive  --print-memory-usage
 and hotlink's own:
   --json-map=FILE   the JSON link map (docs/link-map-format.md)
+  @FILE             read more arguments from FILE (a response file, as ld and gcc write)
   --plan=FILE       apply a placement plan (docs/plan-format.md): planned input sections go to
                     the output section that runs from their region (copied by the startup code)
   --place-into REGION=.SECTION
@@ -46,7 +47,8 @@ pub fn run(args: LinkArgs) -> Result<()> {
         print!("{USAGE}");
         return Ok(());
     }
-    let args = crate::link::args::LinkArgs::parse(args.args)?;
+    let args = crate::link::args::expand_response_files(args.args, std::path::Path::new("."))?;
+    let args = crate::link::args::LinkArgs::parse(args)?;
     let result = crate::link::link(&args)?;
     for warning in &result.warnings {
         eprintln!("warning: {warning}");

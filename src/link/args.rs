@@ -100,6 +100,36 @@ const QUIET_FLAGS: &[&str] = &[
 ];
 
 impl LinkArgs {
+    /// Makes every relative path (inputs, scripts, search directories, outputs, plan) relative to
+    /// `dir` instead of the current directory, so a link line recorded in one directory can run
+    /// from anywhere.
+    pub fn rebase(&mut self, dir: &std::path::Path) {
+        let join = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = dir.join(&*p);
+            }
+        };
+        for input in &mut self.inputs {
+            if let Input::File(path) = input {
+                join(path);
+            }
+        }
+        self.scripts.iter_mut().for_each(join);
+        self.search_dirs.iter_mut().for_each(join);
+        for path in [
+            &mut self.output,
+            &mut self.map,
+            &mut self.json_map,
+            &mut self.plan,
+            &mut self.emit_ld,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            join(path);
+        }
+    }
+
     pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<LinkArgs, ArgsError> {
         let mut out = LinkArgs::default();
         let mut args = args.into_iter();
@@ -307,5 +337,85 @@ mod tests {
         assert_eq!(a.ram_only_check, Some(Severity::Error));
         assert_eq!(a.board.as_deref(), Some("imxrt1062"));
         assert_eq!(parse("-plan q.json").plan, Some("q.json".into()));
+    }
+}
+
+/// Expands `@FILE` arguments (GNU response files: arguments separated by white space, with
+/// single or double quotes and backslash escapes) relative to `dir`, recursively.
+pub fn expand_response_files(
+    args: Vec<String>,
+    dir: &std::path::Path,
+) -> Result<Vec<String>, std::io::Error> {
+    let mut out = Vec::with_capacity(args.len());
+    for arg in args {
+        match arg.strip_prefix('@') {
+            Some(file) => {
+                let path = dir.join(file);
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    std::io::Error::new(e.kind(), format!("response file {}: {e}", path.display()))
+                })?;
+                out.extend(expand_response_files(split_response(&text), dir)?);
+            }
+            None => out.push(arg),
+        }
+    }
+    Ok(out)
+}
+
+fn split_response(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (_, '\\') => {
+                if let Some(next) = chars.next() {
+                    word.push(next);
+                    in_word = true;
+                }
+            }
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => word.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            (None, c) => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    words
+}
+
+#[cfg(test)]
+mod response_tests {
+    use super::*;
+
+    #[test]
+    fn response_files_split_like_gnu() {
+        assert_eq!(
+            split_response("-T a.ld\n'-o' \"b c.elf\"  x\\ y.o\n"),
+            vec!["-T", "a.ld", "-o", "b c.elf", "x y.o"]
+        );
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("in.link"), "--gc-sections\n@more.link\n").unwrap();
+        std::fs::write(dir.path().join("more.link"), "main.o").unwrap();
+        let args =
+            expand_response_files(vec!["@in.link".into(), "-lc".into()], dir.path()).unwrap();
+        assert_eq!(args, vec!["--gc-sections", "main.o", "-lc"]);
+        assert!(expand_response_files(vec!["@missing".into()], dir.path()).is_err());
     }
 }

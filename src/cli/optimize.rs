@@ -1,0 +1,189 @@
+//! `hotlink optimize` and `hotlink demo`: the closed loop on the virtual board.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+use super::Format;
+use crate::board::Board;
+use crate::optimize::{optimize, LinkLine, OptimizeOptions, Outcome};
+use crate::planner::PlanOptions;
+
+/// Planning options shared by `optimize` and `demo`.
+#[derive(Args, Clone)]
+pub struct PlanFlags {
+    #[arg(long, default_value = "imxrt1062")]
+    board: String,
+    /// Bytes a region may hold of planned code, e.g. ITCM=16K (repeatable).
+    #[arg(long, value_name = "REGION=SIZE")]
+    budget: Vec<String>,
+    /// xip, gnu-fill, any-best-fit, greedy or ilp.
+    #[arg(long, default_value = "ilp")]
+    strategy: hotlink_solver::Strategy,
+    /// Flash-disabled roots besides `.ramfunc*` sections (glob; repeatable).
+    #[arg(long, value_name = "PATTERN")]
+    ram_only: Vec<String>,
+    /// Sections that stay where the script puts them (glob; repeatable).
+    #[arg(long, value_name = "PATTERN")]
+    exclude: Vec<String>,
+    /// Let the firmware's stores write the XIP flash on the virtual board.
+    #[arg(long)]
+    writable_flash: bool,
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+impl PlanFlags {
+    fn options(&self) -> Result<OptimizeOptions> {
+        let budgets = self
+            .budget
+            .iter()
+            .map(|b| {
+                let (region, size) = b
+                    .split_once('=')
+                    .with_context(|| format!("--budget `{b}`: expected REGION=SIZE"))?;
+                let size = crate::units::Bytes::parse(size)
+                    .map_err(|e| anyhow::anyhow!("--budget {b}: {e}"))?;
+                Ok((region.to_string(), size.0))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(OptimizeOptions {
+            plan: PlanOptions {
+                strategy: self.strategy,
+                budgets,
+                ram_only: self.ram_only.clone(),
+                exclude: self.exclude.clone(),
+                ..PlanOptions::default()
+            },
+            writable_flash: self.writable_flash,
+        })
+    }
+}
+
+/// Link, profile on the virtual board, plan, re-link with the plan and measure the result.
+///
+/// Give the link line as for `hotlink link` (or ld) after `--`, relative to `-C DIR`:
+/// `hotlink optimize --budget ITCM=8K -C build/vm -o vm-opt -- @vm.link`. Everything (baseline
+/// and optimised ELFs, maps, profile, plan.json, summary.json) goes to the output directory.
+#[derive(Args)]
+pub struct OptimizeArgs {
+    #[command(flatten)]
+    flags: PlanFlags,
+    /// Directory the link line's relative paths are relative to.
+    #[arg(short = 'C', long, default_value = ".")]
+    directory: PathBuf,
+    /// Work directory for the artefacts.
+    #[arg(short, long, default_value = "hotlink-optimize")]
+    output: PathBuf,
+    /// The link line (ld options, objects, libraries; `@FILE` response files allowed).
+    #[arg(last = true, required = true)]
+    link: Vec<String>,
+}
+
+/// Run the whole loop on the bundled `vm` firmware (an interpreter) on the virtual RT1062 with
+/// a small ITCM budget, and write the artefacts and report to `./hotlink-demo/`.
+///
+/// Example: `cargo run --release -- demo`, or `hotlink demo --fixture big --budget ITCM=32K`.
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Bundled firmware: vm, dsp, flashwrite, rtos or big.
+    #[arg(long, default_value = "vm")]
+    fixture: String,
+    #[command(flatten)]
+    flags: PlanFlags,
+    #[arg(short, long, default_value = "hotlink-demo")]
+    output: PathBuf,
+}
+
+pub fn run(args: OptimizeArgs) -> Result<()> {
+    let line = LinkLine::new(&args.directory, args.link.clone())?;
+    run_loop(&args.flags, &line, &args.output)
+}
+
+/// Where the bundled firmware builds are: next to the sources hotlink was built from.
+fn firmware_build_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/firmware/build")
+}
+
+pub fn demo(mut args: DemoArgs) -> Result<()> {
+    let dir = firmware_build_dir().join(&args.fixture);
+    let link_file = dir.join(format!("{}.link", args.fixture));
+    if !link_file.exists() {
+        anyhow::bail!(
+            "no bundled firmware `{}` (looked for {}); choose vm, dsp, flashwrite, rtos or big",
+            args.fixture,
+            link_file.display()
+        );
+    }
+    if args.flags.budget.is_empty() {
+        args.flags.budget.push("ITCM=2K".into());
+    }
+    if args.fixture == "flashwrite" {
+        args.flags.writable_flash = true;
+    }
+    let line = LinkLine::new(&dir, vec![format!("@{}.link", args.fixture)])?;
+    eprintln!(
+        "hotlink demo: {} on the virtual {} with {}",
+        args.fixture,
+        args.flags.board,
+        args.flags.budget.join(", ")
+    );
+    run_loop(&args.flags, &line, &args.output)
+}
+
+fn run_loop(flags: &PlanFlags, line: &LinkLine, out: &Path) -> Result<()> {
+    let board = Board::resolve(&flags.board)?;
+    let options = flags.options()?;
+    let started = std::time::Instant::now();
+    let mut progress =
+        |step: &str| eprintln!("  [{:5.1} s] {step}", started.elapsed().as_secs_f64());
+    let outcome = optimize(&board, line, &options, out, &mut progress).with_context(|| {
+        format!(
+            "the loop stopped; the artefacts made so far are in {}",
+            out.display()
+        )
+    })?;
+    let summary = serde_json::to_string_pretty(&outcome)?;
+    crate::fsutil::write_atomic(&out.join("summary.json"), summary.as_bytes())?;
+    match flags.format {
+        Format::Json => println!("{summary}"),
+        Format::Text => print!("{}", table(&outcome, &board)),
+    }
+    Ok(())
+}
+
+/// The before/after table.
+fn table(o: &Outcome, board: &Board) -> String {
+    let mhz = board.core_clock_hz as f64 / 1e6;
+    let row = |name: &str, cycles: f64| {
+        format!(
+            "  {name:<22} {cycles:>14.0} {:>12.3} ms\n",
+            cycles / mhz / 1000.0
+        )
+    };
+    let mut s = format!(
+        "\n{} on {} ({} strategy, {} sections moved)\n  {:<22} {:>14} {:>15}\n",
+        o.baseline.elf.display(),
+        o.board,
+        o.strategy,
+        o.moved_sections,
+        "",
+        "cycles",
+        "time"
+    );
+    s += &row("baseline (as linked)", o.baseline.cycles as f64);
+    s += &row("optimised, predicted", o.predicted_cycles);
+    s += &row("optimised, measured", o.optimized.cycles as f64);
+    let predicted_gain = o.baseline.cycles as f64 - o.predicted_cycles;
+    let measured_gain = o.baseline.cycles as f64 - o.optimized.cycles as f64;
+    s += &format!(
+        "  speedup {:.3}x; predicted gain {:.0} cycles, measured {:.0} ({:+.1}% off)\n  artefacts in {}\n",
+        o.speedup(),
+        predicted_gain,
+        measured_gain,
+        100.0 * (predicted_gain - measured_gain) / measured_gain.abs().max(1.0),
+        o.work_dir.display()
+    );
+    s
+}
