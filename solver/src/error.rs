@@ -91,7 +91,7 @@ pub enum Infeasibility {
         reasons: Vec<String>,
     },
     /// The item is bigger than every region it may go to.
-    #[error("{} needs {} bytes but the largest region it may go to, {region_name}, has a budget of {budget} bytes", culprit.name, culprit.bytes)]
+    #[error("{} needs {} bytes but the largest region it may go to, {region_name}, has a budget of {budget} bytes{}", culprit.name, culprit.bytes, ram_only_reason(culprit))]
     ItemTooLarge {
         culprit: Culprit,
         region: RegionId,
@@ -117,6 +117,18 @@ pub enum Infeasibility {
     /// packing across several regions, or veneer bytes).
     #[error("no placement fits the budgets (proved by the ILP solver); largest free items: {}", describe_items(.items, .items.len()))]
     Packing { items: Vec<Culprit> },
+}
+
+/// Why a culprit may not stay in flash, when a reference chain says so.
+fn ram_only_reason(culprit: &Culprit) -> String {
+    if culprit.ram_only_chain_names.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; it must not run from flash: {}",
+            culprit.ram_only_chain_names.join(" -> ")
+        )
+    }
 }
 
 fn describe_items(items: &[Culprit], count: usize) -> String {

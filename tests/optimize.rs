@@ -1,0 +1,202 @@
+//! The closed loop: plans for every fixture with every strategy link and pass on the virtual
+//! board, the ILP beats the size-driven baselines where placement matters, flash-disabled code
+//! ends up out of flash, infeasible budgets are explained, and the demo runs.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::firmware_build_dir;
+
+fn hotlink(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_hotlink"))
+        .args(args)
+        .output()
+        .expect("run hotlink");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The fixture's link needs Debian's newlib/libgcc; in CI they are installed.
+fn libraries_present() -> bool {
+    let present = Path::new("/usr/lib/arm-none-eabi/newlib/thumb/v7e-m+dp/hard/libc.a").exists();
+    if !present {
+        assert!(!common::in_ci(), "CI must install libnewlib-arm-none-eabi");
+        eprintln!("skipping: libnewlib-arm-none-eabi is not installed");
+    }
+    present
+}
+
+fn optimize(fixture: &str, strategy: &str, budget: &str, out: &Path) -> serde_json::Value {
+    let dir: PathBuf = firmware_build_dir().join(fixture);
+    let mut args = vec![
+        "optimize",
+        "--format",
+        "json",
+        "--strategy",
+        strategy,
+        "--budget",
+        budget,
+        "-C",
+        dir.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    if fixture == "flashwrite" {
+        args.push("--writable-flash");
+    }
+    let link = format!("@{fixture}.link");
+    args.extend(["--", &link]);
+    let (ok, json, err) = hotlink(&args);
+    assert!(ok, "{fixture} with {strategy} at {budget}: {err}");
+    serde_json::from_str(&json).unwrap()
+}
+
+#[test]
+fn every_strategy_makes_a_linkable_plan_for_every_fixture() {
+    if !libraries_present() {
+        return;
+    }
+    for fixture in ["vm", "dsp", "flashwrite", "rtos", "big"] {
+        for strategy in ["xip", "gnu-fill", "any-best-fit", "greedy", "ilp"] {
+            let dir = tempfile::tempdir().unwrap();
+            // The optimised image passed its own checks on the virtual board, or this fails.
+            let outcome = optimize(fixture, strategy, "ITCM=4K", dir.path());
+            let plan: serde_json::Value = serde_json::from_str(
+                &std::fs::read_to_string(dir.path().join("plan.json")).unwrap(),
+            )
+            .unwrap();
+            for region in plan["regions"].as_array().unwrap() {
+                let used =
+                    region["used"].as_u64().unwrap() + region["veneer_bytes"].as_u64().unwrap();
+                assert!(
+                    used <= region["budget"].as_u64().unwrap(),
+                    "{fixture}/{strategy}: {region}"
+                );
+                if region["name"] == "ITCM" {
+                    assert!(used <= 4096, "{fixture}/{strategy}: the ITCM budget holds");
+                }
+            }
+            assert!(outcome["optimized"]["cycles"].as_u64().unwrap() > 0);
+        }
+    }
+}
+
+#[test]
+fn the_ilp_beats_the_baselines_on_big() {
+    if !libraries_present() {
+        return;
+    }
+    let mut cycles = Vec::new();
+    for strategy in ["xip", "gnu-fill", "any-best-fit", "greedy", "ilp"] {
+        let dir = tempfile::tempdir().unwrap();
+        let outcome = optimize("big", strategy, "ITCM=32K", dir.path());
+        cycles.push((strategy, outcome["optimized"]["cycles"].as_u64().unwrap()));
+    }
+    let ilp = cycles.last().unwrap().1;
+    for (strategy, c) in &cycles[..cycles.len() - 1] {
+        assert!(ilp <= *c, "ilp {ilp} cycles vs {strategy} {c}: {cycles:?}");
+    }
+    let xip = cycles[0].1;
+    assert!(
+        ilp * 2 < xip,
+        "placing big's hot code out of XIP at least halves its cycles: {cycles:?}"
+    );
+}
+
+#[test]
+fn flash_disabled_helpers_leave_flash() {
+    if !libraries_present() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    optimize("flashwrite", "xip", "ITCM=8K", dir.path());
+    let plan = std::fs::read_to_string(dir.path().join("plan.json")).unwrap();
+    for helper in [
+        "lib_a-memcpy.o",
+        "lib_a-memset.o",
+        "_udivsi3.o",
+        "_aeabi_uldivmod.o",
+    ] {
+        assert!(
+            plan.contains(helper),
+            "{helper} must move out of flash: {plan}"
+        );
+    }
+    assert!(plan.contains("ram-only"), "{plan}");
+    // The firmware itself reports how many of its helpers still sit in flash.
+    let (ok, out, err) = hotlink(&[
+        "run",
+        "--writable-flash",
+        dir.path().join("optimized.elf").to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("helpers_in_flash=0"), "{out}");
+}
+
+#[test]
+fn budgets_that_cannot_hold_the_flash_disabled_code_are_explained() {
+    if !libraries_present() {
+        return;
+    }
+    let dir = firmware_build_dir().join("flashwrite");
+    let out = tempfile::tempdir().unwrap();
+    let (ok, _, err) = hotlink(&[
+        "optimize",
+        "--writable-flash",
+        "--budget",
+        "ITCM=64",
+        "--budget",
+        "OCRAM2=64",
+        "-C",
+        dir.to_str().unwrap(),
+        "-o",
+        out.path().to_str().unwrap(),
+        "--",
+        "@flashwrite.link",
+    ]);
+    assert!(!ok);
+    assert!(err.contains("bytes"), "the shortfall is in bytes: {err}");
+    assert!(
+        err.contains("ramfunc"),
+        "the chain names the flash-disabled root: {err}"
+    );
+    assert!(
+        out.path().join("baseline.elf").exists(),
+        "the last good artefacts stay: {err}"
+    );
+}
+
+#[test]
+fn demo_runs_and_reports_before_and_after() {
+    if !libraries_present() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo");
+    let (ok, text, err) = hotlink(&["demo", "-o", out.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(
+        text.contains("baseline (as linked)") && text.contains("optimised, measured"),
+        "{text}"
+    );
+    for file in [
+        "baseline.elf",
+        "baseline.profile.json",
+        "plan.json",
+        "optimized.elf",
+        "summary.json",
+    ] {
+        assert!(out.join(file).exists(), "{file} missing");
+    }
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert!(
+        summary["optimized"]["cycles"].as_u64() < summary["baseline"]["cycles"].as_u64(),
+        "{summary}"
+    );
+}
