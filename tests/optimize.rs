@@ -200,3 +200,32 @@ fn demo_runs_and_reports_before_and_after() {
         "{summary}"
     );
 }
+
+#[test]
+fn the_demo_relinks_vm_without_debians_newlib() {
+    // vm's recorded link line without the system library directories, plus its own members.
+    let dir = firmware_build_dir().join("vm");
+    let line: String = std::fs::read_to_string(dir.join("vm.link"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("-L/"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let link = tmp.path().join("nosys.link");
+    std::fs::write(&link, line).unwrap();
+    let out = tmp.path().join("out");
+    let at = format!("@{}", link.display());
+    let (ok, _, err) = hotlink(&[
+        "optimize",
+        "-C",
+        dir.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--",
+        &at,
+        "-Llib",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.join("optimized.elf").exists());
+}

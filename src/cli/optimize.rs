@@ -122,7 +122,13 @@ pub fn demo(mut args: DemoArgs) -> Result<()> {
     if args.fixture == "flashwrite" {
         args.flags.writable_flash = true;
     }
-    let line = LinkLine::new(&dir, vec![format!("@{}.link", args.fixture)])?;
+    // The fixture's own copies of the archive members it links (tests/firmware/README.md) let
+    // the demo re-link on machines without Debian's newlib; the system's come first if present.
+    let mut link = vec![format!("@{}.link", args.fixture)];
+    if dir.join("lib").is_dir() {
+        link.push("-Llib".into());
+    }
+    let line = LinkLine::new(&dir, link)?;
     eprintln!(
         "hotlink demo: {} on the virtual {} with {}",
         args.fixture,
