@@ -238,3 +238,32 @@ fn hardware_capture_without_a_probe_fails_cleanly() {
     );
     assert!(!out.exists(), "no output file on failure");
 }
+
+#[test]
+fn bundled_profiles_belong_to_the_committed_fixtures() {
+    let dir = common::repo_root().join("profiles");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        let fixture = name.split('.').next().unwrap();
+        let elf = fixture_elf(fixture);
+        let (ok, text, err) = hotlink(&["profile", "show", path.to_str().unwrap()]);
+        assert!(ok, "{name}: {err}");
+        assert!(text.contains("samples"), "{text}");
+        // `heat` refuses a profile of another build: a rebuilt fixture needs its profile renewed
+        // (`hotlink capture --sim -o profiles/<name> <elf>`).
+        let board = name.split('.').nth(1).unwrap();
+        let (ok, _, err) = hotlink(&[
+            "heat",
+            "--board",
+            board,
+            "--profile",
+            path.to_str().unwrap(),
+            elf.to_str().unwrap(),
+        ]);
+        assert!(ok, "{name} does not match {}: {err}", elf.display());
+        seen += 1;
+    }
+    assert!(seen >= 6, "profiles/ holds the fixtures' example profiles");
+}
