@@ -245,6 +245,9 @@ fn bundled_profiles_belong_to_the_committed_fixtures() {
     let mut seen = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
         let name = path.file_name().unwrap().to_str().unwrap().to_string();
         let fixture = name.split('.').next().unwrap();
         let elf = fixture_elf(fixture);
