@@ -1,10 +1,10 @@
 //! What each input section would cost from each region.
 //!
 //! The profile says what a section cost where it ran. What it would cost elsewhere comes from the
-//! virtual board: the image is run twice, as linked and on a "what-if" board whose XIP and OCRAM
-//! fetches and accesses cost nothing extra (as from TCM). Per function, the ratio of the two is
-//! how much of its time was memory stalls; OCRAM sits between the two in proportion to its line
-//! fill against an XIP miss. Documented in docs/placement-model.md ("Costs from the profile").
+//! virtual board: the image is run twice, as linked and with every instruction fetch as cheap as
+//! from ITCM (data accesses keep their costs: rodata stays where it is). Per function, the ratio
+//! of the two is how much of its time was fetch stalls; OCRAM sits between the two in proportion
+//! to its line fill against an XIP miss. Documented in docs/placement-model.md ("Costs from the profile").
 
 use anyhow::{Context, Result};
 use rustc_hash::FxHashMap;
@@ -13,9 +13,18 @@ use crate::board::Board;
 use crate::profile::ExactProfiler;
 use crate::sim::{Limits, Machine, StopReason};
 
-/// Self cycles per function entry address from one run on the virtual board.
-fn cycles_per_function(board: &Board, elf: &[u8], path: &str) -> Result<FxHashMap<u32, u64>> {
+/// Self cycles per function entry address from one run on the virtual board; with
+/// `free_fetch`, as if all code ran from TCM (data accesses keep their costs).
+fn cycles_per_function(
+    board: &Board,
+    elf: &[u8],
+    path: &str,
+    free_fetch: bool,
+) -> Result<FxHashMap<u32, u64>> {
     let mut machine = Machine::new(board, elf, path)?;
+    if free_fetch {
+        machine.timing.make_code_fetch_free();
+    }
     // The what-if runs must not fault where the real run's firmware programs its flash.
     machine.mem.allow_flash_writes();
     let (observer, counts) = ExactProfiler::new(0);
@@ -42,19 +51,6 @@ fn cycles_per_function(board: &Board, elf: &[u8], path: &str) -> Result<FxHashMa
         .collect())
 }
 
-/// The board as if XIP and OCRAM were as fast as TCM.
-fn what_if_board(board: &Board) -> Board {
-    let mut fast = board.clone();
-    let t = &mut fast.timing;
-    t.xip_miss_cycles = 0;
-    t.xip_line_fill_cycles = 0;
-    t.xip_prefetch_hit_cycles = 0;
-    t.ocram_line_fill_cycles = 0;
-    t.ocram_uncached_cycles = 0;
-    t.semc_line_fill_cycles = t.semc_line_fill_cycles.map(|_| 0);
-    fast
-}
-
 /// Per-function share of cycles that remains when memory is as fast as TCM.
 pub struct StallModel {
     /// Function address → fast cycles / real cycles.
@@ -75,8 +71,8 @@ impl StallModel {
     pub fn measure(board: &Board, elf: &[u8], path: &str) -> (StallModel, Option<String>) {
         let ocram_share = f64::from(board.timing.ocram_line_fill_cycles)
             / f64::from(board.timing.xip_miss_cycles.max(1));
-        let measured = cycles_per_function(board, elf, path).and_then(|real| {
-            let fast = cycles_per_function(&what_if_board(board), elf, path)?;
+        let measured = cycles_per_function(board, elf, path, false).and_then(|real| {
+            let fast = cycles_per_function(board, elf, path, true)?;
             Ok((real, fast))
         });
         match measured {
@@ -127,20 +123,5 @@ impl StallModel {
         } else {
             known.iter().sum::<f64>() / known.len() as f64
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn what_if_board_zeroes_memory_stalls_only() {
-        let board = Board::builtin("imxrt1062").unwrap();
-        let fast = what_if_board(&board);
-        assert_eq!(fast.timing.xip_miss_cycles, 0);
-        assert_eq!(fast.timing.ocram_line_fill_cycles, 0);
-        assert_eq!(fast.timing.cache_hit_cycles, board.timing.cache_hit_cycles);
-        assert_eq!(fast.regions.len(), board.regions.len());
     }
 }

@@ -365,6 +365,7 @@ pub fn plan(inputs: &PlanInputs<'_>, options: &PlanOptions) -> Result<Planned> {
             })
             .collect();
         let is_root = s.section.starts_with(".ramfunc") || matches_any(&options.ram_only, s);
+        let excluded = startup.contains(&i) || matches_any(&options.exclude, s);
         let pinned = options
             .pin
             .iter()
@@ -377,6 +378,18 @@ pub fn plan(inputs: &PlanInputs<'_>, options: &PlanOptions) -> Result<Planned> {
                     .with_context(|| format!("--pin {region}: not a code region of {}", board.name))
             })
             .transpose()?;
+        // Code that runs before the startup copy (or that the user excluded) cannot be pinned
+        // elsewhere: say so instead of failing.
+        let pinned = match pinned {
+            Some(_) if excluded => {
+                warnings.push(format!(
+                    "{} stays put (startup code or --exclude); its --pin is ignored",
+                    label(s)
+                ));
+                None
+            }
+            other => other,
+        };
         items.push(solver::Item {
             name: label(s),
             size: s.size,
@@ -392,7 +405,7 @@ pub fn plan(inputs: &PlanInputs<'_>, options: &PlanOptions) -> Result<Planned> {
                     "matches --ram-only".into()
                 },
             }),
-            excluded: startup.contains(&i) || matches_any(&options.exclude, s),
+            excluded,
         });
     }
 

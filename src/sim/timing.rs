@@ -159,6 +159,9 @@ pub struct Timing {
     pub icache_on: bool,
     pub dcache_on: bool,
     costs: Vec<RegionCost>,
+    /// What an instruction fetch costs per region: the same as `costs` unless
+    /// [`Timing::make_code_fetch_free`] asked what the program would take with its code in TCM.
+    fetch_costs: Vec<RegionCost>,
     pub stats: Vec<RegionStats>,
     last_fetch_line: u32,
     /// The XIP line after the last one filled: a miss on it is a prefetch-buffer hit.
@@ -178,7 +181,7 @@ pub struct Timing {
 impl Timing {
     pub fn new(board: &Board, regions: &[MemRegion]) -> Timing {
         let t = &board.timing;
-        let costs = regions
+        let costs: Vec<RegionCost> = regions
             .iter()
             .map(|r| match r.kind {
                 RegionKind::Itcm => RegionCost {
@@ -229,6 +232,7 @@ impl Timing {
             dcache: Cache::new(&board.cache.data),
             icache_on: true,
             dcache_on: true,
+            fetch_costs: costs.clone(),
             costs,
             stats,
             last_fetch_line: u32::MAX,
@@ -241,6 +245,19 @@ impl Timing {
         }
     }
 
+    /// Makes instruction fetches from every region as cheap as from ITCM (data accesses keep
+    /// their costs): the "what if this code ran from TCM" run the planner measures stalls with.
+    pub fn make_code_fetch_free(&mut self) {
+        for cost in &mut self.fetch_costs {
+            *cost = RegionCost {
+                cached: false,
+                uncached: 0,
+                miss: 0,
+                prefetch_hit: None,
+            };
+        }
+    }
+
     /// Cycles to fetch and issue `i` at `pc` from region `region`.
     #[inline]
     pub fn issue(&mut self, i: &Insn, pc: u32, region: usize) -> u32 {
@@ -250,7 +267,7 @@ impl Timing {
         let line = pc >> 5;
         if line != self.last_fetch_line {
             self.last_fetch_line = line;
-            let cost = self.costs[region];
+            let cost = self.fetch_costs[region];
             let stall = if cost.cached && self.icache_on {
                 if self.icache.access(pc) {
                     stats.icache_hits += 1;
