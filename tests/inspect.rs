@@ -262,3 +262,46 @@ fn inspects_newlib_and_libgcc() {
     assert_eq!(section["kind"], "code");
     assert!(section["size"].as_u64().unwrap() >= memcpy["size"].as_u64().unwrap());
 }
+
+#[test]
+fn inspects_every_fixture_image_and_its_objects() {
+    let build = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/firmware/build");
+    for (fixture, board) in [
+        ("vm", "imxrt1062"),
+        ("dsp", "imxrt1062"),
+        ("flashwrite", "imxrt1062"),
+        ("rtos", "imxrt1062"),
+        ("big", "imxrt1062"),
+        ("vm-rt1176", "imxrt1176"),
+    ] {
+        let elf = build.join(fixture).join(format!("{fixture}.elf"));
+        let (ok, out, err) = run(&["inspect", "--board", board, elf.to_str().unwrap()]);
+        assert!(ok, "{fixture}: {err}");
+        assert!(out.contains("Region use on"), "{fixture}: {out}");
+        assert!(
+            !out.contains("outside every"),
+            "{fixture} fits {board}: {out}"
+        );
+        let objects: Vec<String> = std::fs::read_dir(build.join(fixture))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "o"))
+            .map(|p| p.display().to_string())
+            .collect();
+        if objects.is_empty() {
+            continue; // vm-rt1176 reuses vm's objects
+        }
+        let mut args = vec!["inspect", "--format", "json"];
+        args.extend(objects.iter().map(String::as_str));
+        let (ok, json, err) = run(&args);
+        assert!(ok, "{fixture}: {err}");
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let calls = value["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "call")
+            .count();
+        assert!(calls > 0, "{fixture}: its objects call each other");
+    }
+}
