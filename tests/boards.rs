@@ -1,19 +1,9 @@
 //! `hotlink boards`: every built-in board lists and shows; a user's board file is validated with
 //! errors that name the file, line and key.
 
-use std::process::Command;
+mod common;
 
-fn hotlink(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_hotlink"))
-        .args(args)
-        .output()
-        .expect("run hotlink");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::hotlink;
 
 const BOARDS: [&str; 6] = [
     "imxrt1011",

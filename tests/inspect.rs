@@ -14,15 +14,9 @@ fn hotlink() -> Command {
     Command::new(env!("CARGO_BIN_EXE_hotlink"))
 }
 
-/// Runs hotlink and returns (success, stdout, stderr).
-fn run(args: &[&str]) -> (bool, String, String) {
-    let out = hotlink().args(args).output().expect("run hotlink");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+mod common;
+
+use common::hotlink as run;
 
 /// A small but real ARM relocatable object: `caller` calls `callee` (defined here) and `memcpy`
 /// (undefined), and reads `counter`.

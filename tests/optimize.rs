@@ -5,21 +5,8 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use common::firmware_build_dir;
-
-fn hotlink(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_hotlink"))
-        .args(args)
-        .output()
-        .expect("run hotlink");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::{firmware_build_dir, hotlink};
 
 /// The fixture's link needs Debian's newlib/libgcc; in CI they are installed.
 fn libraries_present() -> bool {

@@ -4,21 +4,7 @@
 
 mod common;
 
-use std::process::Command;
-
-use common::fixture_elf;
-
-fn hotlink(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_hotlink"))
-        .args(args)
-        .output()
-        .expect("run hotlink");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::{fixture_elf, hotlink};
 
 fn capture_sim(fixture: &str, dir: &std::path::Path) -> (std::path::PathBuf, serde_json::Value) {
     let elf = fixture_elf(fixture);

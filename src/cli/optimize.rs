@@ -5,60 +5,21 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::Args;
 
+use super::plan::PlanningArgs;
 use super::Format;
 use crate::board::Board;
 use crate::optimize::{optimize, LinkLine, OptimizeOptions, Outcome};
-use crate::planner::PlanOptions;
 
-/// Planning options shared by `optimize` and `demo`.
+/// Options shared by `optimize` and `demo`.
 #[derive(Args, Clone)]
 pub struct PlanFlags {
-    #[arg(long, default_value = "imxrt1062")]
-    board: String,
-    /// Bytes a region may hold of planned code, e.g. ITCM=16K (repeatable).
-    #[arg(long, value_name = "REGION=SIZE")]
-    budget: Vec<String>,
-    /// xip, gnu-fill, any-best-fit, greedy or ilp.
-    #[arg(long, default_value = "ilp")]
-    strategy: hotlink_solver::Strategy,
-    /// Flash-disabled roots besides `.ramfunc*` sections (glob; repeatable).
-    #[arg(long, value_name = "PATTERN")]
-    ram_only: Vec<String>,
-    /// Sections that stay where the script puts them (glob; repeatable).
-    #[arg(long, value_name = "PATTERN")]
-    exclude: Vec<String>,
+    #[command(flatten)]
+    planning: PlanningArgs,
     /// Let the firmware's stores write the XIP flash on the virtual board.
     #[arg(long)]
     writable_flash: bool,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
-}
-
-impl PlanFlags {
-    fn options(&self) -> Result<OptimizeOptions> {
-        let budgets = self
-            .budget
-            .iter()
-            .map(|b| {
-                let (region, size) = b
-                    .split_once('=')
-                    .with_context(|| format!("--budget `{b}`: expected REGION=SIZE"))?;
-                let size = crate::units::Bytes::parse(size)
-                    .map_err(|e| anyhow::anyhow!("--budget {b}: {e}"))?;
-                Ok((region.to_string(), size.0))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(OptimizeOptions {
-            plan: PlanOptions {
-                strategy: self.strategy,
-                budgets,
-                ram_only: self.ram_only.clone(),
-                exclude: self.exclude.clone(),
-                ..PlanOptions::default()
-            },
-            writable_flash: self.writable_flash,
-        })
-    }
 }
 
 /// Link, profile on the virtual board, plan, re-link with the plan and measure the result.
@@ -116,8 +77,8 @@ pub fn demo(mut args: DemoArgs) -> Result<()> {
             link_file.display()
         );
     }
-    if args.flags.budget.is_empty() {
-        args.flags.budget.push("ITCM=2K".into());
+    if args.flags.planning.budget.is_empty() {
+        args.flags.planning.budget.push("ITCM=2K".into());
     }
     if args.fixture == "flashwrite" {
         args.flags.writable_flash = true;
@@ -132,15 +93,18 @@ pub fn demo(mut args: DemoArgs) -> Result<()> {
     eprintln!(
         "hotlink demo: {} on the virtual {} with {}",
         args.fixture,
-        args.flags.board,
-        args.flags.budget.join(", ")
+        args.flags.planning.board,
+        args.flags.planning.budget.join(", ")
     );
     run_loop(&args.flags, &line, &args.output)
 }
 
 fn run_loop(flags: &PlanFlags, line: &LinkLine, out: &Path) -> Result<()> {
-    let board = Board::resolve(&flags.board)?;
-    let options = flags.options()?;
+    let board = Board::resolve(&flags.planning.board)?;
+    let options = OptimizeOptions {
+        plan: flags.planning.options()?,
+        writable_flash: flags.writable_flash,
+    };
     let started = std::time::Instant::now();
     let mut progress =
         |step: &str| eprintln!("  [{:5.1} s] {step}", started.elapsed().as_secs_f64());

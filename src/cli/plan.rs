@@ -30,11 +30,29 @@ pub struct PlanArgs {
     /// Directory the link ran in.
     #[arg(long)]
     link_dir: Option<PathBuf>,
+    #[command(flatten)]
+    planning: PlanningArgs,
+    /// Use the profile even if it was taken on a different build.
+    #[arg(long)]
+    force: bool,
+    /// Where to write plan.json.
+    #[arg(short, long, default_value = "plan.json")]
+    output: PathBuf,
+    /// Also write the plan as a GNU ld / LLD linker-script fragment.
+    #[arg(long, value_name = "FILE")]
+    emit_ld: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+/// The planning options `plan`, `optimize` and `demo` share.
+#[derive(Args, Clone)]
+pub struct PlanningArgs {
     #[arg(long, default_value = "imxrt1062")]
-    board: String,
+    pub board: String,
     /// Bytes a region may hold of planned code, e.g. ITCM=16K (repeatable).
     #[arg(long, value_name = "REGION=SIZE")]
-    budget: Vec<String>,
+    pub budget: Vec<String>,
     /// xip, gnu-fill, any-best-fit, greedy or ilp.
     #[arg(long, default_value = "ilp")]
     strategy: hotlink_solver::Strategy,
@@ -57,17 +75,36 @@ pub struct PlanArgs {
     /// Relative optimality gap at which the solver may stop.
     #[arg(long, default_value_t = 1e-3)]
     gap: f64,
-    /// Use the profile even if it was taken on a different build.
-    #[arg(long)]
-    force: bool,
-    /// Where to write plan.json.
-    #[arg(short, long, default_value = "plan.json")]
-    output: PathBuf,
-    /// Also write the plan as a GNU ld / LLD linker-script fragment.
-    #[arg(long, value_name = "FILE")]
-    emit_ld: Option<PathBuf>,
-    #[arg(long, value_enum, default_value_t)]
-    format: Format,
+}
+
+impl PlanningArgs {
+    /// The planner's options from the flags.
+    pub fn options(&self) -> Result<PlanOptions> {
+        let budgets = self
+            .budget
+            .iter()
+            .map(|b| {
+                let (region, size) = split_pair(b, "--budget")?;
+                let size = Bytes::parse(&size).map_err(|e| anyhow::anyhow!("--budget {b}: {e}"))?;
+                Ok((region, size.0))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let pin = self
+            .pin
+            .iter()
+            .map(|p| split_pair(p, "--pin"))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(PlanOptions {
+            strategy: self.strategy,
+            budgets,
+            ram_only: self.ram_only.clone(),
+            exclude: self.exclude.clone(),
+            pin,
+            reserve: self.reserve.0,
+            time_limit_seconds: self.time_limit,
+            relative_gap: self.gap,
+        })
+    }
 }
 
 fn split_pair(text: &str, what: &str) -> Result<(String, String)> {
@@ -77,7 +114,7 @@ fn split_pair(text: &str, what: &str) -> Result<(String, String)> {
 }
 
 pub fn run(args: PlanArgs) -> Result<()> {
-    let board = Board::resolve(&args.board)?;
+    let board = Board::resolve(&args.planning.board)?;
     let profile = Profile::load(&args.profile)?;
     let elf =
         std::fs::read(&args.elf).with_context(|| format!("cannot read {}", args.elf.display()))?;
@@ -90,37 +127,13 @@ pub fn run(args: PlanArgs) -> Result<()> {
         );
     }
     let map = LinkMap::load(&args.map)?;
-    let budgets = args
-        .budget
-        .iter()
-        .map(|b| {
-            let (region, size) = split_pair(b, "--budget")?;
-            let size = crate::units::Bytes::parse(&size)
-                .map_err(|e| anyhow::anyhow!("--budget {b}: {e}"))?;
-            Ok((region, size.0))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let pin = args
-        .pin
-        .iter()
-        .map(|p| split_pair(p, "--pin"))
-        .collect::<Result<Vec<_>>>()?;
     let link_dir = args.link_dir.clone().unwrap_or_else(|| {
         args.map
             .parent()
             .map(|p| p.to_path_buf())
             .unwrap_or_else(|| PathBuf::from("."))
     });
-    let options = PlanOptions {
-        strategy: args.strategy,
-        budgets,
-        ram_only: args.ram_only.clone(),
-        exclude: args.exclude.clone(),
-        pin,
-        reserve: args.reserve.0,
-        time_limit_seconds: args.time_limit,
-        relative_gap: args.gap,
-    };
+    let options = args.planning.options()?;
     let inputs = PlanInputs {
         board: &board,
         elf_path: &args.elf,

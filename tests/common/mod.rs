@@ -161,3 +161,16 @@ pub fn qemu_command(elf: &std::path::Path) -> Command {
     cmd.arg(elf);
     cmd
 }
+
+/// Runs the hotlink binary under test; returns (success, stdout, stderr).
+pub fn hotlink(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_hotlink"))
+        .args(args)
+        .output()
+        .expect("run hotlink");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
