@@ -2,10 +2,13 @@
 
 mod boards;
 mod capture;
+mod check;
 mod heat;
 mod inspect;
 mod link;
+mod measure;
 mod profile;
+mod report;
 mod run;
 
 use std::process::ExitCode;
@@ -24,10 +27,14 @@ struct Cli {
 enum Command {
     Boards(boards::BoardsArgs),
     Capture(capture::CaptureArgs),
+    Check(check::CheckArgs),
+    Compare(report::CompareArgs),
     Heat(heat::HeatArgs),
     Inspect(inspect::InspectArgs),
     Link(link::LinkArgs),
+    Measure(measure::MeasureArgs),
     Profile(profile::ProfileArgs),
+    Report(report::ReportArgs),
     Run(run::RunArgs),
 }
 
@@ -55,10 +62,14 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Boards(args) => boards::run(args),
         Command::Capture(args) => capture::run(args),
+        Command::Check(args) => check::run(args),
+        Command::Compare(args) => report::run_compare(args),
         Command::Heat(args) => heat::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Link(args) => link::run(args),
+        Command::Measure(args) => measure::run(args),
         Command::Profile(args) => profile::run(args),
+        Command::Report(args) => report::run_report(args),
         Command::Run(args) => run::run(args),
     };
     match result {
