@@ -90,9 +90,12 @@ impl Comparison {
         }
         let a = by_name(before);
         let b = by_name(after);
-        if !a.is_empty() && !b.is_empty() && !a.keys().any(|k| b.contains_key(k)) {
+        // A re-link keeps every function; two different programs share only startup and libc.
+        let common = a.keys().filter(|k| b.contains_key(*k)).count();
+        if 2 * common < a.len().min(b.len()) {
             bail!(
-                "{} and {} share no function: these are reports of different programs",
+                "{} and {} have only {common} of their functions in common: these are reports of \
+                 different programs",
                 before.image.path,
                 after.image.path
             );

@@ -344,11 +344,11 @@ pub fn from_run(
     })
 }
 
-fn plan_region_for<'a>(
-    plan: Option<&'a Plan>,
+fn plan_region_for(
+    plan: Option<&Plan>,
     origin: u64,
     length: u64,
-) -> Option<&'a crate::plan::PlanRegion> {
+) -> Option<&crate::plan::PlanRegion> {
     plan?
         .regions
         .iter()
