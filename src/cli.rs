@@ -2,12 +2,15 @@
 
 mod boards;
 mod capture;
+mod check;
 mod heat;
 mod inspect;
 mod link;
 mod optimize;
 mod plan;
+mod measure;
 mod profile;
+mod report;
 mod run;
 
 use std::process::ExitCode;
@@ -26,13 +29,17 @@ struct Cli {
 enum Command {
     Boards(boards::BoardsArgs),
     Capture(capture::CaptureArgs),
+    Check(check::CheckArgs),
+    Compare(report::CompareArgs),
     Heat(heat::HeatArgs),
     Inspect(inspect::InspectArgs),
     Demo(optimize::DemoArgs),
     Link(link::LinkArgs),
     Optimize(optimize::OptimizeArgs),
     Plan(plan::PlanArgs),
+    Measure(measure::MeasureArgs),
     Profile(profile::ProfileArgs),
+    Report(report::ReportArgs),
     Run(run::RunArgs),
 }
 
@@ -60,13 +67,17 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Boards(args) => boards::run(args),
         Command::Capture(args) => capture::run(args),
+        Command::Check(args) => check::run(args),
+        Command::Compare(args) => report::run_compare(args),
         Command::Heat(args) => heat::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Demo(args) => optimize::demo(args),
         Command::Link(args) => link::run(args),
         Command::Optimize(args) => optimize::run(args),
         Command::Plan(args) => plan::run(args),
+        Command::Measure(args) => measure::run(args),
         Command::Profile(args) => profile::run(args),
+        Command::Report(args) => report::run_report(args),
         Command::Run(args) => run::run(args),
     };
     match result {

@@ -118,6 +118,11 @@ impl ProbeTarget {
         })
     }
 
+    /// The probe-rs session, for work beyond the collectors' interface (`hotlink measure`).
+    pub fn session(&mut self) -> &mut Session {
+        &mut self.session
+    }
+
     /// Wraps an existing session (tests use probe-rs's fake probe).
     pub fn from_session(session: Session, core_clock_hz: u64, probe: String) -> ProbeTarget {
         ProbeTarget {

@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use super::Format;
 use crate::board::Board;
-use crate::profile::{ElfIdentity, ExactProfiler};
-use crate::sim::{FaultReport, Limits, Machine, Observer, RegionStats, StopReason};
+use crate::report::{simulate, SimOptions, Window, WindowStats};
+use crate::sim::{FaultReport, Limits, RegionStats, StopReason};
 
 /// Run firmware on the virtual board (a cycle-approximate Cortex-M7 with the board's memories).
 ///
@@ -48,24 +48,6 @@ pub struct RunArgs {
     format: Format,
 }
 
-/// Two observers fed the same events (a window and a profiler at once).
-struct Both(Box<dyn Observer>, Box<dyn Observer>);
-
-impl Observer for Both {
-    fn retire(&mut self, pc: u32, cycles: u32) {
-        self.0.retire(pc, cycles);
-        self.1.retire(pc, cycles);
-    }
-    fn call(&mut self, site: u32, target: u32) {
-        self.0.call(site, target);
-        self.1.call(site, target);
-    }
-    fn ret(&mut self, site: u32, target: u32) {
-        self.0.ret(site, target);
-        self.1.ret(site, target);
-    }
-}
-
 #[derive(Serialize)]
 struct Report {
     board: String,
@@ -76,147 +58,60 @@ struct Report {
     instructions: u64,
     ipc: f64,
     seconds_at_core_clock: f64,
-    window: Option<WindowReport>,
+    window: Option<WindowStats>,
     fault: Option<FaultReport>,
     regions: Vec<RegionStats>,
     #[serde(skip)]
     output: Vec<u8>,
 }
 
-#[derive(Clone, Serialize)]
-struct WindowReport {
-    start: String,
-    stop: String,
-    entries: u64,
-    cycles: u64,
-    instructions: u64,
-}
-
-/// Counts cycles and instructions between entering `start` and entering `stop`.
-struct Window {
-    start: u32,
-    stop: u32,
-    inside: bool,
-    entries: u64,
-    cycles: u64,
-    instructions: u64,
-    shared: std::rc::Rc<std::cell::Cell<(u64, u64, u64)>>,
-}
-
-impl Observer for Window {
-    fn retire(&mut self, pc: u32, cycles: u32) {
-        if pc == self.start && !self.inside {
-            self.inside = true;
-            self.entries += 1;
-        } else if pc == self.stop {
-            self.inside = false;
-        }
-        if self.inside {
-            self.cycles += u64::from(cycles);
-            self.instructions += 1;
-        }
-        self.shared
-            .set((self.entries, self.cycles, self.instructions));
-    }
-    fn call(&mut self, _site: u32, _target: u32) {}
-    fn ret(&mut self, _site: u32, _target: u32) {}
-}
-
 pub fn run(args: RunArgs) -> Result<()> {
     let board = Board::resolve(&args.board)?;
     let path = args.elf.display().to_string();
     let bytes = std::fs::read(&args.elf).with_context(|| format!("cannot read {path}"))?;
-    let mut m = Machine::new(&board, &bytes, &path)?;
-    m.echo = args.format == Format::Text;
-    if args.writable_flash {
-        m.mem.allow_flash_writes();
-    }
     let window = match &args.window {
-        Some(spec) => {
-            let Some((a, b)) = spec.split_once("..") else {
-                bail!("--window {spec}: expected START..STOP, two symbol names");
-            };
-            let find = |name: &str| {
-                m.image.symbol(name).with_context(|| {
-                    format!("--window: {path} has no symbol `{name}` (is it kept by the linker and not inlined?)")
-                })
-            };
-            let (start, stop) = (find(a)?, find(b)?);
-            let shared = std::rc::Rc::new(std::cell::Cell::new((0, 0, 0)));
-            m.set_observer(Some(Box::new(Window {
-                start,
-                stop,
-                inside: false,
-                entries: 0,
-                cycles: 0,
-                instructions: 0,
-                shared: shared.clone(),
-            })));
-            Some((a.to_string(), b.to_string(), shared))
-        }
+        Some(spec) => Some(Window::parse(spec).context("--window")?),
         None => None,
     };
-    let profiler = args.profile.as_ref().map(|_| {
-        let (observer, counts) = ExactProfiler::new(args.sample_period);
-        let observer: Box<dyn Observer> = match m.set_observer(None) {
-            Some(window) => Box::new(Both(window, Box::new(observer))),
-            None => Box::new(observer),
-        };
-        m.set_observer(Some(observer));
-        counts
-    });
-    let limits = Limits {
-        max_instructions: args.max_instructions.unwrap_or(u64::MAX),
-        max_cycles: args.max_cycles.unwrap_or(u64::MAX),
-    };
-    let stop = m
-        .run(limits)
-        .with_context(|| format!("running {path} on {}", board.name))?;
-    if let (Some(counts), Some(out)) = (&profiler, &args.profile) {
-        let mut profile =
-            counts
-                .borrow()
-                .into_profile(&m, ElfIdentity::of_bytes(&path, &bytes), &args.board);
-        if !matches!(stop, StopReason::Exit { .. }) {
-            profile.capture.partial = Some(format!(
-                "the run stopped before the program exited: {stop:?}"
-            ));
-        }
+    let run = simulate(
+        &board,
+        &args.board,
+        &bytes,
+        &path,
+        &SimOptions {
+            window,
+            writable_flash: args.writable_flash,
+            limits: Limits {
+                max_instructions: args.max_instructions.unwrap_or(u64::MAX),
+                max_cycles: args.max_cycles.unwrap_or(u64::MAX),
+            },
+            echo: args.format == Format::Text,
+            profile_period: args.profile.as_ref().map(|_| args.sample_period),
+            veneers: Vec::new(),
+        },
+    )?;
+    if let (Some(profile), Some(out)) = (&run.profile, &args.profile) {
         profile.save(out)?;
         eprintln!("profile written to {}", out.display());
     }
-    let window = window.map(|(start, stop, shared)| {
-        let (entries, cycles, instructions) = shared.get();
-        WindowReport {
-            start,
-            stop,
-            entries,
-            cycles,
-            instructions,
-        }
-    });
-    let exit_status = match stop {
-        StopReason::Exit { status } => Some(status),
-        _ => None,
-    };
+    let stop = run.stop.clone();
     let report = Report {
         board: board.name.clone(),
         elf: path,
-        stop: stop.clone(),
-        exit_status,
-        cycles: m.cycles,
-        instructions: m.instructions,
-        ipc: m.instructions as f64 / m.cycles.max(1) as f64,
-        seconds_at_core_clock: m.cycles as f64 / board.core_clock_hz as f64,
-        window,
-        fault: m.first_fault.clone(),
-        regions: m
-            .region_stats()
-            .iter()
+        stop: run.stop.clone(),
+        exit_status: run.exit_status(),
+        cycles: run.cycles,
+        instructions: run.instructions,
+        ipc: run.instructions as f64 / run.cycles.max(1) as f64,
+        seconds_at_core_clock: run.cycles as f64 / board.core_clock_hz as f64,
+        window: run.window,
+        fault: run.fault,
+        regions: run
+            .regions
+            .into_iter()
             .filter(|r| r.fetches + r.data_reads + r.data_writes > 0)
-            .cloned()
             .collect(),
-        output: std::mem::take(&mut m.output),
+        output: run.output,
     };
     let mut out = std::io::stdout().lock();
     let printed = match args.format {

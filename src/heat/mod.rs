@@ -1,6 +1,7 @@
 //! The call-weighted heat map: a profile's samples and cycles attributed to input sections, and
 //! the calls between sections with what each would cost through a veneer.
 
+pub mod plots;
 mod render;
 mod table;
 
