@@ -9,6 +9,7 @@ use super::plan::PlanningArgs;
 use super::Format;
 use crate::board::Board;
 use crate::optimize::{optimize, LinkLine, OptimizeOptions, Outcome};
+use crate::report::{self, Comparison, ReportInput};
 
 /// Options shared by `optimize` and `demo`.
 #[derive(Args, Clone)]
@@ -114,6 +115,8 @@ fn run_loop(flags: &PlanFlags, line: &LinkLine, out: &Path) -> Result<()> {
             out.display()
         )
     })?;
+    progress("writing the reports");
+    write_reports(&outcome, flags, out)?;
     let summary = serde_json::to_string_pretty(&outcome)?;
     crate::fsutil::write_atomic(&out.join("summary.json"), summary.as_bytes())?;
     match flags.format {
@@ -121,6 +124,35 @@ fn run_loop(flags: &PlanFlags, line: &LinkLine, out: &Path) -> Result<()> {
         Format::Text => print!("{}", table(&outcome, &board)),
     }
     Ok(())
+}
+
+/// The baseline's and the optimised image's run reports (JSON) and their comparison as one HTML
+/// file with plots.
+fn write_reports(outcome: &Outcome, flags: &PlanFlags, out: &Path) -> Result<()> {
+    let report = |elf: &Path, plan: Option<&Path>| {
+        report::build(&ReportInput {
+            elf: elf.to_path_buf(),
+            board: flags.planning.board.clone(),
+            map: Some(elf.with_extension("map.json")),
+            plan: plan.map(Path::to_path_buf),
+            writable_flash: flags.writable_flash,
+            ram_only: flags.planning.ram_only.clone(),
+            ..ReportInput::default()
+        })
+    };
+    let before = report(&outcome.baseline.elf, None)?;
+    let after = report(&outcome.optimized.elf, Some(&outcome.plan_path))?;
+    for (name, r) in [("baseline", &before), ("optimized", &after)] {
+        crate::fsutil::write_atomic(
+            &out.join(format!("report-{name}.json")),
+            r.to_json().as_bytes(),
+        )?;
+    }
+    let comparison = Comparison::new(&before, &after)?;
+    crate::fsutil::write_atomic(
+        &out.join("report.html"),
+        report::html::compare_html(&comparison, 20)?.as_bytes(),
+    )
 }
 
 /// The before/after table.
@@ -148,7 +180,7 @@ fn table(o: &Outcome, board: &Board) -> String {
     let predicted_gain = o.baseline.cycles as f64 - o.predicted_cycles;
     let measured_gain = o.baseline.cycles as f64 - o.optimized.cycles as f64;
     s += &format!(
-        "  speedup {:.3}x; predicted gain {:.0} cycles, measured {:.0} ({:+.1}% off)\n  artefacts in {}\n",
+        "  speedup {:.3}x; predicted gain {:.0} cycles, measured {:.0} ({:+.1}% off)\n  artefacts and report.html in {}\n",
         o.speedup(),
         predicted_gain,
         measured_gain,

@@ -59,7 +59,7 @@ pub struct PlanningArgs {
     /// Flash-disabled roots besides `.ramfunc*` sections (glob on file:section, section or
     /// symbol; repeatable). They and everything they reach stay out of flash.
     #[arg(long, value_name = "PATTERN")]
-    ram_only: Vec<String>,
+    pub ram_only: Vec<String>,
     /// Sections that stay where the script puts them (glob, repeatable).
     #[arg(long, value_name = "PATTERN")]
     exclude: Vec<String>,
