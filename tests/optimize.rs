@@ -177,6 +177,7 @@ fn demo_runs_and_reports_before_and_after() {
         "plan.json",
         "optimized.elf",
         "summary.json",
+        "report.html",
     ] {
         assert!(out.join(file).exists(), "{file} missing");
     }
