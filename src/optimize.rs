@@ -109,10 +109,11 @@ pub fn measure(board: &Board, elf: &Path, writable_flash: bool) -> Result<(Measu
             String::from_utf8_lossy(&machine.output)
         ),
     }
-    let profile =
+    let mut profile =
         counts
             .borrow()
             .into_profile(&machine, ElfIdentity::of_bytes(&path, &bytes), &board.name);
+    profile.record_layout(&bytes);
     Ok((
         Measured {
             elf: elf.to_path_buf(),

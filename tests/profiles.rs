@@ -127,7 +127,7 @@ fn a_profile_of_another_build_is_refused_unless_forced() {
         other.to_str().unwrap(),
     ]);
     assert!(!ok);
-    assert!(err.contains("different build"), "{err}");
+    assert!(err.contains("a different program"), "{err}");
     let (ok, _, err) = hotlink(&[
         "heat",
         "--force",
@@ -255,4 +255,92 @@ fn bundled_profiles_belong_to_the_committed_fixtures() {
         seen += 1;
     }
     assert!(seen >= 6, "profiles/ holds the fixtures' example profiles");
+}
+
+#[test]
+fn a_profile_of_an_older_build_is_re_mapped_onto_a_rebuilt_image() {
+    if !std::path::Path::new("/usr/lib/arm-none-eabi/newlib/thumb/v7e-m+dp/hard/libc.a").exists() {
+        assert!(!common::in_ci(), "CI must install libnewlib-arm-none-eabi");
+        eprintln!("skipping: libnewlib-arm-none-eabi is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (old_profile, old) = capture_sim("vm", dir.path());
+    // Rebuild vm with a change: its objects linked in the opposite order, and the hottest
+    // function moved to ITCM by a plan, so every function sits at a new address.
+    let build = common::firmware_build_dir().join("vm");
+    let mut lines: Vec<String> = std::fs::read_to_string(build.join("vm.link"))
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let objects: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].ends_with(".o"))
+        .collect();
+    let reversed: Vec<String> = objects.iter().rev().map(|&i| lines[i].clone()).collect();
+    for (slot, object) in objects.iter().zip(reversed) {
+        lines[*slot] = object;
+    }
+    let link = dir.path().join("changed.link");
+    std::fs::write(&link, lines.join("\n")).unwrap();
+    let new_elf = dir.path().join("changed.elf");
+    let at = format!("@{}", link.display());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hotlink"))
+        .current_dir(&build)
+        .args([
+            "link",
+            &at,
+            "-o",
+            new_elf.to_str().unwrap(),
+            "-Map=/dev/null",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_ne!(
+        std::fs::read(&new_elf).unwrap(),
+        std::fs::read(fixture_elf("vm")).unwrap()
+    );
+
+    let (ok, json, err) = hotlink(&[
+        "heat",
+        "--format",
+        "json",
+        "--profile",
+        old_profile.to_str().unwrap(),
+        new_elf.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(err.contains("re-mapped: 100.0% of"), "{err}");
+    let heat: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(heat["sections"][0]["section"]["section"], ".text.vm_call");
+    let old_cycles: u64 = old["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "vm_call")
+        .unwrap()["cycles"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(
+        heat["sections"][0]["cycles"].as_f64().unwrap() as u64,
+        old_cycles
+    );
+    // The new image's vm_call is somewhere else, and the heat map found it there.
+    let old_address = old["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "vm_call")
+        .unwrap()["address"]
+        .as_u64()
+        .unwrap();
+    assert_ne!(
+        heat["sections"][0]["section"]["address"].as_u64().unwrap(),
+        old_address
+    );
 }

@@ -143,7 +143,8 @@ pub fn run(args: CaptureArgs) -> Result<()> {
         ),
     };
     bar.finish_and_clear();
-    let profile = into_profile(collected, identity, &args.board, method, probe);
+    let mut profile = into_profile(collected, identity, &args.board, method, probe);
+    profile.record_layout(&bytes);
     profile.save(&args.output)?;
     match &profile.capture.partial {
         Some(why) => eprintln!(
@@ -191,6 +192,7 @@ fn capture_sim(
         }
         other => bail!("the run did not finish: {other:?}"),
     }
+    profile.record_layout(bytes);
     profile.save(&args.output)?;
     eprintln!(
         "exact profile of {} cycles written to {}",

@@ -2,14 +2,14 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
+use anyhow::{Context, Result};
 use clap::Args;
 
 use super::Format;
 use crate::board::Board;
 use crate::heat::{self, SectionTable};
 use crate::linkmap::LinkMap;
-use crate::profile::{ElfIdentity, Profile};
+use crate::profile::{self, Profile};
 use crate::report::plot;
 
 /// Attribute a profile's samples and cycles to input sections and rank them.
@@ -44,18 +44,17 @@ pub struct HeatArgs {
 
 pub fn run(args: HeatArgs) -> Result<()> {
     let board = Board::resolve(&args.board)?;
-    let profile = Profile::load(&args.profile)?;
-    let identity = ElfIdentity::of_file(&args.elf)?;
-    if !args.force && !profile.elf.same_program(&identity) {
-        bail!(
-            "{} was taken on a different build ({} sha256 {}…) than {} (sha256 {}…); \
-             re-capture, or pass --force to use it anyway",
-            args.profile.display(),
-            profile.elf.path,
-            &profile.elf.sha256[..12.min(profile.elf.sha256.len())],
-            args.elf.display(),
-            &identity.sha256[..12]
-        );
+    let elf =
+        std::fs::read(&args.elf).with_context(|| format!("cannot read {}", args.elf.display()))?;
+    let (profile, remapped) = profile::for_image(
+        Profile::load(&args.profile)?,
+        &elf,
+        &args.elf.display().to_string(),
+        args.force,
+    )
+    .with_context(|| format!("profile {}", args.profile.display()))?;
+    if let Some(report) = remapped {
+        eprintln!("{}", report.describe());
     }
     let table = match &args.map {
         Some(path) => {

@@ -91,6 +91,8 @@ pub fn run(args: RunArgs) -> Result<()> {
         },
     )?;
     if let (Some(profile), Some(out)) = (&run.profile, &args.profile) {
+        let mut profile = profile.clone();
+        profile.record_layout(&bytes);
         profile.save(out)?;
         eprintln!("profile written to {}", out.display());
     }

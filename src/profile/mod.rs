@@ -8,6 +8,7 @@
 mod exact;
 mod identity;
 mod merge;
+mod remap;
 mod show;
 
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 pub use exact::{ExactCounts, ExactProfiler};
 pub use identity::ElfIdentity;
 pub use merge::merge;
+pub use remap::{for_image, layout_of, remap, LayoutEntry, RemapReport};
 pub use show::{diff_text, show_text};
 
 /// The `format` field every profile carries.
@@ -46,6 +48,9 @@ pub struct Profile {
     /// Exact per-function counts (virtual-board profiles only), sorted by address.
     #[serde(default)]
     pub functions: Vec<FunctionCount>,
+    /// The image's function layout, so the profile can be re-mapped onto a later build.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub layout: Vec<LayoutEntry>,
 }
 
 /// How the profile was captured.
@@ -165,6 +170,7 @@ impl Profile {
             pc_histogram: Vec::new(),
             call_edges: Vec::new(),
             functions: Vec::new(),
+            layout: Vec::new(),
         }
     }
 
