@@ -344,3 +344,69 @@ fn a_profile_of_an_older_build_is_re_mapped_onto_a_rebuilt_image() {
         old_address
     );
 }
+
+#[test]
+fn heat_renders_table_json_and_plots_for_every_fixture() {
+    let profiles = common::repo_root().join("profiles");
+    for (fixture, board) in [
+        ("vm", "imxrt1062"),
+        ("dsp", "imxrt1062"),
+        ("flashwrite", "imxrt1062"),
+        ("rtos", "imxrt1062"),
+        ("big", "imxrt1062"),
+        ("vm-rt1176", "imxrt1176"),
+    ] {
+        let elf = fixture_elf(fixture);
+        let map = elf.with_extension("map");
+        let profile = profiles.join(format!("{fixture}.{board}.sim.json"));
+        let plots = tempfile::tempdir().unwrap();
+        let common = [
+            "heat",
+            "--board",
+            board,
+            "--profile",
+            profile.to_str().unwrap(),
+            "--map",
+            map.to_str().unwrap(),
+        ];
+        let (ok, text, err) = hotlink(
+            &[
+                &common[..],
+                &[
+                    "--plot",
+                    plots.path().to_str().unwrap(),
+                    elf.to_str().unwrap(),
+                ],
+            ]
+            .concat(),
+        );
+        assert!(ok, "{fixture}: {err}");
+        assert!(text.contains("rank section"), "{fixture}: {text}");
+        let (ok, json, err) =
+            hotlink(&[&common[..], &["--format", "json", elf.to_str().unwrap()]].concat());
+        assert!(ok, "{fixture}: {err}");
+        let heat: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert!(
+            !heat["sections"].as_array().unwrap().is_empty(),
+            "{fixture}"
+        );
+        for file in ["ranked.svg", "ranked.png"] {
+            let bytes = std::fs::read(plots.path().join(file)).unwrap();
+            assert!(bytes.len() > 1000, "{fixture}: {file} is empty");
+        }
+        let strips = std::fs::read_dir(plots.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with("strip-")
+            })
+            .count();
+        assert!(
+            strips >= 2,
+            "{fixture}: a heat strip per region, as SVG and PNG"
+        );
+    }
+}
