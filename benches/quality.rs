@@ -58,6 +58,7 @@ fn main() {
             let out = scratch.path().join(format!("{fixture}-{name}"));
             let options = OptimizeOptions {
                 plan,
+                iterations: 1,
                 writable_flash,
             };
             optimize(&board, &line, &options, &out, &mut |_| {})

@@ -1,5 +1,8 @@
 //! The closed loop on the virtual board: link the baseline, profile it, plan, re-link with the
-//! plan, and measure the result the same way.
+//! plan, and measure the result the same way. With more than one iteration the placed image is
+//! profiled and planned again (the cache behaves differently once hot code has moved); each new
+//! placement is expressed against the script's own placement again, linked and measured, and the
+//! best measured plan is kept.
 //!
 //! Every artefact goes to a work directory as it is made (atomically), so an interrupted or
 //! failed run leaves the last good ones behind.
@@ -12,6 +15,7 @@ use serde::Serialize;
 use crate::board::Board;
 use crate::link::args::{expand_response_files, LinkArgs};
 use crate::linkmap::LinkMap;
+use crate::plan::{Placement, Plan};
 use crate::planner::{self, PlanInputs, PlanOptions};
 use crate::profile::{ElfIdentity, ExactProfiler, Profile};
 use crate::sim::{Limits, Machine, StopReason};
@@ -52,6 +56,8 @@ impl LinkLine {
 #[derive(Clone, Debug)]
 pub struct OptimizeOptions {
     pub plan: PlanOptions,
+    /// Plan, link and measure this many times (at least once).
+    pub iterations: usize,
     /// Let the firmware's stores write the XIP flash on the virtual board.
     pub writable_flash: bool,
 }
@@ -75,6 +81,8 @@ pub struct Outcome {
     pub plan_path: PathBuf,
     pub predicted_cycles: f64,
     pub moved_sections: usize,
+    /// The measured cycles of each iteration's image.
+    pub iterations: Vec<u64>,
     pub work_dir: PathBuf,
 }
 
@@ -141,33 +149,116 @@ pub fn optimize(
     let (baseline, baseline_profile) = measure(board, &baseline_elf, options.writable_flash)?;
     baseline_profile.save(&work_dir.join("baseline.profile.json"))?;
 
-    let elf_bytes = std::fs::read(&baseline_elf)?;
-    progress("planning");
-    let inputs = PlanInputs {
-        board,
-        elf_path: &baseline_elf,
-        elf: &elf_bytes,
-        map: &baseline_map,
-        link_dir: &line.dir,
-        profile: &baseline_profile,
-    };
-    let planned = planner::plan(&inputs, &options.plan)?;
+    let baseline_bytes = std::fs::read(&baseline_elf)?;
+    let mut current = (
+        baseline_elf.clone(),
+        baseline_bytes,
+        baseline_map.clone(),
+        baseline_profile,
+    );
+    let mut best: Option<(Measured, PathBuf, Plan)> = None;
+    let mut iterations = Vec::new();
+    for round in 1..=options.iterations.max(1) {
+        progress(&format!("planning (iteration {round})"));
+        let (elf_path, elf_bytes, map, profile) = &current;
+        let inputs = PlanInputs {
+            board,
+            elf_path,
+            elf: elf_bytes,
+            map,
+            link_dir: &line.dir,
+            profile,
+        };
+        let planned = planner::plan(&inputs, &options.plan)?;
+        let plan = if round == 1 {
+            planned.plan.clone()
+        } else {
+            against_script(&planned, &baseline_map, board)
+        };
+        let plan_path = work_dir.join(format!("plan-{round}.json"));
+        plan.save(&plan_path)?;
+        progress(&format!("linking with the plan (iteration {round})"));
+        let elf = work_dir.join(format!("optimized-{round}.elf"));
+        let placed_map = line.link(&elf, Some(&plan_path))?;
+        progress(&format!("measuring (iteration {round})"));
+        let (measured, placed_profile) = measure(board, &elf, options.writable_flash)
+            .with_context(|| format!("the image linked with {}", plan_path.display()))?;
+        iterations.push(measured.cycles);
+        if best
+            .as_ref()
+            .is_none_or(|(b, ..)| measured.cycles < b.cycles)
+        {
+            best = Some((measured, plan_path, plan));
+        }
+        let bytes = std::fs::read(&elf)?;
+        current = (elf, bytes, placed_map, placed_profile);
+    }
+    let (optimized, best_plan_path, plan) = best.expect("one iteration ran");
     let plan_path = work_dir.join("plan.json");
-    planned.plan.save(&plan_path)?;
-    progress("linking with the plan");
+    std::fs::copy(&best_plan_path, &plan_path)?;
     let optimized_elf = work_dir.join("optimized.elf");
-    line.link(&optimized_elf, Some(&plan_path))?;
-    progress("measuring the optimised image");
-    let (optimized, _) = measure(board, &optimized_elf, options.writable_flash)
-        .with_context(|| format!("the image linked with {}", plan_path.display()))?;
+    for extension in ["elf", "map", "map.json"] {
+        std::fs::copy(
+            optimized.elf.with_extension(extension),
+            optimized_elf.with_extension(extension),
+        )?;
+    }
+    let optimized = Measured {
+        elf: optimized_elf,
+        ..optimized
+    };
     Ok(Outcome {
         board: board.name.clone(),
         strategy: options.plan.strategy.name().to_string(),
         baseline,
         optimized,
         plan_path,
-        predicted_cycles: planned.plan.prediction.planned_cycles,
-        moved_sections: planned.plan.placements.len(),
+        predicted_cycles: plan.prediction.planned_cycles,
+        moved_sections: plan.placements.len(),
+        iterations,
         work_dir: work_dir.to_path_buf(),
     })
+}
+
+/// A plan made on a placed image, restated against the script's own placement (what the linker
+/// applies): every section whose planned region differs from where the baseline has it.
+fn against_script(planned: &planner::Planned, baseline: &LinkMap, board: &Board) -> Plan {
+    let region_of = |address: u64| {
+        board
+            .region_at(address)
+            .map_or_else(String::new, |r| r.name.clone())
+    };
+    let mut plan = planned.plan.clone();
+    plan.placements = planned
+        .solution
+        .placements
+        .iter()
+        .filter_map(|p| {
+            let s = &planned.sections[p.item.index()];
+            let home = baseline
+                .input_sections
+                .iter()
+                .find(|b| b.object == s.object && b.member == s.member && b.section == s.section)?;
+            let from = region_of(home.address);
+            let to = planned.problem.regions[p.region.index()].name.clone();
+            (from != to).then(|| Placement {
+                object: s.object.clone(),
+                member: s.member.clone(),
+                section: s.section.clone(),
+                size: s.size,
+                reason: planned
+                    .plan
+                    .placements
+                    .iter()
+                    .find(|q| {
+                        q.object == s.object && q.member == s.member && q.section == s.section
+                    })
+                    .map_or_else(|| "hot".to_string(), |q| q.reason.clone()),
+                from,
+                to,
+                cycles_saved: p.cycles_before - p.cycles_after,
+            })
+        })
+        .collect();
+    plan
 }

@@ -217,3 +217,46 @@ fn the_demo_relinks_vm_without_debians_newlib() {
     assert!(ok, "{err}");
     assert!(out.join("optimized.elf").exists());
 }
+
+#[test]
+fn iterating_keeps_the_best_measured_plan() {
+    if !libraries_present() {
+        return;
+    }
+    let dir = firmware_build_dir().join("big");
+    let out = tempfile::tempdir().unwrap();
+    let (ok, json, err) = hotlink(&[
+        "optimize",
+        "--format",
+        "json",
+        "--iterate",
+        "2",
+        "--budget",
+        "ITCM=8K",
+        "-C",
+        dir.to_str().unwrap(),
+        "-o",
+        out.path().to_str().unwrap(),
+        "--",
+        "@big.link",
+    ]);
+    assert!(ok, "{err}");
+    let outcome: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let rounds: Vec<u64> = outcome["iterations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_u64().unwrap())
+        .collect();
+    assert_eq!(rounds.len(), 2);
+    assert_eq!(
+        outcome["optimized"]["cycles"].as_u64(),
+        rounds.iter().min().copied()
+    );
+    for round in [1, 2] {
+        assert!(out.path().join(format!("plan-{round}.json")).exists());
+    }
+    // The kept image is the best one and still passes its own checks.
+    let (ok, _, err) = hotlink(&["run", out.path().join("optimized.elf").to_str().unwrap()]);
+    assert!(ok, "{err}");
+}

@@ -19,6 +19,10 @@ pub struct PlanFlags {
     /// Let the firmware's stores write the XIP flash on the virtual board.
     #[arg(long)]
     writable_flash: bool,
+    /// Profile the placed image and plan again this many times in all; the best measured plan
+    /// is kept.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    iterate: usize,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
 }
@@ -104,6 +108,7 @@ fn run_loop(flags: &PlanFlags, line: &LinkLine, out: &Path) -> Result<()> {
     let board = Board::resolve(&flags.planning.board)?;
     let options = OptimizeOptions {
         plan: flags.planning.options()?,
+        iterations: flags.iterate,
         writable_flash: flags.writable_flash,
     };
     let started = std::time::Instant::now();

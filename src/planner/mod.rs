@@ -76,6 +76,8 @@ pub struct Planned {
     pub plan: Plan,
     pub solution: solver::Plan,
     pub problem: solver::Problem,
+    /// The link-map section behind each solver item, in item order.
+    pub sections: Vec<MapInputSection>,
     /// Things the user should know (fallback cost models, ignored profile parts).
     pub warnings: Vec<String>,
 }
@@ -466,6 +468,7 @@ pub fn plan(inputs: &PlanInputs<'_>, options: &PlanOptions) -> Result<Planned> {
         plan,
         solution,
         problem,
+        sections: sections.into_iter().cloned().collect(),
         warnings,
     })
 }
