@@ -260,3 +260,82 @@ fn iterating_keeps_the_best_measured_plan() {
     let (ok, _, err) = hotlink(&["run", out.path().join("optimized.elf").to_str().unwrap()]);
     assert!(ok, "{err}");
 }
+
+#[test]
+fn measure_check_and_compare_work_on_every_fixture() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = [
+        ("vm", "imxrt1062", false),
+        ("dsp", "imxrt1062", false),
+        ("flashwrite", "imxrt1062", true),
+        ("rtos", "imxrt1062", false),
+        ("big", "imxrt1062", false),
+        ("vm-rt1176", "imxrt1176", false),
+    ];
+    let mut benchmarks = Vec::new();
+    for (fixture, board, writable) in fixtures {
+        let elf = common::fixture_elf(fixture);
+        let mut args = vec!["measure", "--format", "json", "--board", board];
+        if writable {
+            args.push("--writable-flash");
+        }
+        args.push(elf.to_str().unwrap());
+        let (ok, json, err) = hotlink(&args);
+        assert!(ok, "{fixture}: {err}");
+        let m: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let cycles = m["min"].as_u64().or_else(|| m["cycles"].as_u64());
+        assert!(cycles.is_some_and(|c| c > 0), "{fixture}: {m}");
+        // A baseline claiming 5% fewer cycles than each fixture takes.
+        benchmarks.push(serde_json::json!({
+            "name": fixture,
+            "image": elf,
+            "board": board,
+            "writable_flash": writable,
+            "cycles": cycles.unwrap() * 95 / 100,
+        }));
+        // Each fixture's report compares with itself: no cycles change.
+        let report = dir.path().join(format!("{fixture}.json"));
+        let mut args = vec![
+            "report",
+            "--format",
+            "json",
+            "--board",
+            board,
+            "-o",
+            report.to_str().unwrap(),
+        ];
+        if writable {
+            args.push("--writable-flash");
+        }
+        args.push(elf.to_str().unwrap());
+        let (ok, _, err) = hotlink(&args);
+        assert!(ok, "{fixture}: {err}");
+        let (ok, text, err) = hotlink(&[
+            "compare",
+            report.to_str().unwrap(),
+            report.to_str().unwrap(),
+        ]);
+        assert!(ok, "{fixture}: {err}");
+        assert!(text.contains("speedup 1.000x"), "{fixture}: {text}");
+    }
+    let baseline = dir.path().join("cycles.json");
+    std::fs::write(
+        &baseline,
+        serde_json::json!({"format": "hotlink-baseline", "version": 1, "benchmarks": benchmarks})
+            .to_string(),
+    )
+    .unwrap();
+    let (ok, _, err) = hotlink(&["check", "--baseline", baseline.to_str().unwrap()]);
+    assert!(!ok, "every fixture regressed by 5.3% against this baseline");
+    assert!(err.contains("6 regression(s)"), "{err}");
+    let (ok, _, err) = hotlink(&[
+        "check",
+        "--baseline",
+        baseline.to_str().unwrap(),
+        "--update",
+    ]);
+    assert!(ok, "{err}");
+    let (ok, out, err) = hotlink(&["check", "--baseline", baseline.to_str().unwrap()]);
+    assert!(ok, "after --update every fixture passes: {err}");
+    assert_eq!(out.matches("ok ").count(), 6, "{out}");
+}
