@@ -20,3 +20,4 @@ pub mod profile;
 pub mod report;
 pub mod sim;
 pub mod units;
+pub mod versioned;

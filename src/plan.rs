@@ -135,25 +135,7 @@ impl Plan {
     }
 
     pub fn parse(text: &str) -> Result<Plan> {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-            anyhow::anyhow!(
-                "not valid JSON at line {}, column {}: {e}",
-                e.line(),
-                e.column()
-            )
-        })?;
-        if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
-            bail!("not a hotlink plan (its \"format\" field is not \"{FORMAT}\")");
-        }
-        match value.get("version").and_then(|v| v.as_u64()) {
-            Some(v) if v > u64::from(VERSION) => {
-                bail!("plan version {v} is newer than this hotlink reads (up to {VERSION}); upgrade hotlink")
-            }
-            Some(_) => {}
-            None => bail!("the \"version\" field is missing or not a number"),
-        }
-        let plan: Plan =
-            serde_json::from_value(value).map_err(|e| anyhow::anyhow!("malformed plan: {e}"))?;
+        let plan: Plan = crate::versioned::parse(text, FORMAT, VERSION, "plan")?;
         for p in &plan.placements {
             if !plan.regions.iter().any(|r| r.name == p.to) {
                 bail!(

@@ -184,25 +184,7 @@ impl Profile {
 
     /// Parses profile JSON (see [`Profile::load`]).
     pub fn parse(text: &str) -> Result<Profile> {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-            anyhow::anyhow!(
-                "not valid JSON at line {}, column {}: {e} (truncated or corrupt?)",
-                e.line(),
-                e.column()
-            )
-        })?;
-        if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
-            bail!("not a hotlink profile (its \"format\" field is not \"{FORMAT}\")");
-        }
-        match value.get("version").and_then(|v| v.as_u64()) {
-            Some(v) if v > u64::from(VERSION) => bail!(
-                "profile version {v} is newer than this hotlink reads (up to {VERSION}); upgrade hotlink"
-            ),
-            Some(_) => {}
-            None => bail!("the \"version\" field is missing or not a number"),
-        }
-        let profile: Profile =
-            serde_json::from_value(value).map_err(|e| anyhow::anyhow!("malformed profile: {e}"))?;
+        let profile: Profile = crate::versioned::parse(text, FORMAT, VERSION, "profile")?;
         profile.check()?;
         Ok(profile)
     }

@@ -459,24 +459,7 @@ impl RunReport {
 
     /// Parses report JSON (see [`RunReport::load`]).
     pub fn parse(text: &str) -> Result<RunReport> {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-            anyhow::anyhow!(
-                "not valid JSON at line {}, column {}: {e} (truncated or corrupt?)",
-                e.line(),
-                e.column()
-            )
-        })?;
-        if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
-            bail!("not a hotlink run report (its \"format\" field is not \"{FORMAT}\")");
-        }
-        match value.get("version").and_then(|v| v.as_u64()) {
-            Some(v) if v == u64::from(VERSION) => {}
-            Some(v) => bail!(
-                "report version {v}, but this hotlink reads version {VERSION}; re-create the report with this hotlink"
-            ),
-            None => bail!("the \"version\" field is missing or not a number"),
-        }
-        serde_json::from_value(value).map_err(|e| anyhow::anyhow!("malformed report: {e}"))
+        crate::versioned::parse(text, FORMAT, VERSION, "run report")
     }
 
     /// Pretty JSON, as `--format json` prints it and [`RunReport::load`] reads it.
