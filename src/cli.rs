@@ -51,6 +51,28 @@ pub enum Format {
     Json,
 }
 
+/// Reads an image and a profile, re-mapping the profile if it was taken on an older build (and
+/// saying how much matched); returns the image's bytes and the profile as it applies to them.
+fn profile_for_image(
+    elf: &std::path::Path,
+    profile: &std::path::Path,
+    force: bool,
+) -> anyhow::Result<(Vec<u8>, crate::profile::Profile)> {
+    use anyhow::Context;
+    let bytes = std::fs::read(elf).with_context(|| format!("cannot read {}", elf.display()))?;
+    let (profile, remapped) = crate::profile::for_image(
+        crate::profile::Profile::load(profile)?,
+        &bytes,
+        &elf.display().to_string(),
+        force,
+    )
+    .with_context(|| format!("profile {}", profile.display()))?;
+    if let Some(report) = remapped {
+        eprintln!("{}", report.describe());
+    }
+    Ok((bytes, profile))
+}
+
 /// Parses the command line, runs the command and turns errors into a message and exit code.
 pub fn main() -> ExitCode {
     let mut argv: Vec<std::ffi::OsString> = std::env::args_os().collect();

@@ -2,14 +2,13 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 
 use super::Format;
 use crate::board::Board;
 use crate::heat::{self, SectionTable};
 use crate::linkmap::LinkMap;
-use crate::profile::{self, Profile};
 use crate::report::plot;
 
 /// Attribute a profile's samples and cycles to input sections and rank them.
@@ -44,18 +43,7 @@ pub struct HeatArgs {
 
 pub fn run(args: HeatArgs) -> Result<()> {
     let board = Board::resolve(&args.board)?;
-    let elf =
-        std::fs::read(&args.elf).with_context(|| format!("cannot read {}", args.elf.display()))?;
-    let (profile, remapped) = profile::for_image(
-        Profile::load(&args.profile)?,
-        &elf,
-        &args.elf.display().to_string(),
-        args.force,
-    )
-    .with_context(|| format!("profile {}", args.profile.display()))?;
-    if let Some(report) = remapped {
-        eprintln!("{}", report.describe());
-    }
+    let (_, profile) = super::profile_for_image(&args.elf, &args.profile, args.force)?;
     let table = match &args.map {
         Some(path) => {
             SectionTable::from_link_map(&LinkMap::load(path)?, &path.display().to_string())

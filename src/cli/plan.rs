@@ -9,7 +9,6 @@ use super::Format;
 use crate::board::Board;
 use crate::linkmap::LinkMap;
 use crate::planner::{self, PlanInputs, PlanOptions};
-use crate::profile::{self, Profile};
 use crate::units::Bytes;
 
 /// Plan the placement of a firmware's code over ITCM, OCRAM and XIP flash from a profile.
@@ -115,18 +114,7 @@ fn split_pair(text: &str, what: &str) -> Result<(String, String)> {
 
 pub fn run(args: PlanArgs) -> Result<()> {
     let board = Board::resolve(&args.planning.board)?;
-    let elf =
-        std::fs::read(&args.elf).with_context(|| format!("cannot read {}", args.elf.display()))?;
-    let (profile, remapped) = profile::for_image(
-        Profile::load(&args.profile)?,
-        &elf,
-        &args.elf.display().to_string(),
-        args.force,
-    )
-    .with_context(|| format!("profile {}", args.profile.display()))?;
-    if let Some(report) = remapped {
-        eprintln!("{}", report.describe());
-    }
+    let (elf, profile) = super::profile_for_image(&args.elf, &args.profile, args.force)?;
     let map = LinkMap::load(&args.map)?;
     let link_dir = args.link_dir.clone().unwrap_or_else(|| {
         args.map
