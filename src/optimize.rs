@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::board::Board;
@@ -17,8 +17,9 @@ use crate::link::args::{expand_response_files, LinkArgs};
 use crate::linkmap::LinkMap;
 use crate::plan::{Placement, Plan};
 use crate::planner::{self, PlanInputs, PlanOptions};
-use crate::profile::{ElfIdentity, ExactProfiler, Profile};
-use crate::sim::{Limits, Machine, StopReason};
+use crate::profile::Profile;
+use crate::report::{simulate, SimOptions};
+use crate::sim::Limits;
 
 /// A link command line (ld's options) and the directory its relative paths are relative to.
 #[derive(Clone, Debug)]
@@ -97,36 +98,29 @@ impl Outcome {
 pub fn measure(board: &Board, elf: &Path, writable_flash: bool) -> Result<(Measured, Profile)> {
     let bytes = std::fs::read(elf).with_context(|| format!("cannot read {}", elf.display()))?;
     let path = elf.display().to_string();
-    let mut machine = Machine::new(board, &bytes, &path)?;
-    if writable_flash {
-        machine.mem.allow_flash_writes();
-    }
-    let (observer, counts) = ExactProfiler::new(1024);
-    machine.set_observer(Some(Box::new(observer)));
-    let stop = machine
-        .run(Limits {
+    let options = SimOptions {
+        writable_flash,
+        limits: Limits {
             max_instructions: 4_000_000_000,
             max_cycles: u64::MAX,
-        })
-        .with_context(|| format!("running {path} on the virtual {}", board.name))?;
-    match stop {
-        StopReason::Exit { status: 0 } => {}
-        other => bail!(
-            "{path} did not pass on the virtual {} ({other:?}); its output:\n{}",
+        },
+        profile_period: Some(1024),
+        ..SimOptions::default()
+    };
+    let run = simulate(board, &board.name, &bytes, &path, &options)?;
+    run.require_success(&path).with_context(|| {
+        format!(
+            "it did not pass on the virtual {}; its output:\n{}",
             board.name,
-            String::from_utf8_lossy(&machine.output)
-        ),
-    }
-    let mut profile =
-        counts
-            .borrow()
-            .into_profile(&machine, ElfIdentity::of_bytes(&path, &bytes), &board.name);
-    profile.record_layout(&bytes);
+            String::from_utf8_lossy(&run.output)
+        )
+    })?;
+    let profile = run.profile.expect("the run was profiled");
     Ok((
         Measured {
             elf: elf.to_path_buf(),
-            cycles: machine.cycles,
-            instructions: machine.instructions,
+            cycles: run.cycles,
+            instructions: run.instructions,
         },
         profile,
     ))

@@ -12,8 +12,9 @@ use crate::capture::collect::{self, Limits};
 use crate::capture::probe::ProbeTarget;
 use crate::capture::sim::SimTarget;
 use crate::capture::{into_profile, Target};
-use crate::profile::{ElfIdentity, ExactProfiler, Method};
-use crate::sim::{Limits as SimLimits, Machine, StopReason};
+use crate::profile::{ElfIdentity, Method};
+use crate::report::{simulate, SimOptions};
+use crate::sim::{Machine, StopReason};
 
 /// Sampling method on hardware.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -87,7 +88,7 @@ pub fn run(args: CaptureArgs) -> Result<()> {
     let bytes = std::fs::read(&args.elf).with_context(|| format!("cannot read {path}"))?;
     let identity = ElfIdentity::of_bytes(&path, &bytes);
     if args.sim && args.method.is_none() {
-        return capture_sim(&args, &board, &bytes, identity);
+        return capture_sim(&args, &board, &bytes);
     }
     let (mut target, probe): (Box<dyn Target>, Option<String>) = if args.sim {
         let mut machine = Machine::new(&board, &bytes, &path)?;
@@ -162,41 +163,26 @@ pub fn run(args: CaptureArgs) -> Result<()> {
 }
 
 /// The exact profile of one run on the virtual board.
-fn capture_sim(
-    args: &CaptureArgs,
-    board: &Board,
-    bytes: &[u8],
-    identity: ElfIdentity,
-) -> Result<()> {
+fn capture_sim(args: &CaptureArgs, board: &Board, bytes: &[u8]) -> Result<()> {
     let path = args.elf.display().to_string();
-    let mut machine = Machine::new(board, bytes, &path)?;
-    if args.writable_flash {
-        machine.mem.allow_flash_writes();
-    }
-    let (observer, counts) = ExactProfiler::new(args.sample_period.unwrap_or(1024));
-    machine.set_observer(Some(Box::new(observer)));
-    let limits = SimLimits {
-        max_instructions: u64::MAX,
-        max_cycles: u64::MAX,
+    let options = SimOptions {
+        writable_flash: args.writable_flash,
+        profile_period: Some(args.sample_period.unwrap_or(1024)),
+        ..SimOptions::default()
     };
-    let stop = machine
-        .run(limits)
-        .with_context(|| format!("running {path} on {}", board.name))?;
-    let mut profile = counts
-        .borrow()
-        .into_profile(&machine, identity, &args.board);
-    match stop {
+    let run = simulate(board, &args.board, bytes, &path, &options)?;
+    let mut profile = run.profile.expect("the run was profiled");
+    match run.stop {
         StopReason::Exit { status: 0 } => {}
         StopReason::Exit { status } => {
             profile.capture.partial = Some(format!("the program exited with status {status}"))
         }
         other => bail!("the run did not finish: {other:?}"),
     }
-    profile.record_layout(bytes);
     profile.save(&args.output)?;
     eprintln!(
         "exact profile of {} cycles written to {}",
-        machine.cycles,
+        run.cycles,
         args.output.display()
     );
     Ok(())

@@ -88,11 +88,10 @@ pub fn run(args: RunArgs) -> Result<()> {
             echo: args.format == Format::Text,
             profile_period: args.profile.as_ref().map(|_| args.sample_period),
             veneers: Vec::new(),
+            free_code_fetch: false,
         },
     )?;
     if let (Some(profile), Some(out)) = (&run.profile, &args.profile) {
-        let mut profile = profile.clone();
-        profile.record_layout(&bytes);
         profile.save(out)?;
         eprintln!("profile written to {}", out.display());
     }

@@ -10,8 +10,8 @@ use anyhow::{Context, Result};
 use rustc_hash::FxHashMap;
 
 use crate::board::Board;
-use crate::profile::ExactProfiler;
-use crate::sim::{Limits, Machine, StopReason};
+use crate::report::{simulate, SimOptions};
+use crate::sim::Limits;
 
 /// Self cycles per function entry address from one run on the virtual board; with
 /// `free_fetch`, as if all code ran from TCM (data accesses keep their costs).
@@ -21,29 +21,26 @@ fn cycles_per_function(
     path: &str,
     free_fetch: bool,
 ) -> Result<FxHashMap<u32, u64>> {
-    let mut machine = Machine::new(board, elf, path)?;
-    if free_fetch {
-        machine.timing.make_code_fetch_free();
-    }
-    // The what-if runs must not fault where the real run's firmware programs its flash.
-    machine.mem.allow_flash_writes();
-    let (observer, counts) = ExactProfiler::new(0);
-    machine.set_observer(Some(Box::new(observer)));
-    let limits = Limits {
-        max_instructions: 2_000_000_000,
-        max_cycles: u64::MAX,
+    let options = SimOptions {
+        // The what-if runs must not fault where the real run's firmware programs its flash.
+        writable_flash: true,
+        free_code_fetch: free_fetch,
+        limits: Limits {
+            max_instructions: 2_000_000_000,
+            max_cycles: u64::MAX,
+        },
+        profile_period: Some(0),
+        ..SimOptions::default()
     };
-    let stop = machine
-        .run(limits)
+    let run = simulate(board, &board.name, elf, path, &options)
         .with_context(|| format!("running {path} on the virtual {}", board.name))?;
-    if !matches!(stop, StopReason::Exit { .. }) {
-        anyhow::bail!("{path} did not run to its exit on the virtual board ({stop:?})");
+    if run.exit_status().is_none() {
+        anyhow::bail!(
+            "{path} did not run to its exit on the virtual board ({:?})",
+            run.stop
+        );
     }
-    let profile = counts.borrow().into_profile(
-        &machine,
-        crate::profile::ElfIdentity::of_bytes(path, elf),
-        &board.name,
-    );
+    let profile = run.profile.expect("the run was profiled");
     Ok(profile
         .functions
         .into_iter()

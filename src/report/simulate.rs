@@ -26,6 +26,8 @@ pub struct SimOptions {
     pub profile_period: Option<u64>,
     /// Addresses of long-branch veneers; entering one counts a call through it.
     pub veneers: Vec<u32>,
+    /// Make every instruction fetch as cheap as from ITCM (the planner's what-if run).
+    pub free_code_fetch: bool,
 }
 
 /// A measurement window between two symbols: `START..STOP`.
@@ -194,6 +196,9 @@ pub fn simulate(
     if options.writable_flash {
         m.mem.allow_flash_writes();
     }
+    if options.free_code_fetch {
+        m.timing.make_code_fetch_free();
+    }
     let mut observers: Vec<Box<dyn Observer>> = Vec::new();
     let window = match &options.window {
         Some(w) => {
@@ -278,6 +283,7 @@ fn finish(
                 "the run stopped before the program exited: {stop:?}"
             ));
         }
+        profile.record_layout(bytes);
         profile
     });
     let window = window.map(|(w, counts)| {
