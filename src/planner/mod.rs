@@ -324,20 +324,26 @@ pub fn plan(inputs: &PlanInputs<'_>, options: &PlanOptions) -> Result<Planned> {
         object::File::parse(inputs.elf).ok().map(|f| f.entry())
     });
     let entry_item = entry_address.and_then(|a| item_at(a & !1));
-    let mut startup: BTreeSet<usize> = entry_item.into_iter().collect();
+    // Every relocation between two items, resolved once: (from, to, kind).
     let index = inventory.symbol_index();
-    for r in &inventory.references {
-        if let (Some(from), Some(to)) = (
-            item_of_inventory[r.from],
-            inventory
+    let item_references: Vec<(usize, usize, RefKind)> = inventory
+        .references
+        .iter()
+        .filter_map(|r| {
+            let from = item_of_inventory[r.from]?;
+            let to = inventory
                 .resolve_target(&r.target, &index)
-                .and_then(|t| item_of_inventory[t]),
-        ) {
-            if Some(from) == entry_item && r.kind != RefKind::Data {
-                startup.insert(to);
-            }
-        }
-    }
+                .and_then(|t| item_of_inventory[t])?;
+            Some((from, to, r.kind))
+        })
+        .collect();
+    let mut startup: BTreeSet<usize> = entry_item.into_iter().collect();
+    startup.extend(
+        item_references
+            .iter()
+            .filter(|(from, _, kind)| Some(*from) == entry_item && *kind != RefKind::Data)
+            .map(|(_, to, _)| *to),
+    );
 
     let mut items = Vec::with_capacity(sections.len());
     for (i, s) in sections.iter().enumerate() {
@@ -421,20 +427,12 @@ pub fn plan(inputs: &PlanInputs<'_>, options: &PlanOptions) -> Result<Planned> {
     }
     let mut calls: BTreeSet<(usize, usize)> = BTreeSet::new();
     let mut references = Vec::new();
-    for r in &inventory.references {
-        let (Some(from), Some(to)) = (
-            item_of_inventory[r.from],
-            inventory
-                .resolve_target(&r.target, &index)
-                .and_then(|t| item_of_inventory[t]),
-        ) else {
-            continue;
-        };
+    for &(from, to, kind) in &item_references {
         if from == to {
             continue;
         }
         references.push((solver::ItemId(from as u32), solver::ItemId(to as u32)));
-        if r.kind != RefKind::Data {
+        if kind != RefKind::Data {
             calls.insert((from, to));
         }
     }
