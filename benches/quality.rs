@@ -45,14 +45,7 @@ fn main() {
         // The bound: every hot section pinned to ITCM (which holds 128 KB).
         let pins: Vec<(String, String)> = hot
             .iter()
-            .map(|s| {
-                let file = s.object.rsplit('/').next().unwrap_or(&s.object);
-                let label = match &s.member {
-                    Some(m) => format!("{file}({m}):{}", s.section),
-                    None => format!("{file}:{}", s.section),
-                };
-                (glob_escape(&label), "ITCM".to_string())
-            })
+            .map(|s| (glob_escape(&s.label()), "ITCM".to_string()))
             .collect();
         let run = |name: &str, plan: PlanOptions| {
             let out = scratch.path().join(format!("{fixture}-{name}"));

@@ -33,11 +33,7 @@ pub struct PlacedSection {
 impl PlacedSection {
     /// `object(member):section`, the way reports name a section.
     pub fn label(&self) -> String {
-        let object = self.object.rsplit('/').next().unwrap_or(&self.object);
-        match &self.member {
-            Some(m) => format!("{object}({m}):{}", self.section),
-            None => format!("{object}:{}", self.section),
-        }
+        crate::linkmap::section_label(&self.object, self.member.as_deref(), &self.section)
     }
 
     pub fn end(&self) -> u64 {

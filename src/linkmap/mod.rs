@@ -88,7 +88,22 @@ pub struct MapInputSection {
     pub symbols: Vec<MapSectionSymbol>,
 }
 
+/// `file(member):section` with the file's base name: how hotlink names an input section to
+/// people (and what `--ram-only`, `--exclude` and `--pin` patterns match).
+pub fn section_label(object: &str, member: Option<&str>, section: &str) -> String {
+    let file = object.rsplit('/').next().unwrap_or(object);
+    match member {
+        Some(m) => format!("{file}({m}):{section}"),
+        None => format!("{file}:{section}"),
+    }
+}
+
 impl MapInputSection {
+    /// See [`section_label`].
+    pub fn label(&self) -> String {
+        section_label(&self.object, self.member.as_deref(), &self.section)
+    }
+
     /// `file(member)` or `file`, as GNU ld prints it.
     pub fn origin(&self) -> String {
         match &self.member {

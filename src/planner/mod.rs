@@ -97,17 +97,8 @@ fn solver_kind(kind: RegionKind) -> Option<solver::RegionKind> {
     }
 }
 
-/// `file(member):section` with the file's base name: how sections are named to users.
-fn label(section: &MapInputSection) -> String {
-    let file = section.object.rsplit('/').next().unwrap_or(&section.object);
-    match &section.member {
-        Some(m) => format!("{file}({m}):{}", section.section),
-        None => format!("{file}:{}", section.section),
-    }
-}
-
 fn matches_any(patterns: &[String], section: &MapInputSection) -> bool {
-    let label = label(section);
+    let label = section.label();
     patterns.iter().any(|p| {
         glob_match(p, &label)
             || glob_match(p, &section.section)
@@ -392,14 +383,14 @@ pub fn plan(inputs: &PlanInputs<'_>, options: &PlanOptions) -> Result<Planned> {
             Some(_) if excluded => {
                 warnings.push(format!(
                     "{} stays put (startup code or --exclude); its --pin is ignored",
-                    label(s)
+                    s.label()
                 ));
                 None
             }
             other => other,
         };
         items.push(solver::Item {
-            name: label(s),
+            name: s.label(),
             size: s.size,
             align: align[i],
             kind: solver::ItemKind::Code,
@@ -631,11 +622,7 @@ pub fn summary(planned: &Planned) -> String {
     moved.sort_by(|a, b| b.cycles_saved.total_cmp(&a.cycles_saved));
     let _ = writeln!(out, "\n  {} sections move:", moved.len());
     for m in moved.iter().take(25) {
-        let file = m.object.rsplit('/').next().unwrap_or(&m.object);
-        let name = match &m.member {
-            Some(member) => format!("{file}({member}):{}", m.section),
-            None => format!("{file}:{}", m.section),
-        };
+        let name = crate::linkmap::section_label(&m.object, m.member.as_deref(), &m.section);
         let _ = writeln!(
             out,
             "  {:<52} {:>6} B  {:>6} -> {:<7} {:>12.0} cycles saved  {}",

@@ -59,15 +59,6 @@ fn locate(object: &str, map_dir: &Path) -> Option<PathBuf> {
     as_given.is_file().then_some(as_given)
 }
 
-fn label(s: &MapInputSection) -> String {
-    let object = s.object.rsplit('/').next().unwrap_or(&s.object);
-    let origin = match &s.member {
-        Some(m) => format!("{object}({m})"),
-        None => object.to_string(),
-    };
-    format!("{origin}:{}", s.section)
-}
-
 fn symbol_of(s: &MapInputSection) -> String {
     s.symbols
         .iter()
@@ -195,7 +186,7 @@ pub fn run(
             let m = placed[id].expect("roots are placed");
             parent[id] = Some(None);
             step_name[id] = symbol_of(m);
-            roots.push(format!("{} ({})", label(m), step_name[id]));
+            roots.push(format!("{} ({})", m.label(), step_name[id]));
             queue.push_back(id);
         }
     }
@@ -211,7 +202,7 @@ pub fn run(
             chain.reverse();
             let m = placed[id].expect("walked sections are placed");
             findings.push(Finding {
-                section: label(m),
+                section: m.label(),
                 symbol: symbol_of(m),
                 region,
                 chain,
