@@ -1,13 +1,25 @@
 //! Writing output files so that a crash or Ctrl-C never leaves a truncated one behind: the bytes
 //! go to a temporary file in the same directory, which is then renamed over the target.
+//!
+//! A target that exists and is not a regular file (`/dev/null`, `/dev/stdout`, a FIFO) is written
+//! in place: renaming over it would replace the device node with a plain file — as root, a
+//! `-Map=/dev/null` would otherwise break `/dev/null` for every later program on the machine.
 
 use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
 
-/// Writes `bytes` to `path` atomically (same-directory temporary file, fsync, rename).
+/// Writes `bytes` to `path` atomically (same-directory temporary file, fsync, rename), or
+/// straight into it if it is a device or FIFO.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        return std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(bytes))
+            .with_context(|| format!("cannot write {}", path.display()));
+    }
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -65,5 +77,19 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o644, "outputs are not left private");
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_device_is_written_in_place_not_replaced() {
+        use std::os::unix::fs::FileTypeExt;
+        let null = Path::new("/dev/null");
+        let is_device = || std::fs::metadata(null).is_ok_and(|m| m.file_type().is_char_device());
+        assert!(
+            is_device(),
+            "/dev/null is not a character device on this machine"
+        );
+        write_atomic(null, b"discarded").unwrap();
+        assert!(is_device(), "write_atomic replaced /dev/null");
     }
 }

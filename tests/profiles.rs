@@ -285,15 +285,10 @@ fn a_profile_of_an_older_build_is_re_mapped_onto_a_rebuilt_image() {
     std::fs::write(&link, lines.join("\n")).unwrap();
     let new_elf = dir.path().join("changed.elf");
     let at = format!("@{}", link.display());
+    let map = format!("-Map={}", dir.path().join("changed.map").display());
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_hotlink"))
         .current_dir(&build)
-        .args([
-            "link",
-            &at,
-            "-o",
-            new_elf.to_str().unwrap(),
-            "-Map=/dev/null",
-        ])
+        .args(["link", &at, "-o", new_elf.to_str().unwrap(), &map])
         .output()
         .unwrap();
     assert!(

@@ -22,7 +22,7 @@ pub mod write;
 
 use std::path::PathBuf;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 
 use args::{Input, LinkArgs, Severity};
 use load::{Archive, Origin};
@@ -237,8 +237,7 @@ pub fn link(args: &LinkArgs) -> Result<LinkResult> {
         None => (None, 0),
     };
     let image = write::elf_image(&layout, &r, &contents, &symbols, entry_addr);
-    write::write_atomically(&output, &image)
-        .with_context(|| format!("cannot write {}", output.display()))?;
+    crate::fsutil::write_atomic(&output, &image)?;
     let map = write::link_map(
         &layout,
         &r,
@@ -249,13 +248,11 @@ pub fn link(args: &LinkArgs) -> Result<LinkResult> {
         },
     );
     if let Some(path) = &args.map {
-        write::write_atomically(path, write::gnu_map(&layout, &r, &map).as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        crate::fsutil::write_atomic(path, write::gnu_map(&layout, &r, &map).as_bytes())?;
     }
     if let Some(path) = &args.json_map {
         let json = serde_json::to_vec_pretty(&map)?;
-        write::write_atomically(path, &json)
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        crate::fsutil::write_atomic(path, &json)?;
     }
     Ok(LinkResult {
         map,

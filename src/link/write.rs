@@ -7,7 +7,6 @@
 //! documented in `docs/link-map-format.md`.
 
 use std::fmt::Write as _;
-use std::path::Path;
 
 use object::elf;
 use rustc_hash::FxHashMap;
@@ -377,25 +376,6 @@ pub fn elf_image(
         buf[at..at + 32].copy_from_slice(&ph);
     }
     buf
-}
-
-/// Writes `data` to `path` through a temporary file, so no truncated output is ever left.
-pub fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        path.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    std::fs::write(&tmp, data)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
 }
 
 fn kind_of(s: &OutSection) -> &'static str {
