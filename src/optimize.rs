@@ -84,6 +84,8 @@ pub struct Outcome {
     pub moved_sections: usize,
     /// The measured cycles of each iteration's image.
     pub iterations: Vec<u64>,
+    /// What the planner warned about, once each.
+    pub warnings: Vec<String>,
     pub work_dir: PathBuf,
 }
 
@@ -152,6 +154,7 @@ pub fn optimize(
     );
     let mut best: Option<(Measured, PathBuf, Plan)> = None;
     let mut iterations = Vec::new();
+    let mut warnings: Vec<String> = Vec::new();
     for round in 1..=options.iterations.max(1) {
         progress(&format!("planning (iteration {round})"));
         let (elf_path, elf_bytes, map, profile) = &current;
@@ -160,10 +163,17 @@ pub fn optimize(
             elf_path,
             elf: elf_bytes,
             map,
-            link_dir: &line.dir,
+            // The link rebased the line's paths onto its directory, so the map's object paths
+            // are relative to where this process runs, not to `line.dir`.
+            link_dir: Path::new("."),
             profile,
         };
         let planned = planner::plan(&inputs, &options.plan)?;
+        for warning in &planned.warnings {
+            if !warnings.contains(warning) {
+                warnings.push(warning.clone());
+            }
+        }
         let plan = if round == 1 {
             planned.plan.clone()
         } else {
@@ -210,6 +220,7 @@ pub fn optimize(
         predicted_cycles: plan.prediction.planned_cycles,
         moved_sections: plan.placements.len(),
         iterations,
+        warnings,
         work_dir: work_dir.to_path_buf(),
     })
 }

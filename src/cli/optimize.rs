@@ -120,6 +120,9 @@ fn run_loop(flags: &PlanFlags, line: &LinkLine, out: &Path) -> Result<()> {
             out.display()
         )
     })?;
+    for warning in &outcome.warnings {
+        eprintln!("warning: {warning}");
+    }
     progress("writing the reports");
     write_reports(&outcome, flags, out)?;
     let summary = serde_json::to_string_pretty(&outcome)?;

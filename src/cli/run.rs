@@ -88,7 +88,7 @@ pub fn run(args: RunArgs) -> Result<()> {
             echo: args.format == Format::Text,
             profile_period: args.profile.as_ref().map(|_| args.sample_period),
             veneers: Vec::new(),
-            free_code_fetch: false,
+            code_in_tcm: false,
         },
     )?;
     if let (Some(profile), Some(out)) = (&run.profile, &args.profile) {

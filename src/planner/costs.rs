@@ -1,8 +1,9 @@
 //! What each input section would cost from each region.
 //!
 //! The profile says what a section cost where it ran. What it would cost elsewhere comes from the
-//! virtual board: the image is run twice, as linked and with every instruction fetch as cheap as
-//! from ITCM (data accesses keep their costs: rodata stays where it is). Per function, the ratio
+//! virtual board: the image is run twice, as linked and with every instruction fetch — and every
+//! read of a literal pool, which moves with its code — as cheap as from ITCM (other data accesses
+//! keep their costs: rodata stays where it is). Per function, the ratio
 //! of the two is how much of its time was fetch stalls; OCRAM sits between the two in proportion
 //! to its line fill against an XIP miss. Documented in docs/placement-model.md ("Costs from the profile").
 
@@ -14,17 +15,18 @@ use crate::report::{simulate, SimOptions};
 use crate::sim::Limits;
 
 /// Self cycles per function entry address from one run on the virtual board; with
-/// `free_fetch`, as if all code ran from TCM (data accesses keep their costs).
+/// `in_tcm`, as if all code (and the literal pools in it) ran from TCM; other data accesses keep
+/// their costs.
 fn cycles_per_function(
     board: &Board,
     elf: &[u8],
     path: &str,
-    free_fetch: bool,
+    in_tcm: bool,
 ) -> Result<FxHashMap<u32, u64>> {
     let options = SimOptions {
         // The what-if runs must not fault where the real run's firmware programs its flash.
         writable_flash: true,
-        free_code_fetch: free_fetch,
+        code_in_tcm: in_tcm,
         limits: Limits {
             max_instructions: 2_000_000_000,
             max_cycles: u64::MAX,

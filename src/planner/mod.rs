@@ -191,6 +191,10 @@ pub fn plan(inputs: &PlanInputs<'_>, options: &PlanOptions) -> Result<Planned> {
     }
     let mut item_of_inventory: Vec<Option<usize>> = vec![None; inventory.sections.len()];
     let mut align = vec![4u64; sections.len()];
+    // A GNU map carries no flags, so data kept in a code output section (a vector table in
+    // `.text`) looks like code there; the object says what it is. Data stays put: the hardware
+    // or the startup code may read it before anything is copied.
+    let mut not_code = vec![false; sections.len()];
     for (id, s) in inventory.sections.iter().enumerate() {
         let k = key(
             Path::new(&s.origin.file),
@@ -200,6 +204,7 @@ pub fn plan(inputs: &PlanInputs<'_>, options: &PlanOptions) -> Result<Planned> {
         if let Some(&i) = item_of_key.get(&k) {
             item_of_inventory[id] = Some(i);
             align[i] = s.align.max(1);
+            not_code[i] = !s.flags.contains('x');
         }
     }
     let matched = item_of_inventory.iter().filter(|x| x.is_some()).count();
@@ -339,7 +344,12 @@ pub fn plan(inputs: &PlanInputs<'_>, options: &PlanOptions) -> Result<Planned> {
     let mut items = Vec::with_capacity(sections.len());
     for (i, s) in sections.iter().enumerate() {
         let home = target_of(s.address).expect("items are in target regions");
-        let symbol_addresses: Vec<u32> = s.symbols.iter().map(|sym| sym.address as u32).collect();
+        // Map symbols carry the Thumb bit; the profile's function addresses do not.
+        let symbol_addresses: Vec<u32> = s
+            .symbols
+            .iter()
+            .map(|sym| sym.address as u32 & !1)
+            .collect();
         let ratio = stalls.ratio(&symbol_addresses);
         let c = current_cycles[i];
         // Cycles as from TCM, and as from XIP, whichever one was measured.
@@ -364,7 +374,7 @@ pub fn plan(inputs: &PlanInputs<'_>, options: &PlanOptions) -> Result<Planned> {
             })
             .collect();
         let is_root = s.section.starts_with(".ramfunc") || matches_any(&options.ram_only, s);
-        let excluded = startup.contains(&i) || matches_any(&options.exclude, s);
+        let excluded = startup.contains(&i) || not_code[i] || matches_any(&options.exclude, s);
         let pinned = options
             .pin
             .iter()
@@ -382,7 +392,7 @@ pub fn plan(inputs: &PlanInputs<'_>, options: &PlanOptions) -> Result<Planned> {
         let pinned = match pinned {
             Some(_) if excluded => {
                 warnings.push(format!(
-                    "{} stays put (startup code or --exclude); its --pin is ignored",
+                    "{} stays put (startup code, data or --exclude); its --pin is ignored",
                     s.label()
                 ));
                 None

@@ -219,7 +219,7 @@ pub fn build(input: &ReportInput) -> Result<RunReport> {
             echo: false,
             profile_period: Some(0),
             veneers,
-            free_code_fetch: false,
+            code_in_tcm: false,
         },
     )?;
     let mut report = from_run(&board, &bytes, &path, &run, map.as_ref(), plan.as_ref())?;

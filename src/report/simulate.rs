@@ -26,8 +26,9 @@ pub struct SimOptions {
     pub profile_period: Option<u64>,
     /// Addresses of long-branch veneers; entering one counts a call through it.
     pub veneers: Vec<u32>,
-    /// Make every instruction fetch as cheap as from ITCM (the planner's what-if run).
-    pub free_code_fetch: bool,
+    /// Make every instruction fetch, and every data read inside a function (its literal pools),
+    /// as cheap as from ITCM: the planner's what-if run.
+    pub code_in_tcm: bool,
 }
 
 /// A measurement window between two symbols: `START..STOP`.
@@ -196,8 +197,14 @@ pub fn simulate(
     if options.writable_flash {
         m.mem.allow_flash_writes();
     }
-    if options.free_code_fetch {
-        m.timing.make_code_fetch_free();
+    if options.code_in_tcm {
+        let functions = m
+            .image
+            .functions
+            .iter()
+            .map(|f| (f.addr, f.addr.saturating_add(f.size)))
+            .collect();
+        m.timing.assume_code_in_tcm(functions);
     }
     let mut observers: Vec<Box<dyn Observer>> = Vec::new();
     let window = match &options.window {

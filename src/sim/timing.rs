@@ -160,8 +160,12 @@ pub struct Timing {
     pub dcache_on: bool,
     costs: Vec<RegionCost>,
     /// What an instruction fetch costs per region: the same as `costs` unless
-    /// [`Timing::make_code_fetch_free`] asked what the program would take with its code in TCM.
+    /// [`Timing::assume_code_in_tcm`] asked what the program would take with its code in TCM.
     fetch_costs: Vec<RegionCost>,
+    /// Set by [`Timing::assume_code_in_tcm`]: the functions' address ranges, sorted. Data reads
+    /// inside them (literal pools, inline jump tables) cost what they would from TCM, since
+    /// they move with their code.
+    code_ranges: Vec<(u32, u32)>,
     pub stats: Vec<RegionStats>,
     last_fetch_line: u32,
     /// The XIP line after the last one filled: a miss on it is a prefetch-buffer hit.
@@ -176,6 +180,12 @@ pub struct Timing {
     prev_dest: u8,
     /// Branch target buffer: PC-indexed (target, 2-bit counter).
     btac: Vec<(u32, u8)>,
+}
+
+/// Whether `addr` lies in one of the sorted `ranges` (start, end).
+fn in_ranges(ranges: &[(u32, u32)], addr: u32) -> bool {
+    let i = ranges.partition_point(|&(start, _)| start <= addr);
+    i > 0 && addr < ranges[i - 1].1
 }
 
 impl Timing {
@@ -233,6 +243,7 @@ impl Timing {
             icache_on: true,
             dcache_on: true,
             fetch_costs: costs.clone(),
+            code_ranges: Vec::new(),
             costs,
             stats,
             last_fetch_line: u32::MAX,
@@ -245,9 +256,12 @@ impl Timing {
         }
     }
 
-    /// Makes instruction fetches from every region as cheap as from ITCM (data accesses keep
-    /// their costs): the "what if this code ran from TCM" run the planner measures stalls with.
-    pub fn make_code_fetch_free(&mut self) {
+    /// Makes instruction fetches from every region, and data reads inside `functions` (start,
+    /// end), as cheap as from ITCM; other data accesses keep their costs. This is the "what if
+    /// this code ran from TCM" run the planner measures stalls with.
+    pub fn assume_code_in_tcm(&mut self, mut functions: Vec<(u32, u32)>) {
+        functions.sort_unstable();
+        self.code_ranges = functions;
         for cost in &mut self.fetch_costs {
             *cost = RegionCost {
                 cached: false,
@@ -319,6 +333,10 @@ impl Timing {
     pub fn data(&mut self, addr: u32, region: usize, write: bool) -> u32 {
         let cost = self.costs[region];
         let stats = &mut self.stats[region];
+        if !self.code_ranges.is_empty() && !write && in_ranges(&self.code_ranges, addr) {
+            stats.data_reads += 1;
+            return 0;
+        }
         let stall = if cost.cached && self.dcache_on {
             let hit = if write {
                 self.dcache.probe(addr)
