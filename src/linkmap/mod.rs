@@ -70,6 +70,14 @@ pub struct MapSectionSymbol {
     pub size: u64,
 }
 
+impl MapSectionSymbol {
+    /// Where the symbol's code starts: its value with the Thumb bit cleared, as profiles and
+    /// disassemblers give function addresses (maps keep the bit, as GNU ld prints it).
+    pub fn code_address(&self) -> u64 {
+        self.address & !1
+    }
+}
+
 /// One input section and where it landed.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct MapInputSection {
@@ -151,6 +159,13 @@ pub struct MapSymbol {
     pub kind: String,
     pub binding: String,
     pub output_section: Option<String>,
+}
+
+impl MapSymbol {
+    /// The symbol's value with the Thumb bit cleared (see [`MapSectionSymbol::code_address`]).
+    pub fn code_address(&self) -> u64 {
+        self.address & !1
+    }
 }
 
 impl LinkMap {

@@ -344,11 +344,10 @@ pub fn plan(inputs: &PlanInputs<'_>, options: &PlanOptions) -> Result<Planned> {
     let mut items = Vec::with_capacity(sections.len());
     for (i, s) in sections.iter().enumerate() {
         let home = target_of(s.address).expect("items are in target regions");
-        // Map symbols carry the Thumb bit; the profile's function addresses do not.
         let symbol_addresses: Vec<u32> = s
             .symbols
             .iter()
-            .map(|sym| sym.address as u32 & !1)
+            .map(|sym| sym.code_address() as u32)
             .collect();
         let ratio = stalls.ratio(&symbol_addresses);
         let c = current_cycles[i];

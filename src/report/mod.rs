@@ -417,11 +417,15 @@ fn check_map_matches(map: &LinkMap, path: &str, map_path: &Path) -> Result<()> {
     let in_map: rustc_hash::FxHashMap<&str, u64> = map
         .input_sections
         .iter()
-        .flat_map(|s| s.symbols.iter().map(|y| (y.name.as_str(), y.address & !1)))
+        .flat_map(|s| {
+            s.symbols
+                .iter()
+                .map(|y| (y.name.as_str(), y.code_address()))
+        })
         .chain(
             map.symbols
                 .iter()
-                .map(|y| (y.name.as_str(), y.address & !1)),
+                .map(|y| (y.name.as_str(), y.code_address())),
         )
         .collect();
     let mut common = 0usize;
