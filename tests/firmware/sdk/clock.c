@@ -89,7 +89,8 @@ static void init_sys_and_usb_plls(void)
     ANALOG_PLL_USB1 = (ANALOG_PLL_USB1 & ~(PLL_BYPASS | 3u)) | PLL_USB_POWER | PLL_ENABLE |
                       PLL_USB_EN_USB_CLKS;
     wait_set(&ANALOG_PLL_USB1, PLL_LOCK);
-    ANALOG_PFD_480 = (12u << 0) | (16u << 8) | (17u << 16) | (19u << 24);
+    /* PFD0 feeds the FlexSPI clock we execute from: keep the ROM's value, as SDK XIP builds do. */
+    ANALOG_PFD_480 = (ANALOG_PFD_480 & 0xFFu) | (16u << 8) | (17u << 16) | (19u << 24);
 }
 
 static void set_peripheral_roots(void)
