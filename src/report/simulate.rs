@@ -317,6 +317,10 @@ fn finish(
         output: std::mem::take(&mut m.output),
         profile,
         veneer_calls,
-        plain_registers: m.soc.as_ref().map(|s| s.plain_touched()).unwrap_or_default(),
+        plain_registers: m
+            .soc
+            .as_ref()
+            .map(|s| s.plain_touched())
+            .unwrap_or_default(),
     }
 }

@@ -149,7 +149,9 @@ impl Machine {
     fn run_dcd(&mut self, dcd: u32) -> Result<u32, SimError> {
         let mut head = [0u8; 4];
         self.mem.peek(dcd, &mut head).map_err(|e| {
-            boot_error(format!("the IVT's DCD pointer {dcd:#010x} cannot be read ({e})"))
+            boot_error(format!(
+                "the IVT's DCD pointer {dcd:#010x} cannot be read ({e})"
+            ))
         })?;
         let len = usize::from(u16::from_be_bytes([head[1], head[2]]));
         if head[0] != DCD_TAG || !(4..=DCD_MAX).contains(&len) {
@@ -169,7 +171,9 @@ impl Machine {
         let mut commands = 0;
         while off < len {
             if off + 4 > len {
-                return Err(boot_error(format!("DCD at {dcd:#010x}: command at +{off:#x} runs past the DCD's end")));
+                return Err(boot_error(format!(
+                    "DCD at {dcd:#010x}: command at +{off:#x} runs past the DCD's end"
+                )));
             }
             let (tag, param) = (bytes[off], bytes[off + 3]);
             let clen = usize::from(u16::from_be_bytes([bytes[off + 1], bytes[off + 2]]));
@@ -184,11 +188,18 @@ impl Machine {
             match tag {
                 DCD_WRITE => {
                     if !matches!(width, 1 | 2 | 4) || (clen - 4) % 8 != 0 {
-                        return Err(boot_error(format!("{}: width {width} or length {clen} is invalid", at("write"))));
+                        return Err(boot_error(format!(
+                            "{}: width {width} or length {clen} is invalid",
+                            at("write")
+                        )));
                     }
                     for k in (off + 4..off + clen).step_by(8) {
                         let (addr, value) = (be(k), be(k + 4));
-                        let old = if mask_flag { self.boot_read(addr, width, &at("write"))? } else { 0 };
+                        let old = if mask_flag {
+                            self.boot_read(addr, width, &at("write"))?
+                        } else {
+                            0
+                        };
                         let new = match (mask_flag, set_flag) {
                             (false, _) => value,
                             (true, false) => old & !value,
@@ -199,10 +210,17 @@ impl Machine {
                 }
                 DCD_CHECK => {
                     if !matches!(width, 1 | 2 | 4) || !(clen == 12 || clen == 16) {
-                        return Err(boot_error(format!("{}: width {width} or length {clen} is invalid", at("check"))));
+                        return Err(boot_error(format!(
+                            "{}: width {width} or length {clen} is invalid",
+                            at("check")
+                        )));
                     }
                     let (addr, mask) = (be(off + 4), be(off + 8));
-                    let count = if clen == 16 { be(off + 12) } else { DCD_CHECK_LIMIT };
+                    let count = if clen == 16 {
+                        be(off + 12)
+                    } else {
+                        DCD_CHECK_LIMIT
+                    };
                     let mut satisfied = false;
                     for _ in 0..count.max(1) {
                         let v = self.boot_read(addr, width, &at("check"))? & mask;
@@ -217,7 +235,10 @@ impl Machine {
                         }
                     }
                     if !satisfied && clen == 12 {
-                        let name = self.soc.as_deref().map_or(String::new(), |s| format!(" ({})", s.register_name(addr)));
+                        let name = self
+                            .soc
+                            .as_deref()
+                            .map_or(String::new(), |s| format!(" ({})", s.register_name(addr)));
                         return Err(boot_error(format!(
                             "{}: {addr:#010x}{name} never satisfied mask {mask:#010x} ({}) — the ROM would wait forever",
                             at("check"),
@@ -231,12 +252,10 @@ impl Machine {
                     }
                 }
                 DCD_NOP => {}
-                other => {
-                    return Err(boot_error(format!(
-                        "DCD at {dcd:#010x}: command tag {other:#04x} at +{off:#x} is not supported \
+                other => return Err(boot_error(format!(
+                    "DCD at {dcd:#010x}: command tag {other:#04x} at +{off:#x} is not supported \
                          (write 0xCC, check 0xCF, NOP 0xC0; unlock 0xB2 is not)"
-                    )))
-                }
+                ))),
             }
             commands += 1;
             off += clen;
@@ -256,8 +275,14 @@ impl Machine {
         let (output, echo) = (&mut self.output, self.echo);
         match self.soc.as_deref_mut() {
             Some(soc) if Soc::in_window(addr) => {
-                let mut io = Io { now, output, echo, core_hz: clock };
-                soc.read(addr, width, 0, &mut io).map_err(|_| unknown_target(addr, ctx))
+                let mut io = Io {
+                    now,
+                    output,
+                    echo,
+                    core_hz: clock,
+                };
+                soc.read(addr, width, 0, &mut io)
+                    .map_err(|_| unknown_target(addr, ctx))
             }
             _ => Err(unknown_target(addr, ctx)),
         }
@@ -277,7 +302,12 @@ impl Machine {
         let (output, echo) = (&mut self.output, self.echo);
         match self.soc.as_deref_mut() {
             Some(soc) if Soc::in_window(addr) => {
-                let mut io = Io { now, output, echo, core_hz: clock };
+                let mut io = Io {
+                    now,
+                    output,
+                    echo,
+                    core_hz: clock,
+                };
                 soc.write(addr, value, width, &mut io)
                     .map_err(|_| unknown_target(addr, ctx))?;
                 if std::mem::take(&mut soc.effects.flexram) {

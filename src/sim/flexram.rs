@@ -49,8 +49,8 @@ impl FlexRamModel {
         let (mut i, mut d, mut o) = (0, 0, 0);
         for bank in 0..self.bank_count {
             let kind = if from_registers {
-                let reg = &self.bank_config[(bank / self.banks_per_register) as usize
-                    % self.bank_config.len().max(1)];
+                let reg = &self.bank_config
+                    [(bank / self.banks_per_register) as usize % self.bank_config.len().max(1)];
                 match (gpr(reg) >> (2 * (bank % self.banks_per_register))) & 3 {
                     1 => b'O',
                     2 => b'D',
@@ -58,7 +58,10 @@ impl FlexRamModel {
                     _ => b'-',
                 }
             } else {
-                self.default_layout.get(bank as usize).copied().unwrap_or(b'-')
+                self.default_layout
+                    .get(bank as usize)
+                    .copied()
+                    .unwrap_or(b'-')
             };
             match kind {
                 b'I' => i += self.bank_size,

@@ -46,7 +46,9 @@ impl std::fmt::Display for BusError {
             BusError::NotReadable => "the region is not readable",
             BusError::NotWritable => "the region is not writable",
             BusError::NotExecutable => "the region is not executable",
-            BusError::ReservedPeripheral => "a reserved slot of the peripheral map (no peripheral there)",
+            BusError::ReservedPeripheral => {
+                "a reserved slot of the peripheral map (no peripheral there)"
+            }
         })
     }
 }

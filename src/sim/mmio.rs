@@ -12,7 +12,11 @@ impl Machine {
     /// A load from the peripheral window.
     pub(crate) fn mmio_read(&mut self, addr: u32, size: u32) -> Result<u32, Trap> {
         let Some(soc) = self.soc.as_deref_mut() else {
-            return Err(Trap::Fault(Fault::data_access(self.pc, addr, BusError::Unmapped)));
+            return Err(Trap::Fault(Fault::data_access(
+                self.pc,
+                addr,
+                BusError::Unmapped,
+            )));
         };
         self.cycles += u64::from(ACCESS_CYCLES);
         let mut io = Io {
@@ -21,7 +25,9 @@ impl Machine {
             echo: self.echo,
             core_hz: self.core_hz,
         };
-        let value = soc.read(addr, size, self.pc, &mut io).map_err(|e| self.mmio_fault(addr, e))?;
+        let value = soc
+            .read(addr, size, self.pc, &mut io)
+            .map_err(|e| self.mmio_fault(addr, e))?;
         if self.trace_mmio {
             self.trace_line("read ", addr, value);
         }
@@ -34,7 +40,11 @@ impl Machine {
     /// A store to the peripheral window.
     pub(crate) fn mmio_write(&mut self, addr: u32, value: u32, size: u32) -> Result<(), Trap> {
         let Some(soc) = self.soc.as_deref_mut() else {
-            return Err(Trap::Fault(Fault::data_access(self.pc, addr, BusError::Unmapped)));
+            return Err(Trap::Fault(Fault::data_access(
+                self.pc,
+                addr,
+                BusError::Unmapped,
+            )));
         };
         self.cycles += u64::from(ACCESS_CYCLES);
         let mut io = Io {
@@ -58,6 +68,11 @@ impl Machine {
         Ok(())
     }
 
+    /// The core clock the SoC's clock registers select now, on boards with a SoC model.
+    pub fn core_clock_from_registers(&self) -> Option<u64> {
+        self.soc.as_deref().map(|s| s.clocks().0)
+    }
+
     /// After a ROM boot: the board file's latencies hold at its core clock and the FlexSPI
     /// clock the ROM set up; from now on the clock registers decide.
     pub(crate) fn start_clock_model(&mut self, board: &crate::board::Board) {
@@ -71,7 +86,8 @@ impl Machine {
     /// Derives the core and FlexSPI clocks from the clock registers and rescales the memory
     /// latencies to them.
     fn apply_clocks(&mut self) {
-        let (Some(soc), Some((core_ref, flexspi_ref))) = (self.soc.as_deref(), self.clock_reference)
+        let (Some(soc), Some((core_ref, flexspi_ref))) =
+            (self.soc.as_deref(), self.clock_reference)
         else {
             return;
         };

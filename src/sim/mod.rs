@@ -123,7 +123,11 @@ struct CodePage {
 const INSNS_PER_PAGE: usize = 1 << (PAGE_SHIFT - 1);
 
 /// The SoC model a board's `[boot]` table names, with its fuses and UART input.
-fn new_soc(board: &Board, rom: &crate::board::BootRom, setup: &RunSetup) -> Result<soc::Soc, SimError> {
+fn new_soc(
+    board: &Board,
+    rom: &crate::board::BootRom,
+    setup: &RunSetup,
+) -> Result<soc::Soc, SimError> {
     let bad = |why: String| SimError::Board {
         board: board.name.clone(),
         why,
@@ -343,7 +347,10 @@ impl Machine {
             .is_some_and(|i| self.mem.regions[i].executable)
         {
             return Err(SimError::BootHeader {
-                why: format!("the IVT entry {:#010x} is outside executable memory", entry | 1),
+                why: format!(
+                    "the IVT entry {:#010x} is outside executable memory",
+                    entry | 1
+                ),
             });
         }
         self.sys.reset(vtor);
@@ -359,7 +366,10 @@ impl Machine {
     /// Drops decoded instructions of region `index` (its memory was remapped).
     fn forget_code_of_region(&mut self, index: usize) {
         for page in self.code.iter_mut() {
-            if page.as_ref().is_some_and(|p| usize::from(p.region) == index) {
+            if page
+                .as_ref()
+                .is_some_and(|p| usize::from(p.region) == index)
+            {
                 *page = None;
             }
         }

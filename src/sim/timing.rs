@@ -246,7 +246,11 @@ impl Timing {
             icache_on: true,
             dcache_on: true,
             fetch_costs: costs.clone(),
-            board_costs: regions.iter().map(|r| r.kind).zip(costs.iter().copied()).collect(),
+            board_costs: regions
+                .iter()
+                .map(|r| r.kind)
+                .zip(costs.iter().copied())
+                .collect(),
             code_ranges: Vec::new(),
             costs,
             stats,

@@ -24,7 +24,10 @@ const PMU_OK: u32 = 1 << 17;
 const TEMP_FINISHED: u32 = 1 << 2;
 
 fn is_pll(name: &str) -> bool {
-    name.starts_with("CCM_ANALOG.PLL_") && !name.contains("_NUM") && !name.contains("_DENOM") && !name.ends_with("_SS")
+    name.starts_with("CCM_ANALOG.PLL_")
+        && !name.contains("_NUM")
+        && !name.contains("_DENOM")
+        && !name.ends_with("_SS")
 }
 
 /// Whether a PLL is powered: USB PLLs have a POWER bit, the others a POWERDOWN bit.

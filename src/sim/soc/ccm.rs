@@ -11,11 +11,11 @@ pub const HANDSHAKE_CYCLES: u64 = 64;
 
 /// CDHIPR busy bits: (register, field mask, busy bit).
 const HANDSHAKES: &[(&str, u32, u32)] = &[
-    ("CBCDR", 0x7 << 16, 0),  // SEMC_PODF
-    ("CBCDR", 0x7 << 10, 1),  // AHB_PODF
-    ("CBCDR", 1 << 26, 3),    // PERIPH2_CLK_SEL
-    ("CBCDR", 1 << 25, 5),    // PERIPH_CLK_SEL
-    ("CACRR", 0x7, 16),       // ARM_PODF
+    ("CBCDR", 0x7 << 16, 0), // SEMC_PODF
+    ("CBCDR", 0x7 << 10, 1), // AHB_PODF
+    ("CBCDR", 1 << 26, 3),   // PERIPH2_CLK_SEL
+    ("CBCDR", 1 << 25, 5),   // PERIPH_CLK_SEL
+    ("CACRR", 0x7, 16),      // ARM_PODF
 ];
 
 /// Key of a busy bit in [`State::ready_at`] (above any register index).
@@ -64,8 +64,7 @@ pub fn core_clock_hz(ccm: &RegFile, analog: &RegFile) -> u64 {
             1 => analog::pfd_hz(analog, "CCM_ANALOG.PLL_SYS", "CCM_ANALOG.PFD_528", 2),
             2 => analog::pfd_hz(analog, "CCM_ANALOG.PLL_SYS", "CCM_ANALOG.PFD_528", 0),
             _ => {
-                analog::pll_hz(analog, "CCM_ANALOG.PLL_ARM")
-                    / u64::from((ccm.get("CACRR") & 7) + 1)
+                analog::pll_hz(analog, "CCM_ANALOG.PLL_ARM") / u64::from((ccm.get("CACRR") & 7) + 1)
             }
         }
     };

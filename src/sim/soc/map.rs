@@ -60,8 +60,9 @@ const WDOG: &[Reg] = &[
     r16("WMCR", 0x8, 0x0001),
 ];
 
+/// RTWDOG: CS as the ROM leaves it (enabled, 32-bit commands, the unlock window long closed).
 const RTWDOG: &[Reg] = &[
-    r("CS", 0x0, 0x0000_2980),
+    r("CS", 0x0, 0x0000_2180),
     r("CNT", 0x4, 0),
     r("TOVAL", 0x8, 0x0000_0400),
     r("WIN", 0xC, 0),

@@ -297,7 +297,6 @@ impl Soc {
         names.dedup();
         names
     }
-
 }
 
 /// What the machine lends the SoC for one access.

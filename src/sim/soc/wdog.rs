@@ -22,7 +22,6 @@ pub fn wdog_write(regs: &mut RegFile, r: usize, old: u32) {
     }
 }
 
-
 pub fn rtwdog_write(regs: &mut RegFile, st: &mut State, r: usize, old: u32, ctx: &mut Ctx<'_>) {
     let cs = regs.index("CS");
     let unlocked = regs.values[cs] & CS_ULK != 0;
