@@ -19,8 +19,6 @@ pub struct BootRom {
     pub sp: u32,
     /// VTOR the ROM leaves (its own vector table) when the IVT entry is a function.
     pub vtor: u32,
-    /// The core clock the ROM leaves running, in Hz.
-    pub core_clock_hz: u64,
     /// Fuse shadow values the OCOTP reads (register name → value); others read 0.
     #[serde(default)]
     pub fuses: BTreeMap<String, u32>,

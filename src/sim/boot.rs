@@ -252,10 +252,12 @@ impl Machine {
                     }
                 }
                 DCD_NOP => {}
-                other => return Err(boot_error(format!(
+                other => {
+                    return Err(boot_error(format!(
                     "DCD at {dcd:#010x}: command tag {other:#04x} at +{off:#x} is not supported \
                          (write 0xCC, check 0xCF, NOP 0xC0; unlock 0xB2 is not)"
-                ))),
+                )))
+                }
             }
             commands += 1;
             off += clen;

@@ -43,28 +43,23 @@ pub fn read(regs: &mut RegFile, r: usize, ctx: &mut Ctx<'_>) -> u32 {
 }
 
 pub fn write(regs: &mut RegFile, r: usize, old: u32, ctx: &mut Ctx<'_>) {
+    let transmitting = regs.get("CTRL") & CTRL_TE != 0;
     match regs.table[r].name {
-        "DATA" => {
-            if regs.get("CTRL") & CTRL_TE != 0 {
-                let byte = ctx.raw as u8;
-                ctx.output.push(byte);
-                if ctx.echo {
-                    // Host console errors (a closed pipe) do not change the simulated program.
-                    let _ = std::io::stdout().write_all(&[byte]);
-                }
+        "DATA" if transmitting => {
+            let byte = ctx.raw as u8;
+            ctx.output.push(byte);
+            if ctx.echo {
+                // Host console errors (a closed pipe) do not change the simulated program.
+                let _ = std::io::stdout().write_all(&[byte]);
             }
         }
-        "STAT" => {
-            // Flags are write-1-to-clear or read-only; nothing here is stored.
-            regs.values[r] = old;
-        }
-        "GLOBAL" => {
-            if regs.values[r] & 2 != 0 {
-                // Software reset: every register but GLOBAL back to its reset value.
-                for (i, reg) in regs.table.iter().enumerate() {
-                    if i != r {
-                        regs.values[i] = reg.reset;
-                    }
+        // Flags are write-1-to-clear or read-only; nothing here is stored.
+        "STAT" => regs.values[r] = old,
+        // Software reset: every register but GLOBAL back to its reset value.
+        "GLOBAL" if regs.values[r] & 2 != 0 => {
+            for (i, reg) in regs.table.iter().enumerate() {
+                if i != r {
+                    regs.values[i] = reg.reset;
                 }
             }
         }
