@@ -122,7 +122,7 @@ fn startup_copy_cycles(board: &Board, bytes: u64) -> f64 {
 /// Builds the problem, solves it and turns the answer into a [`Plan`].
 pub fn plan(inputs: &PlanInputs<'_>, options: &PlanOptions) -> Result<Planned> {
     let board = inputs.board;
-    let map = inputs.map;
+    let map = &inputs.map.with_image_symbols(inputs.elf);
     let mut warnings = Vec::new();
 
     // Regions: where code runs now, and the RAM regions the script has an output section in
