@@ -34,6 +34,9 @@ pub struct Plan {
     /// Decisions the constraints forced (pinned, flash-disabled closure), for people.
     #[serde(default)]
     pub forced: Vec<String>,
+    /// Set when the costs are a static guess (`--static-estimate`), not measured: why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<String>,
 }
 
 /// A region of the board as the plan sees it.
@@ -239,6 +242,7 @@ mod tests {
             },
             solver: None,
             forced: vec!["memcpy: called from flash_erase (.ramfunc root)".into()],
+            estimate: None,
         }
     }
 

@@ -74,6 +74,10 @@ pub struct PlanningArgs {
     /// Relative optimality gap at which the solver may stop.
     #[arg(long, default_value_t = 1e-3)]
     gap: f64,
+    /// If the image cannot run on the virtual board, plan from a fixed stall guess instead of
+    /// failing (the plan and its output say so).
+    #[arg(long)]
+    static_estimate: bool,
 }
 
 impl PlanningArgs {
@@ -102,6 +106,7 @@ impl PlanningArgs {
             reserve: self.reserve.0,
             time_limit_seconds: self.time_limit,
             relative_gap: self.gap,
+            static_estimate: self.static_estimate,
         })
     }
 }

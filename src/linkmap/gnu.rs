@@ -228,7 +228,7 @@ pub(super) fn split_origin(origin: &str) -> (String, Option<String>) {
 
 /// A section's kind guessed from its name (map files carry no flags); sections that are not
 /// loaded (debug information, the symbol tables LLD lists at address 0) are `debug`.
-pub(super) fn kind_of(name: &str) -> &'static str {
+pub fn kind_of(name: &str) -> &'static str {
     let has = |prefix: &str| name == prefix || name.starts_with(&format!("{prefix}."));
     if has(".bss") || has(".sbss") || name == "COMMON" || name.starts_with(".noinit") {
         "bss"
