@@ -88,6 +88,9 @@ pub struct Planned {
     pub warnings: Vec<String>,
     /// Sections the startup-safe rules keep where the script puts them, with why.
     pub kept: Vec<(String, String)>,
+    /// (board region, output section): the copied output section that receives code in each
+    /// RAM region, for `--emit-ld DIR`.
+    pub receivers: Vec<(String, String)>,
 }
 
 /// One problem region and the board region behind it.
@@ -168,6 +171,14 @@ pub fn plan(inputs: &PlanInputs<'_>, options: &PlanOptions) -> Result<Planned> {
             .map(|(&i, why)| (items.sections[i].label(), why.clone()))
             .collect(),
         sections: items.sections.into_iter().cloned().collect(),
+        receivers: targets
+            .iter()
+            .filter_map(|t| {
+                let region = &inputs.board.regions[t.board_index];
+                let section = copies.in_region(region).find(|s| s.copied())?;
+                Some((region.name.clone(), section.name.clone()))
+            })
+            .collect(),
         warnings,
     })
 }
