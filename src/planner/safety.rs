@@ -158,7 +158,12 @@ fn before_copy(facts: &StartupFacts<'_>) -> Vec<(usize, String)> {
             }
             chain.reverse();
             let reason = if i == entry {
-                "the entry point: runs before anything is copied".to_string()
+                match copiers.get(&i) {
+                    Some(symbol) => format!(
+                        "the entry point, which also does the startup copy (reads {symbol})"
+                    ),
+                    None => "the entry point: runs before anything is copied".to_string(),
+                }
             } else if let Some(symbol) = copiers.get(&i) {
                 format!(
                     "the startup copy itself (reads {symbol}): {}",
