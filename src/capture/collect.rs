@@ -273,8 +273,11 @@ pub fn pcsr(target: &mut dyn Target, limits: &Limits, progress: Progress<'_>) ->
     };
     let mut batch: Vec<u32> = Vec::with_capacity(POLLS_PER_CHECK);
     let stop = loop {
+        let full = limits
+            .samples
+            .is_some_and(|n| collected.samples + batch.len() as u64 >= n);
         let limit = run.should_stop(target, &collected);
-        if limit || batch.len() == POLLS_PER_CHECK {
+        if limit || full || batch.len() == POLLS_PER_CHECK {
             // A batch counts only if no reset, lockup or unexpected halt came in between: after
             // a reset the PCs are the boot ROM's, in a lockup 0xEFFF_FFFE.
             match debug::state(target).map(|s| s.interruption(false)) {
@@ -288,7 +291,7 @@ pub fn pcsr(target: &mut dyn Target, limits: &Limits, progress: Progress<'_>) ->
                     break StopReason::from(e);
                 }
             }
-            if limit {
+            if run.should_stop(target, &collected) {
                 break StopReason::Limit;
             }
         }
