@@ -35,18 +35,33 @@ pub struct ProbeTarget {
 /// the response header, per 1 ms full-speed USB frame.
 const HID_SWO_BYTES_PER_S: u64 = 60_000;
 
-/// Checks a probe-rs target name against probe-rs's built-in list, naming close ones when it is
-/// not there (probe-rs knows i.MX RT parts by family: MIMXRT1060, not MIMXRT1062).
+/// Checks a probe-rs target name against probe-rs's built-in list. probe-rs matches by prefix,
+/// so a family name with several variants (MIMXRT1050: `_hyperflash`, `_quadspi`) is ambiguous:
+/// the error then names the variants, and otherwise the closest names (probe-rs knows i.MX RT
+/// parts by family: MIMXRT1060, not MIMXRT1062).
 pub fn check_chip(chip: &str) -> Result<()> {
     let registry = Registry::from_builtin_families();
-    if registry.get_target_by_name(chip).is_ok() {
-        return Ok(());
-    }
+    let error = match registry.get_target_by_name(chip) {
+        Ok(_) => return Ok(()),
+        Err(e) => e,
+    };
     let names: Vec<String> = registry
         .families()
         .iter()
         .flat_map(|f| f.variants.iter().map(|v| v.name.clone()))
         .collect();
+    let upper = chip.to_ascii_uppercase();
+    let variants: Vec<&str> = names
+        .iter()
+        .map(String::as_str)
+        .filter(|n| n.to_ascii_uppercase().starts_with(&upper))
+        .collect();
+    if !variants.is_empty() {
+        bail!(
+            "probe-rs finds the chip `{chip}` ambiguous ({error}); name one of: {}",
+            variants.join(", ")
+        );
+    }
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let mut close = crate::board::closest_names(chip, &refs);
     if close.is_empty() {
@@ -55,7 +70,7 @@ pub fn check_chip(chip: &str) -> Result<()> {
             .copied()
             .filter(|n| {
                 n.to_ascii_uppercase()
-                    .starts_with(&chip.to_ascii_uppercase()[..chip.len().min(7)])
+                    .starts_with(&upper[..upper.len().min(7)])
             })
             .take(12)
             .collect();
@@ -258,6 +273,47 @@ impl Target for ProbeTarget {
 mod tests {
     use super::*;
     use probe_rs::integration::FakeProbe;
+
+    #[test]
+    fn every_board_names_a_chip_probe_rs_knows() {
+        for name in crate::board::Board::builtin_names() {
+            let board = crate::board::Board::builtin(name).unwrap();
+            if let Err(e) = check_chip(&board.probe_rs_target) {
+                panic!("boards/{name}.toml: {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_ambiguous_family_name_lists_its_variants() {
+        let err = check_chip("MIMXRT1050").unwrap_err().to_string();
+        assert!(
+            err.contains("MIMXRT1050_hyperflash") && err.contains("MIMXRT1050_quadspi"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn errors_are_classified_by_their_cause_not_their_words() {
+        use probe_rs::architecture::arm::ArmError;
+        use probe_rs::probe::DebugProbeError;
+        let unplugged = std::io::Error::new(std::io::ErrorKind::NotConnected, "device gone");
+        let error = probe_rs::Error::Arm(ArmError::Probe(DebugProbeError::Usb(unplugged)));
+        assert_eq!(error.to_string(), "An ARM specific error occurred.");
+        assert!(matches!(map_error(error), TargetError::Disconnected(_)));
+        // A timeout says "probe"-ish words nowhere, and is not a disconnect.
+        assert!(matches!(
+            map_error(probe_rs::Error::Timeout),
+            TargetError::Other(_)
+        ));
+        let nack = probe_rs::Error::Arm(ArmError::Dap(
+            probe_rs::architecture::arm::DapError::NoAcknowledge,
+        ));
+        match map_error(nack) {
+            TargetError::Other(text) => assert!(text.contains("ARM specific"), "{text}"),
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn unknown_chips_list_close_names() {
