@@ -336,6 +336,13 @@ fn planned_fixtures_pass_in_qemu_with_hotlink_gnu_ld_and_lld() {
     }
 }
 
+fn vm() -> Fixture {
+    qemu_fixtures()
+        .into_iter()
+        .find(|f| f.name == "vm")
+        .expect("the vm fixture")
+}
+
 fn flashwrite() -> Option<Fixture> {
     qemu_fixtures().into_iter().find(|f| f.name == "flashwrite")
 }
@@ -510,10 +517,7 @@ fn verify_catches_a_plan_the_linker_did_not_honour() {
     if !toolchain_or_skip(&["arm-none-eabi-ld", "ld.lld"]) {
         return;
     }
-    let fixture = qemu_fixtures()
-        .into_iter()
-        .find(|f| f.name == "vm")
-        .expect("the vm fixture");
+    let fixture = vm();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let plan_path = d.join("plan.json");
@@ -622,10 +626,7 @@ fn verify_catches_a_plan_the_linker_did_not_honour() {
 /// `.ram_function` built without `__STARTUP_INITIALIZE_RAMFUNCTION`).
 #[test]
 fn a_plan_into_a_section_nothing_copies_is_refused() {
-    let fixture = qemu_fixtures()
-        .into_iter()
-        .find(|f| f.name == "vm")
-        .expect("the vm fixture");
+    let fixture = vm();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let original = std::fs::read_to_string(fixture.dir.join("imxrt1062.ld")).unwrap();
