@@ -336,6 +336,13 @@ fn planned_fixtures_pass_in_qemu_with_hotlink_gnu_ld_and_lld() {
     }
 }
 
+fn vm() -> Fixture {
+    qemu_fixtures()
+        .into_iter()
+        .find(|f| f.name == "vm")
+        .expect("the vm fixture")
+}
+
 fn flashwrite() -> Option<Fixture> {
     qemu_fixtures().into_iter().find(|f| f.name == "flashwrite")
 }
@@ -510,10 +517,7 @@ fn verify_catches_a_plan_the_linker_did_not_honour() {
     if !toolchain_or_skip(&["arm-none-eabi-ld", "ld.lld"]) {
         return;
     }
-    let fixture = qemu_fixtures()
-        .into_iter()
-        .find(|f| f.name == "vm")
-        .expect("the vm fixture");
+    let fixture = vm();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let plan_path = d.join("plan.json");
@@ -615,4 +619,56 @@ fn verify_catches_a_plan_the_linker_did_not_honour() {
     assert!(out.status.success(), "{out:?}");
     let out = verify(&planned.with_extension("json"));
     assert!(out.status.success(), "{out:?}");
+}
+
+/// `hotlink link --plan` refuses to fill a RAM section that no startup code copies: here the
+/// vm script's `.itcm` bounds are renamed, so nothing reads them (as with the SDK's
+/// `.ram_function` built without `__STARTUP_INITIALIZE_RAMFUNCTION`).
+#[test]
+fn a_plan_into_a_section_nothing_copies_is_refused() {
+    let fixture = vm();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let original = std::fs::read_to_string(fixture.dir.join("imxrt1062.ld")).unwrap();
+    let uncopied = original.replace("__itcm_", "__itcm_unread_")
+        + "\n__itcm_start__ = 0;\n__itcm_end__ = 0;\n__itcm_load__ = 0;\n";
+    let script = d.join("uncopied.ld");
+    std::fs::write(&script, uncopied).unwrap();
+    let args = args_with_script(&fixture, &script);
+    let baseline = d.join("base.elf");
+    let out = output(
+        Command::new(hotlink())
+            .arg("link")
+            .args(&args)
+            .arg("-o")
+            .arg(&baseline)
+            .arg(format!("--json-map={}", d.join("base.json").display()))
+            .current_dir(&fixture.dir),
+    );
+    assert!(
+        out.status.success(),
+        "the script links without a plan: {out:?}"
+    );
+    let map = LinkMap::load(&d.join("base.json")).unwrap();
+    let plan = hot_plan(&map, 4096);
+    let plan_path = d.join("plan.json");
+    plan.save(&plan_path).unwrap();
+    let out = output(
+        Command::new(hotlink())
+            .arg("link")
+            .args(&args)
+            .arg(format!("--plan={}", plan_path.display()))
+            .arg("-o")
+            .arg(d.join("planned.elf"))
+            .current_dir(&fixture.dir),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("output section .itcm")
+            && stderr.contains("__itcm_unread_start__")
+            && stderr.contains("nothing copies it"),
+        "{stderr}"
+    );
+    assert!(!d.join("planned.elf").exists());
 }

@@ -12,7 +12,9 @@ use rustc_hash::FxHashMap;
 
 use super::layout::{Layout, Piece, Region};
 use super::resolve::Resolved;
-use super::script::{Command, OutputItem, OutputSection, OutputType, Script, SectionsItem};
+use super::script::{
+    Command, Expr, ExprKind, OutputItem, OutputSection, OutputType, Script, SectionsItem,
+};
 use crate::plan::{Placement, Plan, PlanRegion};
 
 /// One planned input section and where it goes.
@@ -263,6 +265,9 @@ pub fn resolve_moves(
             });
         }
     }
+    for output in receivers.values() {
+        check_copied(output, script, r)?;
+    }
     if !missing.is_empty() {
         let shown: Vec<&str> = missing.iter().take(10).map(String::as_str).collect();
         return Err(plan_err(format!(
@@ -278,6 +283,82 @@ pub fn resolve_moves(
         )));
     }
     Ok(moves)
+}
+
+/// The names an expression reads (symbols, and section names given to LOADADDR/ADDR/SIZEOF).
+fn names_in(expr: &Expr, out: &mut Vec<String>) {
+    match &expr.kind {
+        ExprKind::Sym(name) => out.push(name.clone()),
+        ExprKind::Unary(_, a) => names_in(a, out),
+        ExprKind::Binary(_, a, b) => {
+            names_in(a, out);
+            names_in(b, out);
+        }
+        ExprKind::Cond(a, b, c) => {
+            names_in(a, out);
+            names_in(b, out);
+            names_in(c, out);
+        }
+        ExprKind::Call(_, args) => args.iter().for_each(|a| names_in(a, out)),
+        ExprKind::Num(_) | ExprKind::Dot | ExprKind::Str(_) => {}
+    }
+}
+
+/// The symbols that bound an output section's run and load addresses: those assigned inside it,
+/// those its `AT(...)` reads, and top-level ones computed from `LOADADDR(.it)`/`ADDR(.it)`.
+fn bounding_symbols(output: &OutputSection, script: &Script) -> Vec<String> {
+    let mut symbols: Vec<String> = output
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            OutputItem::Assign(a) if a.target != "." => Some(a.target.clone()),
+            _ => None,
+        })
+        .collect();
+    if let Some(lma) = &output.lma {
+        names_in(lma, &mut symbols);
+    }
+    for c in &script.commands {
+        let Command::Sections(items) = c else {
+            continue;
+        };
+        for item in items {
+            if let SectionsItem::Assign(a) = item {
+                let mut read = Vec::new();
+                names_in(&a.expr, &mut read);
+                if read.contains(&output.name) {
+                    symbols.push(a.target.clone());
+                }
+            }
+        }
+    }
+    symbols.retain(|s| *s != output.name);
+    symbols
+}
+
+/// Refuses to fill a RAM output section that nothing copies at boot: the startup copy reads the
+/// symbols that bound it, so if no object references any of them, code placed there is never
+/// copied and the image faults far from the cause (the MCUXpresso SDK's `.ram_function` without
+/// `__STARTUP_INITIALIZE_RAMFUNCTION`). Sections without such symbols are not judged.
+fn check_copied(output: &str, script: &Script, r: &Resolved) -> Result<(), PlaceError> {
+    let Some(section) = output_statements(script)
+        .into_iter()
+        .find(|o| o.name == output)
+    else {
+        return Ok(());
+    };
+    let bounds = bounding_symbols(section, script);
+    let read = bounds
+        .iter()
+        .any(|b| r.global(b).is_some_and(|g| !g.referenced_by.is_empty()));
+    if bounds.is_empty() || read {
+        return Ok(());
+    }
+    Err(plan_err(format!(
+        "the plan puts code into output section {output}, but no object reads the symbols that bound it ({}): nothing copies it there at boot, and the image would fault when it runs that code. \
+         Build the startup code so that it copies {output} (the MCUXpresso SDK's startup does only with -D__STARTUP_INITIALIZE_RAMFUNCTION), or name a section it copies with --place-into",
+        bounds.join(", ")
+    )))
 }
 
 /// Veneer bytes the plan's moves added in one plan region.
