@@ -19,8 +19,11 @@ use std::path::PathBuf;
 use std::rc::Rc;
 
 use hotlink::board::Board;
-use hotlink::capture::collect::{halt, pcsr, swo, Collected};
-use hotlink::capture::{Limits, SimTarget, StopReason};
+use hotlink::capture::clock::{CCM_CCGR0, IOMUXC_MUX_GPIO_AD_B0_10};
+use hotlink::capture::collect::{halt, pcsr, Collected};
+use hotlink::capture::swo::{swo, SwoOptions, TraceClockSource};
+use hotlink::capture::target::{regs, Target};
+use hotlink::capture::{HaltOptions, Limits, SimTarget, StopReason};
 use hotlink::sim::{Machine, Observer};
 use rustc_hash::FxHashMap;
 
@@ -123,7 +126,8 @@ fn halt_sampling_agrees_and_records_call_edges_on_vm_and_dsp() {
     for name in ["vm", "dsp"] {
         let (m, exact) = machine(name);
         let mut target = SimTarget::new(m, 1009);
-        let collected = halt(&mut target, &Limits::default(), &mut |_, _| {});
+        let unpaced = HaltOptions { duty: 1.0 };
+        let collected = halt(&mut target, &Limits::default(), unpaced, &mut |_, _| {});
         assert_eq!(collected.stop, Some(StopReason::Exited(0)), "{name}");
         let m = target.machine();
         assert_agrees(&format!("{name} halt"), m, &exact.borrow(), &collected);
@@ -142,12 +146,12 @@ fn swo_pc_sampling_agrees_with_exact_counts_on_vm_and_dsp() {
     for name in ["vm", "dsp"] {
         let (m, exact) = machine(name);
         let mut target = SimTarget::new(m, 50_000);
-        // 1024-cycle samples (5 bytes each) need 30 Mbaud at 600 MHz; 32 Mbaud keeps up.
+        // 1024-cycle samples (5 bytes each) need 30 Mbaud at 600 MHz; 33 Mbaud (the 132 MHz
+        // trace clock / 4) keeps up. The SDK-style clock setup gates the trace clock: consent.
         let collected = swo(
             &mut target,
             &Limits::default(),
-            1024,
-            32_000_000,
+            swo_options(Some(1024), 33_000_000),
             &mut |_, _| {},
         );
         assert_eq!(collected.stop, Some(StopReason::Exited(0)), "{name}");
@@ -168,21 +172,50 @@ fn swo_pc_sampling_agrees_with_exact_counts_on_vm_and_dsp() {
     }
 }
 
+fn swo_options(period_cycles: Option<u64>, baud: u32) -> SwoOptions {
+    SwoOptions {
+        period_cycles,
+        baud,
+        trace_clock: TraceClockSource::Ccm { consent: true },
+    }
+}
+
+/// Sets the SWO line up by hand: trace clock on, pad muxed, TPIU in NRZ at 132 MHz / (acpr + 1).
+fn swo_line(target: &mut SimTarget, acpr: u32) {
+    target.set_soc_register(CCM_CCGR0, 0xFFFF_FFFF);
+    target.set_soc_register(IOMUXC_MUX_GPIO_AD_B0_10, 9);
+    target
+        .write_word(regs::TPIU_SPPR, regs::TPIU_SPPR_NRZ)
+        .unwrap();
+    target.write_word(regs::TPIU_ACPR, acpr).unwrap();
+}
+
 #[test]
-fn swo_at_a_slow_baud_counts_lost_samples_and_still_agrees() {
+fn swo_at_a_slow_baud_is_refused_and_a_period_it_carries_agrees() {
     let (m, exact) = machine("vm");
     let mut target = SimTarget::new(m, 50_000);
-    // 4 Mbaud carries one 5-byte packet per 7500 cycles: most 1024-cycle samples are lost.
+    // 4 Mbaud carries one 5-byte packet per 7500 cycles: 1024-cycle samples are refused.
     let collected = swo(
         &mut target,
         &Limits::default(),
-        1024,
-        4_000_000,
+        swo_options(Some(1024), 4_000_000),
         &mut |_, _| {},
     );
-    assert!(collected.lost > 0, "overflow packets are counted");
+    match collected.stop {
+        Some(StopReason::Setup(why)) => assert!(why.contains("--sample-period"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    // The default period fits the line with headroom: nothing is lost.
+    let collected = swo(
+        &mut target,
+        &Limits::default(),
+        swo_options(None, 4_000_000),
+        &mut |_, _| {},
+    );
+    assert_eq!(collected.stop, Some(StopReason::Exited(0)));
+    assert_eq!(collected.lost, 0);
     let m = target.machine();
-    assert!(m.trace_packets_dropped() > collected.samples);
+    assert_eq!(m.trace_packets_dropped(), 0);
     let exact = shares(m, &exact.borrow());
     let sampled = shares(m, &collected.pcs);
     assert_eq!(hottest(&exact), hottest(&sampled));
@@ -201,8 +234,8 @@ fn exception_trace_on_rtos() {
         "every exception entered also exits"
     );
     assert!(returns > 0, "returns to thread mode");
-    // At 32 Mbaud, bursts of context switches overrun the FIFO: overflow packets say so.
-    let (_, _, _, dropped, overflows) = rtos_exception_trace(Some(32_000_000));
+    // At 33 Mbaud, bursts of context switches overrun the FIFO: overflow packets say so.
+    let (_, _, _, dropped, overflows) = rtos_exception_trace(Some(3));
     assert!(
         dropped > 0 && overflows > 0,
         "{dropped} dropped, {overflows} overflow packets"
@@ -211,15 +244,15 @@ fn exception_trace_on_rtos() {
 
 type Trace = (FxHashMap<u16, u64>, u64, u64, u64, u64);
 
-/// Runs `rtos` with exception trace and PC sampling; (entries per exception, exits, returns to
-/// thread mode, packets dropped by the trace port, overflow packets decoded).
-fn rtos_exception_trace(baud: Option<u32>) -> Trace {
-    use hotlink::capture::target::{regs, Target};
+/// Runs `rtos` with exception trace and PC sampling, on an unlimited line or a TPIU line with
+/// prescaler `acpr`; (entries per exception, exits, returns to thread mode, packets dropped by
+/// the trace port, overflow packets decoded).
+fn rtos_exception_trace(acpr: Option<u32>) -> Trace {
     use hotlink::itm::{Decoder, ExceptionEvent, Packet};
     let (m, _) = machine("rtos");
     let mut target = SimTarget::new(m, 20_000);
-    if let Some(baud) = baud {
-        target.enable_swo(baud).unwrap();
+    if let Some(acpr) = acpr {
+        swo_line(&mut target, acpr);
     }
     target.write_word(regs::DEMCR, regs::DEMCR_TRCENA).unwrap();
     target
@@ -312,7 +345,6 @@ systick:
 
 #[test]
 fn a_core_asleep_in_wfi_reads_idle_and_sends_sleep_packets() {
-    use hotlink::capture::target::{regs, Target};
     use hotlink::itm::{Decoder, Packet};
     if !toolchain() {
         return;
@@ -336,7 +368,7 @@ fn a_core_asleep_in_wfi_reads_idle_and_sends_sleep_packets() {
     let board = Board::resolve("imxrt1062").unwrap();
     let m = Machine::new(&board, &bytes, "s.elf").unwrap();
     let mut target = SimTarget::new(m, 997);
-    target.enable_swo(32_000_000).unwrap();
+    swo_line(&mut target, 3);
     target.write_word(regs::DEMCR, regs::DEMCR_TRCENA).unwrap();
     target
         .write_word(regs::ITM_TCR, regs::ITM_TCR_ITMENA | regs::ITM_TCR_TXENA)
@@ -381,8 +413,9 @@ fn a_core_asleep_in_wfi_reads_idle_and_sends_sleep_packets() {
 }
 
 #[test]
-fn pcsr_reads_idle_while_halted_and_registers_need_a_halt() {
-    use hotlink::capture::target::{regs, CoreRegister, Target};
+fn pcsr_reads_idle_while_halted_and_registers_read_through_dcrsr() {
+    use hotlink::capture::debug;
+    use hotlink::capture::target::CoreRegister;
     let (m, _) = machine("vm");
     let mut target = SimTarget::new(m, 10_000);
     target.write_word(regs::DEMCR, regs::DEMCR_TRCENA).unwrap();
@@ -391,10 +424,10 @@ fn pcsr_reads_idle_while_halted_and_registers_need_a_halt() {
         .unwrap();
     target.wait_for_next_poll().unwrap();
     assert_eq!(target.read_word(regs::DWT_CYCCNT).unwrap() / 100, 100);
-    assert!(target.read_register(CoreRegister::Pc).is_err());
+    assert!(!debug::state(&mut target).unwrap().halted);
     let running_pc = target.read_word(regs::DWT_PCSR).unwrap();
     assert_ne!(running_pc, regs::PCSR_IDLE);
-    target.halt().unwrap();
+    debug::halt(&mut target).unwrap();
     assert_eq!(target.read_word(regs::DWT_PCSR).unwrap(), regs::PCSR_IDLE);
     let cyccnt = target.read_word(regs::DWT_CYCCNT).unwrap();
     target.wait_for_next_poll().unwrap();
@@ -403,9 +436,11 @@ fn pcsr_reads_idle_while_halted_and_registers_need_a_halt() {
         cyccnt,
         "no cycles pass while halted"
     );
-    let pc = target.read_register(CoreRegister::Pc).unwrap();
-    assert!(target.machine().image.function_at(pc).is_some());
-    target.run().unwrap();
+    let mut pc = [0];
+    debug::read_registers(&mut target, &[CoreRegister::Pc], &mut pc).unwrap();
+    assert!(target.machine().image.function_at(pc[0]).is_some());
+    debug::resume(&mut target).unwrap();
+    assert!(!debug::state(&mut target).unwrap().halted);
     assert!(target.read_word(0x5000_0000).is_err(), "unmapped memory");
-    assert!(target.enable_swo(0).is_err());
+    assert!(target.enable_swo(132_000_000, 0).is_err());
 }

@@ -1,8 +1,11 @@
-//! The three sampling methods, written once against [`Target`].
+//! The sampling methods, written once against [`Target`]: `pcsr` and `halt` here, `swo` in
+//! [`super::swo`].
 //!
 //! Each collector stops at the first of: the sample or duration limit, Ctrl-C (the `interrupted`
-//! flag), the program exiting, the probe disconnecting or the target resetting — and in every
-//! case returns what it collected, with the reason, so nothing already sampled is lost.
+//! flag), the program exiting, the probe disconnecting, the target resetting, locking up or
+//! halting by itself — and in every case returns what it collected, with the reason, so nothing
+//! already sampled is lost. A failure before the first sample is a [`StopReason::Setup`] error.
+//! The debug registers a collector changes are put back as they were found ([`FoundState`]).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -10,13 +13,15 @@ use std::time::{Duration, Instant};
 
 use rustc_hash::FxHashMap;
 
+use super::callsite::CallSites;
+use super::debug::{self, FoundState};
 use super::target::{regs, CoreRegister, Target, TargetError};
-use crate::itm::{Decoder, Packet};
 
 /// When to stop.
 #[derive(Clone, Debug, Default)]
 pub struct Limits {
     pub samples: Option<u64>,
+    /// Host time (modelled time on the virtual board).
     pub duration: Option<Duration>,
     /// Set by a Ctrl-C handler.
     pub interrupted: Arc<AtomicBool>,
@@ -33,18 +38,31 @@ pub enum StopReason {
     Disconnected(String),
     Reset,
     Failed(String),
+    /// The capture could not start: nothing was sampled.
+    Setup(String),
 }
 
 impl StopReason {
     /// A description when the capture ended early, `None` when it ran as asked.
     pub fn partial(&self) -> Option<String> {
         match self {
-            StopReason::Limit | StopReason::Exited(_) => None,
+            StopReason::Limit | StopReason::Exited(0) => None,
+            StopReason::Exited(code) => Some(format!("the program exited with status {code}")),
             StopReason::Interrupted => Some("interrupted (Ctrl-C)".into()),
             StopReason::Disconnected(why) => Some(format!("the probe disconnected: {why}")),
             StopReason::Reset => Some("the target reset during the capture".into()),
             StopReason::Failed(why) => Some(format!("stopped by an error: {why}")),
+            StopReason::Setup(why) => Some(format!("the capture could not start: {why}")),
         }
+    }
+
+    /// Whether the capture ended the way the user asked for (limit, Ctrl-C, a clean exit):
+    /// anything else makes `hotlink capture` exit non-zero, samples kept.
+    pub fn as_asked(&self) -> bool {
+        matches!(
+            self,
+            StopReason::Limit | StopReason::Interrupted | StopReason::Exited(0)
+        )
     }
 }
 
@@ -65,6 +83,8 @@ pub struct Collected {
     pub pcs: FxHashMap<u32, u64>,
     /// (call site, sampled PC) pairs from LR samples (`halt`).
     pub edges: FxHashMap<(u32, u32), u64>,
+    /// The callee a call site's `BL` names, where the instruction says (for stale-LR checks).
+    pub call_targets: FxHashMap<u32, u32>,
     pub samples: u64,
     pub idle: u64,
     pub lost: u64,
@@ -75,62 +95,90 @@ pub struct Collected {
     pub elapsed: Duration,
     pub stop: Option<StopReason>,
     pub parameters: Vec<(String, String)>,
+    /// What the user should know besides the stop reason (restoring state failed, SWO loss).
+    pub warnings: Vec<String>,
+}
+
+impl Collected {
+    pub fn parameter(&mut self, name: &str, value: impl ToString) {
+        self.parameters.push((name.to_string(), value.to_string()));
+    }
 }
 
 /// Called with (samples so far, elapsed) a few times a second.
 pub type Progress<'a> = &'a mut dyn FnMut(u64, Duration);
 
-struct Run<'a> {
+pub(crate) struct Run<'a> {
     limits: &'a Limits,
-    start: Instant,
+    start: Duration,
     last_report: Instant,
     progress: Progress<'a>,
 }
 
 impl<'a> Run<'a> {
-    fn new(limits: &'a Limits, progress: Progress<'a>) -> Run<'a> {
-        let now = Instant::now();
+    pub(crate) fn new(target: &dyn Target, limits: &'a Limits, progress: Progress<'a>) -> Run<'a> {
         Run {
             limits,
-            start: now,
-            last_report: now,
+            start: target.now(),
+            last_report: Instant::now(),
             progress,
         }
     }
 
+    /// Host time since the start.
+    pub(crate) fn elapsed(&self, target: &dyn Target) -> Duration {
+        target.now().saturating_sub(self.start)
+    }
+
     /// Whether a limit says stop; reports progress now and then.
-    fn should_stop(&mut self, collected: &Collected) -> bool {
-        let now = Instant::now();
-        if now.duration_since(self.last_report) >= Duration::from_millis(200) {
-            (self.progress)(collected.samples, now - self.start);
-            self.last_report = now;
+    pub(crate) fn should_stop(&mut self, target: &dyn Target, collected: &Collected) -> bool {
+        let elapsed = self.elapsed(target);
+        if self.last_report.elapsed() >= Duration::from_millis(200) {
+            (self.progress)(collected.samples, elapsed);
+            self.last_report = Instant::now();
         }
         self.limits.interrupted.load(Ordering::Relaxed)
             || self.limits.samples.is_some_and(|n| collected.samples >= n)
-            || self.limits.duration.is_some_and(|d| now - self.start >= d)
+            || self.limits.duration.is_some_and(|d| elapsed >= d)
     }
 
-    fn finish(self, collected: &mut Collected, stop: StopReason) {
-        collected.elapsed = self.start.elapsed();
+    /// Records the stop, restores the debug state found at the start, reports the sample rate.
+    pub(crate) fn finish(
+        self,
+        target: &mut dyn Target,
+        found: Option<FoundState>,
+        collected: &mut Collected,
+        stop: StopReason,
+    ) {
+        collected.elapsed = self.elapsed(target);
         (self.progress)(collected.samples, collected.elapsed);
         let stop = if stop == StopReason::Limit && self.limits.interrupted.load(Ordering::Relaxed) {
             StopReason::Interrupted
         } else {
             stop
         };
+        if let (Some(found), false) = (found, matches!(stop, StopReason::Disconnected(_))) {
+            if let Err(e) = found.restore(target) {
+                collected
+                    .warnings
+                    .push(format!("could not restore the debug registers: {e}"));
+            }
+        }
+        let rate = collected.samples as f64 / collected.elapsed.as_secs_f64().max(1e-9);
+        collected.parameter("achieved_rate_hz", format!("{rate:.1}"));
         collected.stop = Some(stop);
     }
 }
 
 /// Tracks CYCCNT across reads, counting 32-bit wraps.
-struct CycleClock {
+pub(crate) struct CycleClock {
     first: Option<u32>,
     last: u32,
     wraps: u64,
 }
 
 impl CycleClock {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         CycleClock {
             first: None,
             last: 0,
@@ -138,7 +186,7 @@ impl CycleClock {
         }
     }
 
-    fn observe(&mut self, cyccnt: u32) {
+    pub(crate) fn observe(&mut self, cyccnt: u32) {
         if self.first.is_none() {
             self.first = Some(cyccnt);
         } else if cyccnt < self.last {
@@ -147,203 +195,252 @@ impl CycleClock {
         self.last = cyccnt;
     }
 
-    fn total(&self) -> Option<u64> {
+    pub(crate) fn total(&self) -> Option<u64> {
         let first = self.first?;
         Some((self.wraps << 32) + u64::from(self.last) - u64::from(first))
     }
 }
 
-fn enable_trace(target: &mut dyn Target, dwt_ctrl_extra: u32) -> Result<(), TargetError> {
+/// Powers the DWT (DEMCR.TRCENA) and sets DWT_CTRL's sampling fields to `fields` (CYCCNTENA
+/// always on). The fields are set, not OR'd into what was there: stale POSTPRESET or CYCTAP
+/// bits left by the firmware or an earlier session would change the sampling period.
+pub(crate) fn enable_trace(target: &mut dyn Target, fields: u32) -> Result<(), TargetError> {
     let demcr = target.read_word(regs::DEMCR)?;
     target.write_word(regs::DEMCR, demcr | regs::DEMCR_TRCENA)?;
     let ctrl = target.read_word(regs::DWT_CTRL)?;
     target.write_word(
         regs::DWT_CTRL,
-        ctrl | regs::DWT_CTRL_CYCCNTENA | dwt_ctrl_extra,
+        (ctrl & !regs::DWT_CTRL_SAMPLING_FIELDS)
+            | ((fields | regs::DWT_CTRL_CYCCNTENA) & regs::DWT_CTRL_SAMPLING_FIELDS),
     )
 }
 
-/// `pcsr`: non-intrusive polling of DWT_PCSR, with CYCCNT for the time base.
+/// Records the debug state as found, checks the core is running, and runs `setup`; an error is
+/// a [`StopReason::Setup`].
+fn start(
+    target: &mut dyn Target,
+    setup: impl FnOnce(&mut dyn Target) -> Result<(), TargetError>,
+) -> Result<FoundState, StopReason> {
+    let found = FoundState::read(target).map_err(|e| StopReason::Setup(e.to_string()))?;
+    let state = debug::CoreState::from_dhcsr(found.dhcsr);
+    if state.locked_up {
+        return Err(StopReason::Setup(
+            "the core is locked up (DHCSR.S_LOCKUP): reset it (--reset) before capturing".into(),
+        ));
+    }
+    if state.halted {
+        return Err(StopReason::Setup(
+            "the core is halted (by a debugger or a BKPT, DHCSR.S_HALT): resume it or pass \
+             --reset before capturing"
+                .into(),
+        ));
+    }
+    setup(target).map_err(|e| StopReason::Setup(e.to_string()))?;
+    Ok(found)
+}
+
+/// The words of one block read from CYCCNT to PCSR (CYCCNT, CPI, EXC, SLEEP, LSU, FOLD, PCSR).
+const CYCCNT_TO_PCSR: usize = ((regs::DWT_PCSR - regs::DWT_CYCCNT) / 4 + 1) as usize;
+
+/// Polls between two DHCSR checks: the samples of a batch are kept only once DHCSR says no
+/// reset, lockup or halt happened while they were taken.
+const POLLS_PER_CHECK: usize = 16;
+
+/// `pcsr`: non-intrusive polling of DWT_PCSR, with CYCCNT read in the same block transfer for
+/// the time base.
 pub fn pcsr(target: &mut dyn Target, limits: &Limits, progress: Progress<'_>) -> Collected {
     let mut collected = Collected::default();
-    let mut run = Run::new(limits, progress);
+    let mut run = Run::new(target, limits, progress);
     let mut clock = CycleClock::new();
-    let stop = (|| -> Result<StopReason, TargetError> {
-        enable_trace(target, 0)?;
-        loop {
-            if run.should_stop(&collected) {
-                return Ok(StopReason::Limit);
+    let mut block = [0u32; CYCCNT_TO_PCSR];
+    let found = match start(target, |t| {
+        enable_trace(t, 0)?;
+        t.read_block(regs::DWT_CYCCNT, &mut block)?;
+        if block[CYCCNT_TO_PCSR - 1] == 0 {
+            return Err(TargetError::Other(
+                "DWT_PCSR reads 0: this core does not implement PC sampling (or the DWT is \
+                 not powered); use --method halt or swo"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }) {
+        Ok(found) => found,
+        Err(stop) => {
+            run.finish(target, None, &mut collected, stop);
+            return collected;
+        }
+    };
+    let mut batch: Vec<u32> = Vec::with_capacity(POLLS_PER_CHECK);
+    let stop = loop {
+        let full = limits
+            .samples
+            .is_some_and(|n| collected.samples + batch.len() as u64 >= n);
+        let limit = run.should_stop(target, &collected);
+        if limit || full || batch.len() == POLLS_PER_CHECK {
+            // A batch counts only if no reset, lockup or unexpected halt came in between: after
+            // a reset the PCs are the boot ROM's, in a lockup 0xEFFF_FFFE.
+            match debug::state(target).map(|s| s.interruption(false)) {
+                Ok(None) => commit(&mut batch, &mut collected),
+                Ok(Some(stop)) => {
+                    collected.lost += batch.len() as u64;
+                    break StopReason::from(stop);
+                }
+                Err(e) => {
+                    commit(&mut batch, &mut collected);
+                    break StopReason::from(e);
+                }
             }
-            let pc = target.read_word(regs::DWT_PCSR)?;
-            clock.observe(target.read_word(regs::DWT_CYCCNT)?);
-            if pc == regs::PCSR_IDLE {
-                collected.idle += 1;
-            } else {
+            if run.should_stop(target, &collected) {
+                break StopReason::Limit;
+            }
+        }
+        let polled = target
+            .read_block(regs::DWT_CYCCNT, &mut block)
+            .map(|()| {
+                clock.observe(block[0]);
+                batch.push(block[CYCCNT_TO_PCSR - 1]);
+            })
+            .and_then(|()| target.wait_for_next_poll());
+        if let Err(e) = polled {
+            // The probe is gone or the program ended: keep what was read.
+            commit(&mut batch, &mut collected);
+            break StopReason::from(e);
+        }
+    };
+    collected.cycles = clock.total();
+    run.finish(target, Some(found), &mut collected, stop);
+    collected
+}
+
+/// Counts a batch of PCSR values: 0xFFFF_FFFF is a halted or sleeping core, 0 a PCSR that
+/// read nothing.
+fn commit(batch: &mut Vec<u32>, collected: &mut Collected) {
+    for pc in batch.drain(..) {
+        match pc {
+            regs::PCSR_IDLE => collected.idle += 1,
+            0 => collected.lost += 1,
+            pc => {
                 *collected.pcs.entry(pc & !1).or_default() += 1;
                 collected.samples += 1;
             }
-            target.wait_for_next_poll()?;
         }
-    })()
-    .unwrap_or_else(StopReason::from);
-    collected.cycles = clock.total();
-    run.finish(&mut collected, stop);
-    collected
+    }
 }
 
-/// `halt`: halt, read PC and LR, resume. LR gives one unwound frame: the call site that entered
-/// the sampled function (an estimate: in a function that saved LR and called again, LR is stale).
-pub fn halt(target: &mut dyn Target, limits: &Limits, progress: Progress<'_>) -> Collected {
-    let mut collected = Collected::default();
-    let mut run = Run::new(limits, progress);
-    let mut halted = Duration::ZERO;
-    let mut clock = CycleClock::new();
-    let stop = (|| -> Result<StopReason, TargetError> {
-        enable_trace(target, 0)?;
-        loop {
-            if run.should_stop(&collected) {
-                return Ok(StopReason::Limit);
-            }
-            let before = Instant::now();
-            target.halt()?;
-            let sampled = (|| {
-                clock.observe(target.read_word(regs::DWT_CYCCNT)?);
-                Ok::<_, TargetError>((
-                    target.read_register(CoreRegister::Pc)?,
-                    target.read_register(CoreRegister::Lr)?,
-                ))
-            })();
-            target.run()?;
-            halted += before.elapsed();
-            let (pc, lr) = sampled?;
-            *collected.pcs.entry(pc & !1).or_default() += 1;
-            collected.samples += 1;
-            // LR holds the return address (Thumb bit set) unless it is an EXC_RETURN value.
-            if lr & 1 == 1 && (4..0xF000_0000).contains(&lr) {
-                let site = (lr & !1) - 4;
-                *collected.edges.entry((site, pc & !1)).or_default() += 1;
-            }
-            target.wait_for_next_poll()?;
-        }
-    })()
-    .unwrap_or_else(StopReason::from);
-    collected.cycles = clock.total();
-    run.finish(&mut collected, stop);
-    let fraction = halted.as_secs_f64() / collected.elapsed.as_secs_f64().max(1e-9);
-    collected
-        .parameters
-        .push(("halted_fraction".into(), format!("{fraction:.4}")));
-    collected
+/// How `halt` paces its samples.
+#[derive(Clone, Copy, Debug)]
+pub struct HaltOptions {
+    /// The share of host time the core may spend halted (0..1].
+    pub duty: f64,
 }
 
-/// DWT PC-sampling settings for a requested period: (CYCTAP set, POSTPRESET, actual period).
-pub fn sampling_divider(period_cycles: u64) -> (bool, u32, u64) {
-    let (tap, unit) = if period_cycles <= 16 * 64 {
-        (false, 64)
-    } else {
-        (true, 1024)
-    };
-    let preset = (period_cycles / unit).clamp(1, 16) - 1;
-    (tap, preset as u32, (preset + 1) * unit)
+impl Default for HaltOptions {
+    fn default() -> Self {
+        HaltOptions { duty: 0.05 }
+    }
 }
 
-/// `swo`: DWT periodic PC sampling and exception trace over SWO, decoded from the ITM stream.
-pub fn swo(
+/// `halt`: halt, read PC and LR, resume — paced so that the core is halted for at most
+/// `options.duty` of the time. LR gives one unwound frame: the call site that entered the
+/// sampled function ([`CallSites`] decides whether LR holds a return address at all).
+pub fn halt(
     target: &mut dyn Target,
     limits: &Limits,
-    period_cycles: u64,
-    baud: u32,
+    options: HaltOptions,
     progress: Progress<'_>,
 ) -> Collected {
     let mut collected = Collected::default();
-    let mut run = Run::new(limits, progress);
-    let (tap, preset, period) = sampling_divider(period_cycles);
-    collected.period = Some(period);
-    collected
-        .parameters
-        .push(("swo_baud".into(), baud.to_string()));
-    let mut decoder = Decoder::new();
-    let mut buffer = Vec::with_capacity(1 << 16);
+    let mut run = Run::new(target, limits, progress);
+    let mut halted = Duration::ZERO;
+    let mut clock = CycleClock::new();
+    let mut sites = CallSites::default();
+    let duty = options.duty.clamp(1e-4, 1.0);
+    let found = match start(target, |t| enable_trace(t, 0)) {
+        Ok(found) => found,
+        Err(stop) => {
+            run.finish(target, None, &mut collected, stop);
+            return collected;
+        }
+    };
     let stop = (|| -> Result<StopReason, TargetError> {
-        target.enable_swo(baud)?;
-        target.write_word(regs::ITM_LAR, regs::ITM_LAR_UNLOCK)?;
-        // Trace bus ID 1, DWT packets forwarded, sync packets on.
-        target.write_word(
-            regs::ITM_TCR,
-            (1 << 16) | regs::ITM_TCR_ITMENA | regs::ITM_TCR_SYNCENA | regs::ITM_TCR_TXENA,
-        )?;
-        let ctrl = (preset << regs::DWT_CTRL_POSTPRESET_SHIFT)
-            | (preset << regs::DWT_CTRL_POSTINIT_SHIFT)
-            | if tap { regs::DWT_CTRL_CYCTAP } else { 0 }
-            | regs::DWT_CTRL_PCSAMPLENA
-            | regs::DWT_CTRL_EXCTRCENA;
-        enable_trace(target, ctrl)?;
         loop {
-            if run.should_stop(&collected) {
-                break Ok(StopReason::Limit);
+            if run.should_stop(target, &collected) {
+                return Ok(StopReason::Limit);
             }
-            buffer.clear();
-            let read = target.read_trace(&mut buffer);
-            decode_into(&mut decoder, &buffer, &mut collected);
-            if let Err(e) = read {
-                break Err(e);
+            // The core must be running as we left it: otherwise it reset, locked up or hit a
+            // BKPT, and resuming would step over what stopped it.
+            let before = target.now();
+            debug::halt(target)?;
+            let mut values = [0u32; 2];
+            let read =
+                debug::read_registers(target, &[CoreRegister::Pc, CoreRegister::Lr], &mut values)
+                    .and_then(|()| {
+                        if collected.samples % 16 == 0 {
+                            clock.observe(target.read_word(regs::DWT_CYCCNT)?);
+                        }
+                        Ok(())
+                    });
+            debug::resume(target)?;
+            let spent = target.now().saturating_sub(before);
+            halted += spent;
+            read?;
+            let [pc, lr] = values;
+            *collected.pcs.entry(pc & !1).or_default() += 1;
+            collected.samples += 1;
+            if let Some(site) = sites.site(target, lr)? {
+                *collected.edges.entry((site.address, pc & !1)).or_default() += 1;
+                if let Some(callee) = site.callee {
+                    collected.call_targets.insert(site.address, callee);
+                }
             }
-            if let Err(e) = target.wait_for_next_poll() {
-                // The stream up to the stop is still in the port: drain it.
-                buffer.clear();
-                let _ = target.read_trace(&mut buffer);
-                decode_into(&mut decoder, &buffer, &mut collected);
-                break Err(e);
-            }
+            // Pace: run free long enough that halted time stays at `duty` of the total.
+            let free = spent.as_secs_f64() * (1.0 - duty) / duty;
+            target.pause(Duration::from_secs_f64(free))?;
+            target.wait_for_next_poll()?;
         }
     })()
     .unwrap_or_else(StopReason::from);
-    let stats = decoder.stats();
-    collected.lost += stats.dropped_bytes / 5 + stats.overflows;
+    if let Ok(cyccnt) = target.read_word(regs::DWT_CYCCNT) {
+        clock.observe(cyccnt);
+    }
+    collected.cycles = clock.total();
+    run.finish(target, Some(found), &mut collected, stop);
+    let fraction = halted.as_secs_f64() / collected.elapsed.as_secs_f64().max(1e-9);
+    collected.parameter("halted_fraction", format!("{fraction:.4}"));
+    collected.parameter("halt_duty_target", format!("{duty:.4}"));
     collected
-        .parameters
-        .push(("itm_bytes".into(), stats.bytes.to_string()));
-    collected
-        .parameters
-        .push(("itm_resyncs".into(), stats.resyncs.to_string()));
-    collected.cycles = Some((collected.samples + collected.idle + collected.lost) * period);
-    run.finish(&mut collected, stop);
-    collected
-}
-
-fn decode_into(decoder: &mut Decoder, bytes: &[u8], collected: &mut Collected) {
-    decoder.feed(bytes, |packet| match packet {
-        Packet::PcSample(Some(pc)) => {
-            *collected.pcs.entry(pc & !1).or_default() += 1;
-            collected.samples += 1;
-        }
-        Packet::PcSample(None) => collected.idle += 1,
-        _ => {}
-    });
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::itm::encode;
 
-    /// A scripted target: a fixed sequence of PCs, then a disconnect.
+    /// A scripted target: a fixed sequence of PCSR values, then a disconnect; counts round trips.
     struct Scripted {
         pcs: Vec<u32>,
         next: usize,
         cyccnt: u32,
-        halted: bool,
+        words: FxHashMap<u32, u32>,
         writes: Vec<(u32, u32)>,
+        round_trips: u64,
     }
 
     impl Scripted {
         fn new(pcs: Vec<u32>) -> Self {
+            let mut words = FxHashMap::default();
+            // Left by the firmware or an earlier session: CYCTAP, POSTPRESET 15, PCSAMPLENA.
+            let stale = regs::DWT_CTRL_CYCTAP
+                | (15 << regs::DWT_CTRL_POSTPRESET_SHIFT)
+                | regs::DWT_CTRL_PCSAMPLENA;
+            words.insert(regs::DWT_CTRL, 0x4000_0000 | stale);
             Scripted {
                 pcs,
                 next: 0,
                 cyccnt: u32::MAX - 1000,
-                halted: false,
+                words,
                 writes: Vec::new(),
+                round_trips: 0,
             }
         }
         fn current(&self) -> Result<u32, TargetError> {
@@ -352,53 +449,55 @@ mod tests {
                 .copied()
                 .ok_or_else(|| TargetError::Disconnected("USB cable pulled".into()))
         }
+        fn word(&self, address: u32) -> Result<u32, TargetError> {
+            match address {
+                regs::DWT_PCSR => self.current(),
+                regs::DWT_CYCCNT => Ok(self.cyccnt),
+                a => Ok(self.words.get(&a).copied().unwrap_or(0)),
+            }
+        }
     }
 
     impl Target for Scripted {
         fn read_word(&mut self, address: u32) -> Result<u32, TargetError> {
-            match address {
-                regs::DWT_PCSR => self.current(),
-                regs::DWT_CYCCNT => Ok(self.cyccnt),
-                _ => Ok(0),
+            self.round_trips += 1;
+            self.word(address)
+        }
+        fn read_block(&mut self, address: u32, out: &mut [u32]) -> Result<(), TargetError> {
+            self.round_trips += 1;
+            for (i, w) in out.iter_mut().enumerate() {
+                *w = self.word(address + 4 * i as u32)?;
             }
+            Ok(())
         }
         fn write_word(&mut self, address: u32, value: u32) -> Result<(), TargetError> {
             self.writes.push((address, value));
+            self.words.insert(address, value);
             Ok(())
         }
-        fn halt(&mut self) -> Result<(), TargetError> {
-            self.halted = true;
-            Ok(())
+        fn enable_swo(&mut self, _clock: u64, baud: u32) -> Result<u32, TargetError> {
+            Ok(baud)
         }
-        fn run(&mut self) -> Result<(), TargetError> {
-            self.halted = false;
-            Ok(())
-        }
-        fn read_register(&mut self, register: CoreRegister) -> Result<u32, TargetError> {
-            assert!(self.halted, "registers are read only while halted");
-            match register {
-                CoreRegister::Pc => self.current(),
-                CoreRegister::Lr => Ok(0x6000_0105),
-                CoreRegister::Sp => Ok(0x2000_8000),
-            }
-        }
-        fn enable_swo(&mut self, _baud: u32) -> Result<(), TargetError> {
-            Ok(())
-        }
-        fn read_trace(&mut self, out: &mut Vec<u8>) -> Result<(), TargetError> {
-            let pc = self.current()?;
-            encode::pc_sample((pc != regs::PCSR_IDLE).then_some(pc), out);
-            Ok(())
+        fn read_trace(&mut self, _out: &mut Vec<u8>) -> Result<TraceRead, TargetError> {
+            Ok(TraceRead::default())
         }
         fn wait_for_next_poll(&mut self) -> Result<(), TargetError> {
             self.next += 1;
             self.cyccnt = self.cyccnt.wrapping_add(600);
             Ok(())
         }
+        fn pause(&mut self, _time: Duration) -> Result<(), TargetError> {
+            Ok(())
+        }
+        fn now(&self) -> Duration {
+            Duration::from_micros(self.next as u64)
+        }
         fn core_clock_hz(&self) -> u64 {
             600_000_000
         }
     }
+
+    use super::super::target::TraceRead;
 
     fn script() -> Vec<u32> {
         vec![0x101, 0x101, regs::PCSR_IDLE, 0x6000_0200, 0x101]
@@ -407,8 +506,7 @@ mod tests {
     #[test]
     fn pcsr_keeps_samples_when_the_probe_disconnects() {
         let mut target = Scripted::new(script());
-        let limits = Limits::default();
-        let collected = pcsr(&mut target, &limits, &mut |_, _| {});
+        let collected = pcsr(&mut target, &Limits::default(), &mut |_, _| {});
         assert_eq!(collected.samples, 4);
         assert_eq!(collected.idle, 1);
         assert_eq!(collected.pcs[&0x100], 3);
@@ -419,61 +517,69 @@ mod tests {
         );
         let stop = collected.stop.unwrap();
         assert!(stop.partial().unwrap().contains("USB cable pulled"));
+        assert!(!stop.as_asked());
         assert!(target.writes.contains(&(regs::DEMCR, regs::DEMCR_TRCENA)));
+        assert!(collected
+            .parameters
+            .iter()
+            .any(|(k, _)| k == "achieved_rate_hz"));
     }
 
     #[test]
-    fn halt_records_lr_edges_and_stops_at_the_sample_limit() {
-        let mut target = Scripted::new(script());
+    fn pcsr_reads_cyccnt_and_pcsr_in_one_transfer() {
+        let mut target = Scripted::new(vec![0x101; 1000]);
         let limits = Limits {
-            samples: Some(2),
+            samples: Some(320),
             ..Limits::default()
         };
-        let collected = halt(&mut target, &limits, &mut |_, _| {});
-        assert_eq!(collected.samples, 2);
-        assert_eq!(collected.stop, Some(StopReason::Limit));
-        assert_eq!(collected.edges[&(0x6000_0100, 0x100)], 2);
+        let collected = pcsr(&mut target, &limits, &mut |_, _| {});
+        assert_eq!(collected.samples, 320);
+        // One block read per sample and one DHCSR read per 16 samples, plus setup and restore.
+        let per_sample = target.round_trips as f64 / 320.0;
+        assert!(per_sample < 1.1, "{} round trips", target.round_trips);
     }
 
     #[test]
-    fn swo_decodes_pc_samples_and_configures_the_dwt() {
-        let mut target = Scripted::new(script());
-        let collected = swo(
-            &mut target,
-            &Limits::default(),
-            4096,
-            6_000_000,
-            &mut |_, _| {},
-        );
-        assert_eq!(collected.samples, 4);
-        assert_eq!(collected.idle, 1);
-        assert_eq!(collected.period, Some(4096));
-        let ctrl = target
+    fn a_pcsr_of_zero_is_a_setup_error() {
+        let mut target = Scripted::new(vec![0; 100]);
+        let collected = pcsr(&mut target, &Limits::default(), &mut |_, _| {});
+        match collected.stop {
+            Some(StopReason::Setup(why)) => assert!(why.contains("DWT_PCSR reads 0"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(collected.samples, 0);
+    }
+
+    #[test]
+    fn dwt_ctrl_fields_are_set_not_ored_and_put_back() {
+        let mut target = Scripted::new(vec![0x101; 100]);
+        let found = target.words[&regs::DWT_CTRL];
+        let limits = Limits {
+            samples: Some(10),
+            ..Limits::default()
+        };
+        pcsr(&mut target, &limits, &mut |_, _| {});
+        let ctrl_writes: Vec<u32> = target
             .writes
             .iter()
-            .rev()
-            .find(|(a, _)| *a == regs::DWT_CTRL)
-            .unwrap()
-            .1;
-        assert_ne!(ctrl & regs::DWT_CTRL_PCSAMPLENA, 0);
-        assert_ne!(ctrl & regs::DWT_CTRL_CYCTAP, 0);
-        assert_eq!((ctrl >> regs::DWT_CTRL_POSTPRESET_SHIFT) & 0xf, 3);
+            .filter(|(a, _)| *a == regs::DWT_CTRL)
+            .map(|(_, v)| *v)
+            .collect();
+        assert_eq!(
+            ctrl_writes[0],
+            0x4000_0000 | regs::DWT_CTRL_CYCCNTENA,
+            "no stale CYCTAP, POSTPRESET or PCSAMPLENA"
+        );
+        assert_eq!(*ctrl_writes.last().unwrap(), found, "put back as found");
     }
 
     #[test]
-    fn interruption_is_reported_as_partial() {
+    fn interruption_is_reported_and_counts_as_asked() {
         let mut target = Scripted::new(vec![0x100; 1000]);
         let limits = Limits::default();
         limits.interrupted.store(true, Ordering::Relaxed);
         let collected = pcsr(&mut target, &limits, &mut |_, _| {});
         assert_eq!(collected.stop, Some(StopReason::Interrupted));
-    }
-
-    #[test]
-    fn sampling_divider_picks_the_nearest_rate() {
-        assert_eq!(sampling_divider(64), (false, 0, 64));
-        assert_eq!(sampling_divider(1024), (false, 15, 1024));
-        assert_eq!(sampling_divider(10_000), (true, 8, 9216));
-        assert_eq!(sampling_divider(1 << 30), (true, 15, 16384));
+        assert!(collected.stop.unwrap().as_asked());
     }
 }

@@ -1,14 +1,21 @@
 //! Capturing profiles: the sampling collectors, the target interface they run against, and the
 //! conversion of what they collected into a [`Profile`](crate::profile::Profile).
 
+pub mod callsite;
+pub mod clock;
 pub mod collect;
+pub mod debug;
 pub mod probe;
+pub mod probe_model;
 pub mod sim;
+pub mod swo;
 pub mod target;
+pub mod verify;
 
 use crate::profile::{Capture, ElfIdentity, Method, Profile};
 
-pub use collect::{Collected, Limits, StopReason};
+pub use collect::{Collected, HaltOptions, Limits, StopReason};
+pub use probe_model::ProbeModel;
 pub use sim::SimTarget;
 pub use target::{CoreRegister, Target, TargetError};
 

@@ -8,13 +8,14 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 
 use crate::board::Board;
-use crate::capture::collect::{self, Limits};
+use crate::capture::collect::{self, HaltOptions, Limits};
 use crate::capture::probe::ProbeTarget;
 use crate::capture::sim::SimTarget;
-use crate::capture::{into_profile, Target};
+use crate::capture::swo::{self, SwoOptions, TraceClockSource};
+use crate::capture::{callsite, clock, into_profile, verify, Collected, ProbeModel, Target};
 use crate::profile::{ElfIdentity, Method};
 use crate::report::{simulate, SimOptions};
-use crate::sim::{Machine, StopReason};
+use crate::sim::{Image, Machine, StopReason};
 
 /// Sampling method on hardware.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -27,13 +28,26 @@ enum CaptureMethod {
     Swo,
 }
 
+/// The probe modelled between the host and the virtual board.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum SimProbe {
+    /// No latency, any baud, no loss.
+    Ideal,
+    /// CMSIS-DAP v1 over HID: 1 ms round trips, 60 SWO bytes per read.
+    CmsisDapV1,
+    /// CMSIS-DAP v2 over high-speed bulk USB (MCU-Link class).
+    CmsisDapV2,
+}
+
 /// Capture a profile of a running firmware.
 ///
 /// On hardware: `hotlink capture --board imxrt1062 --probe 1fc9:0143 --method pcsr --duration 10
 /// -o fw.profile.json fw.elf`. On the virtual board (exact counts, no probe needed):
-/// `hotlink capture --sim --board imxrt1062 -o fw.profile.json fw.elf`. Ctrl-C, a probe that
-/// disconnects or a target that resets stop the capture; the samples so far are written and the
-/// profile is marked partial.
+/// `hotlink capture --sim --board imxrt1062 -o fw.profile.json fw.elf`. Ctrl-C or the duration
+/// or sample limit end a capture normally. A probe that disconnects, a target that resets, locks
+/// up or halts by itself stop it early: the samples so far are written, the profile is marked
+/// partial and hotlink exits non-zero. A capture that cannot start or gets no sample writes
+/// nothing and exits non-zero. The debug registers are left as they were found.
 #[derive(Args)]
 pub struct CaptureArgs {
     /// The ELF image running on the target.
@@ -74,9 +88,23 @@ pub struct CaptureArgs {
     /// 1024.
     #[arg(long)]
     sample_period: Option<u64>,
-    /// SWO baud rate.
+    /// SWO baud rate asked of the probe (the TPIU's prescaler follows the baud it grants).
     #[arg(long, default_value_t = 6_000_000)]
     swo_baud: u32,
+    /// SWO on an i.MX RT1050/1060/1064: let hotlink turn on the trace clock gate (CCM_CCGR0
+    /// CG11) and mux pad GPIO_AD_B0_10 to ARM_TRACE_SWO if the firmware left them off; both are
+    /// put back at the end.
+    #[arg(long)]
+    enable_trace_clock: bool,
+    /// SWO: the trace clock in Hz, for chips whose clock registers hotlink does not read.
+    #[arg(long)]
+    trace_clock: Option<u64>,
+    /// halt: the share of time the core may spend halted (the samples are paced to it).
+    #[arg(long, default_value_t = 0.05)]
+    halt_duty: f64,
+    /// Virtual board: the probe modelled between hotlink and the board.
+    #[arg(long, value_enum, default_value_t = SimProbe::Ideal)]
+    sim_probe: SimProbe,
     /// Virtual board: let stores write the XIP flash (see `hotlink run --writable-flash`).
     #[arg(long)]
     writable_flash: bool,
@@ -90,17 +118,24 @@ pub fn run(args: CaptureArgs) -> Result<()> {
     if args.sim && args.method.is_none() {
         return capture_sim(&args, &board, &bytes);
     }
+    let image = Image::parse(&bytes, &path)?;
+    let chip = args
+        .chip
+        .clone()
+        .unwrap_or_else(|| board.probe_rs_target.clone());
     let (mut target, probe): (Box<dyn Target>, Option<String>) = if args.sim {
         let mut machine = Machine::new(&board, &bytes, &path)?;
         if args.writable_flash {
             machine.mem.allow_flash_writes();
         }
-        (Box::new(SimTarget::new(machine, args.poll_cycles)), None)
+        let model = match args.sim_probe {
+            SimProbe::Ideal => ProbeModel::ideal(),
+            SimProbe::CmsisDapV1 => ProbeModel::cmsis_dap_v1(),
+            SimProbe::CmsisDapV2 => ProbeModel::cmsis_dap_v2(),
+        };
+        let target = SimTarget::new(machine, args.poll_cycles).with_probe(model);
+        (Box::new(target), None)
     } else {
-        let chip = args
-            .chip
-            .clone()
-            .unwrap_or_else(|| board.probe_rs_target.clone());
         let target = ProbeTarget::open(
             &chip,
             args.probe.as_deref(),
@@ -111,6 +146,10 @@ pub fn run(args: CaptureArgs) -> Result<()> {
         (Box::new(target), Some(probe))
     };
     let target = target.as_mut();
+    let program = format!("e.g. `probe-rs download --chip {chip} {path}`");
+    if let Err(why) = verify::image_matches(target, &image, &path, &program) {
+        bail!("{why}");
+    }
     let limits = Limits {
         samples: args.samples,
         duration: args.duration.map(Duration::from_secs_f64),
@@ -128,28 +167,80 @@ pub fn run(args: CaptureArgs) -> Result<()> {
         ));
         bar.tick();
     };
-    let (collected, method) = match args.method.unwrap_or(CaptureMethod::Pcsr) {
+    let (mut collected, method) = match args.method.unwrap_or(CaptureMethod::Pcsr) {
         CaptureMethod::Pcsr => (collect::pcsr(target, &limits, &mut progress), Method::Pcsr),
-        CaptureMethod::Halt => (collect::halt(target, &limits, &mut progress), Method::Halt),
-        CaptureMethod::Swo => (
-            collect::swo(
-                target,
-                &limits,
-                args.sample_period
-                    .unwrap_or_else(|| swo_period(board.core_clock_hz, args.swo_baud)),
-                args.swo_baud,
-                &mut progress,
-            ),
-            Method::Swo,
-        ),
+        CaptureMethod::Halt => {
+            let options = HaltOptions {
+                duty: args.halt_duty,
+            };
+            let collected = collect::halt(target, &limits, options, &mut progress);
+            (collected, Method::Halt)
+        }
+        CaptureMethod::Swo => {
+            let trace_clock = match args.trace_clock {
+                Some(hz) => TraceClockSource::Fixed(hz),
+                None if args.sim || clock::knows_chip(&chip) => TraceClockSource::Ccm {
+                    consent: args.enable_trace_clock,
+                },
+                None => bail!(
+                    "hotlink reads the trace clock of i.MX RT1050/1060/1064 only; for {chip} \
+                     pass --trace-clock HZ (the TPIU's clock, not the core clock)"
+                ),
+            };
+            let options = SwoOptions {
+                period_cycles: args.sample_period,
+                baud: args.swo_baud,
+                trace_clock,
+            };
+            (
+                swo::swo(target, &limits, options, &mut progress),
+                Method::Swo,
+            )
+        }
     };
     bar.finish_and_clear();
+    let stale = callsite::drop_stale_edges(&image, &mut collected.edges, &collected.call_targets);
+    if stale > 0 {
+        collected.parameter("stale_lr_edges_dropped", stale);
+    }
+    save_outcome(&args, collected, identity, method, probe, &bytes)
+}
+
+/// Writes the profile when there are samples, prints what the user must know, and turns a
+/// capture that did not end as asked into an error (after the samples are saved).
+fn save_outcome(
+    args: &CaptureArgs,
+    collected: Collected,
+    identity: ElfIdentity,
+    method: Method,
+    probe: Option<String>,
+    bytes: &[u8],
+) -> Result<()> {
+    for warning in &collected.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let stop = collected.stop.clone().unwrap_or(collect::StopReason::Limit);
+    if let collect::StopReason::Setup(why) = &stop {
+        bail!("the capture could not start: {why}; nothing was written");
+    }
+    if collected.samples == 0 {
+        bail!(
+            "no PC samples were taken ({}); nothing was written",
+            stop.partial()
+                .unwrap_or_else(|| "the capture ended before the first sample".into())
+        );
+    }
     let mut profile = into_profile(collected, identity, &args.board, method, probe);
-    profile.record_layout(&bytes);
+    profile.record_layout(bytes);
     profile.save(&args.output)?;
     match &profile.capture.partial {
-        Some(why) => eprintln!(
+        Some(why) if !stop.as_asked() => bail!(
             "capture stopped early ({why}); {} samples kept in {} (marked partial)",
+            profile.totals.samples,
+            args.output.display()
+        ),
+        Some(why) => eprintln!(
+            "capture ended ({why}); {} samples written to {} (marked partial)",
             profile.totals.samples,
             args.output.display()
         ),
@@ -186,11 +277,4 @@ fn capture_sim(args: &CaptureArgs, board: &Board, bytes: &[u8]) -> Result<()> {
         args.output.display()
     );
     Ok(())
-}
-
-/// The shortest DWT sampling period whose PC-sample packets (5 bytes, 10 bits each on the wire)
-/// an SWO line at `baud` carries, with 20% headroom for exception and overflow packets.
-fn swo_period(core_clock_hz: u64, baud: u32) -> u64 {
-    let bits_per_sample = 5 * 10;
-    (core_clock_hz * bits_per_sample * 12 / 10).div_ceil(u64::from(baud.max(1)))
 }

@@ -27,38 +27,97 @@ const TCR_TXENA: u32 = 1 << 3;
 /// loses packets and says so with overflow packets, as the hardware does.
 pub const TRACE_FIFO_BYTES: u64 = 16;
 
-/// The SWO output: bytes waiting for the host, and (once a baud rate is set) a FIFO draining
-/// at the line rate (NRZ/UART framing: 10 bit times per byte).
+/// How the trace port's line is clocked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Line {
+    /// No SWO set up by a host: every byte is delivered at once.
+    Unlimited,
+    /// A fixed line rate, in core cycles per byte (a host that set the line rate directly).
+    Fixed(u64),
+    /// The TPIU drives the line from the trace clock: rate = trace clock / (ACPR + 1), NRZ only.
+    Tpiu,
+}
+
+/// The TPIU's registers (CoreSight TPIU; ARM DDI 0314) and the trace clock that feeds it.
+#[derive(Clone, Copy, Debug)]
+pub struct Tpiu {
+    pub acpr: u32,
+    pub sppr: u32,
+    pub ffcr: u32,
+    /// The trace clock reaching the TPIU, `None` when it is gated or its PLL is off.
+    pub trace_clock_hz: Option<u64>,
+    /// Whether the SWO pin is muxed to the trace port (an i.MX RT pad must be set to ARM_TRACE_SWO).
+    pub pin_muxed: bool,
+}
+
+impl Tpiu {
+    fn new() -> Tpiu {
+        // Reset values: ACPR 0, SPPR 1 (Manchester), FFCR 0x102. Without a SoC model the trace
+        // clock is the SDK's default (132 MHz) and the pin is assumed muxed.
+        Tpiu {
+            acpr: 0,
+            sppr: 1,
+            ffcr: 0x102,
+            trace_clock_hz: Some(132_000_000),
+            pin_muxed: true,
+        }
+    }
+
+    /// The NRZ line rate the TPIU produces, `None` when no NRZ bit leaves the pin (gated clock,
+    /// Manchester selected, pin not muxed).
+    pub fn line_baud(&self) -> Option<u64> {
+        let clock = self.trace_clock_hz?;
+        (self.sppr == 2 && self.pin_muxed && clock > 0)
+            .then(|| clock / (u64::from(self.acpr & 0x1FFF) + 1))
+    }
+}
+
+/// The SWO output: bytes waiting for the host, and (once a line is set up) a FIFO draining at
+/// the line rate (NRZ/UART framing: 10 bit times per byte).
 pub struct TracePort {
     /// Bytes the host has not read yet.
     pub bytes: Vec<u8>,
-    /// Core cycles one byte takes on the line; 0 = unlimited (no SWO set up by a host).
-    cycles_per_byte: u64,
+    line: Line,
+    /// Core cycles one byte takes on the line (`Fixed` or `Tpiu`); `None` = the line is silent
+    /// (nothing drains: the FIFO fills and every further packet is dropped).
+    cycles_per_byte: Option<u64>,
     /// The cycle at which the line finishes sending what is queued.
     busy_until: u64,
     /// A packet was dropped: the next packet that fits is preceded by an overflow packet.
     overflow_pending: bool,
     /// Packets dropped because the FIFO was full.
     pub dropped_packets: u64,
+    /// Bytes queued on a silent line (they never leave).
+    stuck: u64,
 }
 
 impl TracePort {
     fn new() -> TracePort {
         TracePort {
             bytes: Vec::new(),
-            cycles_per_byte: 0,
+            line: Line::Unlimited,
+            cycles_per_byte: None,
             busy_until: 0,
             overflow_pending: false,
             dropped_packets: 0,
+            stuck: 0,
         }
     }
 
     /// Queues a packet generated at cycle `now`, or drops it if the FIFO has no room.
     fn push(&mut self, now: u64, packet: &[u8]) {
-        if self.cycles_per_byte == 0 {
+        if self.line == Line::Unlimited {
             self.bytes.extend_from_slice(packet);
             return;
         }
+        let Some(per_byte) = self.cycles_per_byte else {
+            if self.stuck + packet.len() as u64 > TRACE_FIFO_BYTES {
+                self.dropped_packets += 1;
+            } else {
+                self.stuck += packet.len() as u64;
+            }
+            return;
+        };
         let extra = u64::from(self.overflow_pending);
         if self.backlog(now) + packet.len() as u64 + extra > TRACE_FIFO_BYTES {
             self.dropped_packets += 1;
@@ -70,15 +129,19 @@ impl TracePort {
             self.overflow_pending = false;
         }
         self.bytes.extend_from_slice(packet);
-        self.busy_until =
-            self.busy_until.max(now) + (packet.len() as u64 + extra) * self.cycles_per_byte;
+        self.busy_until = self.busy_until.max(now) + (packet.len() as u64 + extra) * per_byte;
     }
 
     /// Bytes still in the FIFO at cycle `now`.
     fn backlog(&self, now: u64) -> u64 {
-        self.busy_until
-            .saturating_sub(now)
-            .div_ceil(self.cycles_per_byte.max(1))
+        match self.cycles_per_byte {
+            _ if self.line == Line::Unlimited => 0,
+            Some(per_byte) => self
+                .busy_until
+                .saturating_sub(now)
+                .div_ceil(per_byte.max(1)),
+            None => self.stuck,
+        }
     }
 }
 
@@ -94,10 +157,17 @@ pub struct Dwt {
     pub itm_tcr: u32,
     pub itm_ter: u32,
     pub port: TracePort,
+    pub tpiu: Tpiu,
     /// The cycle of the next PC sample (u64::MAX while sampling is off).
     pub next_sample: u64,
     /// Cycles between PC samples: (POSTPRESET + 1) tap periods.
     sample_period: u64,
+}
+
+impl Default for Dwt {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Dwt {
@@ -110,6 +180,7 @@ impl Dwt {
             itm_tcr: 0,
             itm_ter: 0,
             port: TracePort::new(),
+            tpiu: Tpiu::new(),
             next_sample: u64::MAX,
             sample_period: 0,
         }
@@ -153,9 +224,56 @@ impl Dwt {
         }
     }
 
-    /// Sets the SWO line rate the trace port drains at.
+    /// Sets the SWO line rate the trace port drains at, whatever the TPIU says.
     pub fn set_swo_baud(&mut self, core_clock_hz: u64, baud: u32) {
-        self.port.cycles_per_byte = (core_clock_hz * 10).div_ceil(u64::from(baud.max(1))).max(1);
+        let per_byte = (core_clock_hz * 10).div_ceil(u64::from(baud.max(1))).max(1);
+        self.port.line = Line::Fixed(per_byte);
+        self.port.cycles_per_byte = Some(per_byte);
+    }
+
+    /// A debugger's read of a TPIU register (0xE004_0000..0xE004_0FFF).
+    pub fn tpiu_read(&self, addr: u32) -> u32 {
+        match addr & 0xFFF {
+            0x000 => 0xF, // SSPSR: port sizes 1..4
+            0x004 => 1,   // CSPSR: 1-bit port
+            0x010 => self.tpiu.acpr,
+            0x0F0 => self.tpiu.sppr,
+            0x300 => 0x8, // FFSR: TCPresent
+            0x304 => self.tpiu.ffcr,
+            0xFC8 => 0xCA1, // DEVID: SWO NRZ and Manchester, no trace port FIFO size stated
+            _ => 0,
+        }
+    }
+
+    /// A debugger's write of a TPIU register: from the first one on, the line follows the TPIU.
+    pub fn tpiu_write(&mut self, now: u64, core_clock_hz: u64, addr: u32, value: u32) {
+        match addr & 0xFFF {
+            0x010 => self.tpiu.acpr = value & 0x1FFF,
+            0x0F0 => self.tpiu.sppr = value & 3,
+            0x304 => self.tpiu.ffcr = value,
+            _ => return,
+        }
+        self.port.line = Line::Tpiu;
+        self.retime_line(now, core_clock_hz);
+    }
+
+    /// The trace clock changed (CCM gate, divider or source): the line rate follows it.
+    pub fn set_trace_clock(&mut self, now: u64, core_clock_hz: u64, hz: Option<u64>, muxed: bool) {
+        self.tpiu.trace_clock_hz = hz;
+        self.tpiu.pin_muxed = muxed;
+        if self.port.line == Line::Tpiu {
+            self.retime_line(now, core_clock_hz);
+        }
+    }
+
+    fn retime_line(&mut self, now: u64, core_clock_hz: u64) {
+        let queued = self.port.backlog(now);
+        self.port.cycles_per_byte = self
+            .tpiu
+            .line_baud()
+            .map(|baud| (core_clock_hz * 10).div_ceil(baud.max(1)).max(1));
+        self.port.stuck = 0;
+        self.port.busy_until = now + queued * self.port.cycles_per_byte.unwrap_or(0);
     }
 
     fn trcena(&self) -> bool {
@@ -212,7 +330,7 @@ impl Dwt {
 
     /// Whether stimulus port writes are accepted now (the port's FIFOREADY bit).
     pub fn stimulus_ready(&self, now: u64) -> bool {
-        self.port.cycles_per_byte == 0 || self.port.backlog(now) + 5 <= TRACE_FIFO_BYTES
+        self.port.backlog(now) + 5 <= TRACE_FIFO_BYTES
     }
 
     /// A write to ITM stimulus port `port` of `size` bytes becomes a software-source packet.
