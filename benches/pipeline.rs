@@ -7,16 +7,23 @@
 //! * attribution: samples/s attributed to `big`'s input sections (from its GNU ld map), as raw
 //!   samples (one lookup each) and as a sorted histogram (merge join).
 //!
-//! `cargo bench --bench pipeline`; figures go to docs/PERFORMANCE.md.
+//! * `hotlink plan` on `big`, the largest fixture, step by step (map, objects, profile, the
+//!   what-if run of the stall model, the solve) and end to end, with the process's peak RSS.
+//!
+//! `cargo bench --bench pipeline`; figures go to docs/PERFORMANCE.md. `cargo bench --bench
+//! pipeline -- plan` runs only the plan breakdown.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use hotlink::board::Board;
 use hotlink::heat::{self, SectionTable};
 use hotlink::inventory::Inventory;
 use hotlink::itm::{encode, Decoder, Packet};
 use hotlink::linkmap::LinkMap;
+use hotlink::optimize::measure;
+use hotlink::planner::{self, PlanInputs, PlanOptions, StallModel};
 use hotlink::profile::{Capture, ElfIdentity, Method, Profile};
 
 const LIBC: &str = "/usr/lib/arm-none-eabi/newlib/thumb/v7e-m+dp/hard/libc.a";
@@ -174,8 +181,109 @@ fn attribution() {
     );
 }
 
+/// Peak resident set size of this process so far, from `/proc/self/status` (`VmHWM`), in MiB.
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// `hotlink plan` on `big` as the planner runs it: each step on its own (best of 3), then the
+/// whole planner (best of 3). The profile comes from a run on the virtual board first, as
+/// `hotlink profile` would take it; that run is timed too but is not part of `plan`.
+fn plan_breakdown() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = root.join("tests/firmware/build/big");
+    let board = Board::builtin("imxrt1062").expect("board");
+    let elf_path = dir.join("big.elf");
+    let scratch = tempfile::tempdir().expect("scratch directory");
+    let profile_path = scratch.path().join("big.profile.json");
+    let ((_, profile), profiling) = best_of(1, || {
+        measure(&board, &elf_path, false).expect("profiling run")
+    });
+    profile.save(&profile_path).expect("save profile");
+
+    let (map, t_map) = best_of(3, || LinkMap::load(&dir.join("big.map")).expect("big.map"));
+    let (profile, t_profile) = best_of(3, || Profile::load(&profile_path).expect("profile"));
+    let (elf, t_elf) = best_of(3, || std::fs::read(&elf_path).expect("big.elf"));
+    let mut files: Vec<PathBuf> = map
+        .input_sections
+        .iter()
+        .filter(|s| s.kind == "code" && s.size > 0)
+        .map(|s| dir.join(&s.object))
+        .filter(|f| f.exists())
+        .collect();
+    files.sort();
+    files.dedup();
+    let (_, t_objects) = best_of(3, || Inventory::load(&files).expect("inventory"));
+    let (_, t_whatif) = best_of(3, || StallModel::measure(&board, &elf, "big.elf"));
+    let inputs = PlanInputs {
+        board: &board,
+        elf_path: &elf_path,
+        elf: &elf,
+        map: &map,
+        link_dir: &dir,
+        profile: &profile,
+    };
+    let options = PlanOptions::default();
+    let (planned, t_plan) = best_of(3, || planner::plan(&inputs, &options).expect("plan"));
+    let solve_options = hotlink_solver::SolveOptions {
+        strategy: options.strategy,
+        time_limit_seconds: options.time_limit_seconds,
+        relative_gap: options.relative_gap,
+        ..hotlink_solver::SolveOptions::default()
+    };
+    let (solution, t_solve) = best_of(3, || {
+        hotlink_solver::solve(&planned.problem, &solve_options).expect("solve")
+    });
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let steps = [t_map, t_profile, t_elf, t_objects, t_whatif, t_solve];
+    let rest = t_plan.saturating_sub(steps[3..].iter().sum());
+    println!(
+        "plan       big: {} items, {} edges, {} objects; profiling run on the virtual board {:.0} ms (not part of plan)",
+        planned.problem.items.len(),
+        planned.problem.edges.len(),
+        files.len(),
+        ms(profiling)
+    );
+    println!(
+        "           read map {:.1} ms, profile {:.1} ms, ELF {:.1} ms; planner {:.1} ms = objects {:.1} + what-if run {:.1} + solve {:.1} ({}, gap {:.3}%) + the rest {:.1}",
+        ms(t_map),
+        ms(t_profile),
+        ms(t_elf),
+        ms(t_plan),
+        ms(t_objects),
+        ms(t_whatif),
+        ms(t_solve),
+        solution.strategy,
+        100.0 * solution.gap.unwrap_or(0.0),
+        ms(rest)
+    );
+    println!(
+        "           end to end (reads + planner) {:.1} ms; peak RSS of this process {}",
+        ms(t_map + t_profile + t_elf + t_plan),
+        peak_rss_mib().map_or_else(|| "n/a".to_string(), |m| format!("{m:.0} MiB"))
+    );
+}
+
 fn main() {
-    itm();
-    attribution();
-    inventory();
+    // `-- plan` (or `-- itm` …) runs only the sections whose name is given.
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let wanted = |name: &str| filters.is_empty() || filters.iter().any(|f| f == name);
+    if wanted("itm") {
+        itm();
+    }
+    if wanted("attribution") {
+        attribution();
+    }
+    if wanted("inventory") {
+        inventory();
+    }
+    if wanted("plan") {
+        plan_breakdown();
+    }
 }

@@ -164,6 +164,7 @@ pub fn solve(problem: &Problem, options: &SolveOptions) -> Result<Plan, SolveErr
                 time_limit: options.time_limit_seconds,
                 relative_gap: options.relative_gap,
                 presolve_gap_share: options.presolve_gap_share,
+                lp_first_min_columns: ilp::LP_FIRST_MIN_COLUMNS,
             },
         )?,
         heuristic => Outcome {
