@@ -66,7 +66,8 @@ impl SimTarget {
             probe: ProbeModel::ideal(),
             poll_cycles: poll_cycles.max(1),
             host_cycles: 0,
-            debug_enabled: false,
+            // Attaching (probe-rs's debug_core_start) sets C_DEBUGEN.
+            debug_enabled: true,
             mask_interrupts: false,
             halted: false,
             locked_up: false,
