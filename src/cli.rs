@@ -12,6 +12,7 @@ mod plan;
 mod profile;
 mod report;
 mod run;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -41,6 +42,7 @@ enum Command {
     Profile(profile::ProfileArgs),
     Report(report::ReportArgs),
     Run(run::RunArgs),
+    Verify(verify::VerifyArgs),
 }
 
 /// Output format shared by the commands that print reports.
@@ -101,6 +103,7 @@ pub fn main() -> ExitCode {
         Command::Profile(args) => profile::run(args),
         Command::Report(args) => report::run_report(args),
         Command::Run(args) => run::run(args),
+        Command::Verify(args) => verify::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

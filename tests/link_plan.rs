@@ -70,6 +70,7 @@ fn plan(placements: Vec<Placement>, veneer_bytes: u64) -> Plan {
         },
         solver: None,
         forced: Vec::new(),
+        estimate: None,
     }
 }
 
@@ -498,4 +499,120 @@ fn plan_errors_name_what_is_wrong() {
         "{stderr}"
     );
     assert!(!elf.exists());
+}
+
+/// `hotlink plan --emit-ld DIR/` writes one INCLUDE file per receiving output section; INCLUDEd
+/// where the old recipe said (inside `.itcm` and `.ocram`, after `.text` in the script) GNU ld
+/// and LLD silently leave everything in flash, and `hotlink verify` says so, section by section.
+/// With the receiving sections ahead of `.text`, and with hotlink's own `--plan`, it passes.
+#[test]
+fn verify_catches_a_plan_the_linker_did_not_honour() {
+    if !toolchain_or_skip(&["arm-none-eabi-ld", "ld.lld"]) {
+        return;
+    }
+    let fixture = qemu_fixtures()
+        .into_iter()
+        .find(|f| f.name == "vm")
+        .expect("the vm fixture");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let plan_path = d.join("plan.json");
+    let includes = d.join("ld");
+    let profile = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/vm.imxrt1062.sim.json");
+    let out = output(
+        Command::new(hotlink())
+            .args(["plan", "--budget", "ITCM=2K", "--budget", "OCRAM2=2K"])
+            .arg("--profile")
+            .arg(&profile)
+            .arg("--map")
+            .arg(fixture.dir.join("vm.map"))
+            .arg("-o")
+            .arg(&plan_path)
+            .arg(format!("--emit-ld={}/", includes.display()))
+            .arg(fixture.dir.join("vm.elf")),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        stdout.contains("stay put for startup safety") && stdout.contains("Reset_Handler"),
+        "plan says what stays and why:\n{stdout}"
+    );
+    let plan = Plan::load(&plan_path).unwrap();
+    assert!(
+        plan.placements.iter().any(|p| p.to == "ITCM")
+            && plan.placements.iter().any(|p| p.to == "OCRAM2"),
+        "{plan:?}"
+    );
+    for file in ["itcm.ld", "ocram.ld"] {
+        let text = std::fs::read_to_string(includes.join(file)).unwrap();
+        assert!(text.contains(".o(.text."), "{file}: {text}");
+    }
+    let verify = |map: &Path| {
+        output(
+            Command::new(hotlink())
+                .arg("verify")
+                .arg(format!("--plan={}", plan_path.display()))
+                .arg(format!("--map={}", map.display())),
+        )
+    };
+
+    // The old recipe: INCLUDE inside the receiving sections, which come after `.text`.
+    let original = std::fs::read_to_string(fixture.dir.join("imxrt1062.ld")).unwrap();
+    let wrong = original
+        .replace(
+            "    *(.ramfunc*)\n",
+            &format!(
+                "    INCLUDE \"{}\"\n    *(.ramfunc*)\n",
+                includes.join("itcm.ld").display()
+            ),
+        )
+        .replace(
+            "    *(.ocram*)\n",
+            &format!(
+                "    INCLUDE \"{}\"\n    *(.ocram*)\n",
+                includes.join("ocram.ld").display()
+            ),
+        );
+    assert_ne!(wrong, original);
+    let wrong_script = d.join("wrong.ld");
+    std::fs::write(&wrong_script, wrong).unwrap();
+    let right_script = script_with_fragment(&fixture, &plan, d);
+    for (linker, tag) in [("arm-none-eabi-ld", "gnu"), ("ld.lld", "lld")] {
+        for (script, honoured) in [(&wrong_script, false), (&right_script, true)] {
+            let map = d.join(format!("{tag}-{honoured}.map"));
+            run(Command::new(linker)
+                .args(args_with_script(&fixture, script))
+                .arg("-o")
+                .arg(d.join(format!("{tag}-{honoured}.elf")))
+                .arg(format!("-Map={}", map.display()))
+                .current_dir(&fixture.dir));
+            let out = verify(&map);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(
+                out.status.success(),
+                honoured,
+                "{linker} {script:?}: {stderr}"
+            );
+            if !honoured {
+                let first = &plan.placements[0];
+                assert!(
+                    stderr.contains(&format!(
+                        "{} planned sections are not where",
+                        plan.placements.len()
+                    )) && stderr.contains(&first.section)
+                        && stderr.contains("planned for"),
+                    "{linker}: {stderr}"
+                );
+            }
+        }
+    }
+    let planned = d.join("hotlink.elf");
+    let out = hotlink_link(
+        &fixture,
+        &planned,
+        &[format!("--plan={}", plan_path.display())],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let out = verify(&planned.with_extension("json"));
+    assert!(out.status.success(), "{out:?}");
 }

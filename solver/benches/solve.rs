@@ -33,6 +33,24 @@ impl Rng {
     }
 }
 
+/// CPU time (user + system) of this process so far, from `/proc/self/stat`, so that a figure
+/// taken while other builds share the cores can still be compared with one taken on a quiet
+/// machine. `None` where there is no procfs.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: f64 = fields.next()?.parse().ok()?;
+    let stime: f64 = fields.next()?.parse().ok()?;
+    // The kernel reports clock ticks; USER_HZ is 100 on every Linux target Rust supports.
+    Some((utime + stime) / 100.0)
+}
+
+fn show_cpu(cpu: Option<f64>) -> String {
+    cpu.map_or_else(|| "n/a".to_string(), |c| format!("{c:.2} s"))
+}
+
 const ITEMS: usize = 50_000;
 const EDGES: usize = 100_000;
 const RUN_SHARE: f64 = 0.1;
@@ -166,16 +184,31 @@ fn main() {
             },
         )])
         .collect();
+    // `cargo bench -p hotlink-solver --bench solve -- ilp` runs only the strategies whose name
+    // contains one of the arguments (`xip` always runs: it is the reference for the percentages).
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     for (name, options) in runs {
+        if name != "xip"
+            && !filters.is_empty()
+            && !filters.iter().any(|f| name.contains(f.as_str()))
+        {
+            continue;
+        }
         let start = Instant::now();
+        let cpu_start = cpu_seconds();
         let result = solve(&p, &options);
         let wall = start.elapsed().as_secs_f64();
+        let cpu = cpu_start.zip(cpu_seconds()).map(|(a, b)| b - a);
         match result {
             Ok(plan) => {
                 let total = plan.cycles_after.total;
                 let base = *xip_total.get_or_insert(total);
                 print!(
-                    "{name:>42}: {wall:7.3} s  cycles {:.4e} (veneer {:.3e}, {:6.2}% of xip)  veneers {}",
+                    "{name:>42}: {wall:7.3} s (cpu {})  cycles {:.4e} (veneer {:.3e}, {:6.2}% of xip)  veneers {}",
+                    show_cpu(cpu),
                     total,
                     plan.cycles_after.veneer,
                     100.0 * total / base,
@@ -196,7 +229,10 @@ fn main() {
                 }
                 println!();
             }
-            Err(e) => println!("{name:>42}: {wall:7.3} s  failed: {e}"),
+            Err(e) => println!(
+                "{name:>42}: {wall:7.3} s (cpu {})  failed: {e}",
+                show_cpu(cpu)
+            ),
         }
     }
 }

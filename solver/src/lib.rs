@@ -7,7 +7,7 @@
 //!
 //! * [`model`] — the problem description;
 //! * strategies ([`Strategy`]) — the size-driven fills linkers do today, a heat-density greedy,
-//!   and the default veneer-aware ILP (good_lp + HiGHS) with a presolve that keeps it small;
+//!   and the default veneer-aware ILP (HiGHS) with a presolve that keeps it small;
 //! * [`solve_exact`] — branch and bound for tiny problems, the reference in tests;
 //! * [`Infeasibility`] — why no placement exists, with reference chains for ram-only code;
 //! * [`flexram`] — choosing the FlexRAM bank split and the GPR values that program it.
@@ -19,6 +19,7 @@ mod exact;
 mod feasibility;
 pub mod flexram;
 mod ilp;
+mod local;
 pub mod model;
 mod plan;
 mod presolve;

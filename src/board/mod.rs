@@ -5,11 +5,13 @@
 //! TOML files (`boards/*.toml`, built into the binary, or a user's own via `--board FILE`); the
 //! schema is documented in `docs/boards.md`.
 
+mod boot;
 mod load;
 mod show;
 
 use serde::{Deserialize, Serialize};
 
+pub use boot::BootRom;
 pub use load::{closest_names, BoardError};
 
 use crate::units::Bytes;
@@ -36,6 +38,9 @@ pub struct Board {
     /// Long-branch veneer forms a linker may emit, preferred first.
     #[serde(rename = "veneer")]
     pub veneers: Vec<VeneerForm>,
+    /// The boot ROM and SoC peripherals of the virtual board, if modelled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot: Option<BootRom>,
 }
 
 /// What a region is made of, which decides how it is timed and what may run from it.

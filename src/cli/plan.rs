@@ -37,8 +37,10 @@ pub struct PlanArgs {
     /// Where to write plan.json.
     #[arg(short, long, default_value = "plan.json")]
     output: PathBuf,
-    /// Also write the plan as a GNU ld / LLD linker-script fragment.
-    #[arg(long, value_name = "FILE")]
+    /// Also write the plan for GNU ld / LLD: to FILE, one fragment with a block per region; to
+    /// an existing directory (or a path ending in `/`), one file per receiving output section
+    /// (`ram_function.ld`, `itcm.ld`…) to INCLUDE first inside that section.
+    #[arg(long, value_name = "FILE|DIR")]
     emit_ld: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
@@ -74,6 +76,10 @@ pub struct PlanningArgs {
     /// Relative optimality gap at which the solver may stop.
     #[arg(long, default_value_t = 1e-3)]
     gap: f64,
+    /// If the image cannot run on the virtual board, plan from a fixed stall guess instead of
+    /// failing (the plan and its output say so).
+    #[arg(long)]
+    static_estimate: bool,
 }
 
 impl PlanningArgs {
@@ -102,8 +108,33 @@ impl PlanningArgs {
             reserve: self.reserve.0,
             time_limit_seconds: self.time_limit,
             relative_gap: self.gap,
+            static_estimate: self.static_estimate,
         })
     }
+}
+
+/// Writes `--emit-ld`: one fragment file, or one file per receiving output section in a directory.
+fn emit_ld(path: &std::path::Path, planned: &planner::Planned) -> Result<()> {
+    let is_dir = path.is_dir() || path.to_string_lossy().ends_with('/');
+    if !is_dir {
+        return crate::fsutil::write_atomic(path, planned.plan.to_ld_fragment().as_bytes());
+    }
+    std::fs::create_dir_all(path).with_context(|| format!("cannot create {}", path.display()))?;
+    for (region, lines) in planned.plan.ld_blocks() {
+        let section = planned
+            .receivers
+            .iter()
+            .find(|(r, _)| *r == region.name)
+            .map_or(region.name.as_str(), |(_, s)| s.as_str());
+        let file = path.join(format!("{}.ld", section.trim_start_matches('.')));
+        let text = format!(
+            "/* hotlink plan for {section} ({}): INCLUDE this file first inside {section}, and keep {section} before the output section whose *(.text*) would claim these sections. */\n{lines}",
+            region.name
+        );
+        crate::fsutil::write_atomic(&file, text.as_bytes())?;
+        eprintln!("{} written", file.display());
+    }
+    Ok(())
 }
 
 fn split_pair(text: &str, what: &str) -> Result<(String, String)> {
@@ -137,7 +168,7 @@ pub fn run(args: PlanArgs) -> Result<()> {
     }
     planned.plan.save(&args.output)?;
     if let Some(path) = &args.emit_ld {
-        crate::fsutil::write_atomic(path, planned.plan.to_ld_fragment().as_bytes())?;
+        emit_ld(path, &planned)?;
     }
     match args.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&planned.plan)?),

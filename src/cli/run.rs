@@ -11,7 +11,20 @@ use serde::Serialize;
 use super::Format;
 use crate::board::Board;
 use crate::report::{simulate, SimOptions, Window, WindowStats};
-use crate::sim::{FaultReport, Limits, RegionStats, StopReason};
+use crate::sim::{with_run_setup, FaultReport, Limits, RegionStats, RunSetup, StopReason};
+
+/// The cycle limit without --max-cycles, in seconds of the board's core clock.
+const DEFAULT_LIMIT_SECONDS: u64 = 10;
+
+/// An address on the command line: hexadecimal with 0x, or decimal.
+fn parse_address(s: &str) -> Result<u32, String> {
+    let t = s.replace('_', "");
+    let parsed = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(hex) => u32::from_str_radix(hex, 16),
+        None => t.parse(),
+    };
+    parsed.map_err(|_| format!("`{s}` is not a 32-bit address (write it as 0x60002000)"))
+}
 
 /// Run firmware on the virtual board (a cycle-approximate Cortex-M7 with the board's memories).
 ///
@@ -23,7 +36,7 @@ pub struct RunArgs {
     /// A built-in board name or the path of a board file.
     #[arg(long, default_value = "imxrt1062")]
     board: String,
-    /// Stop after this many cycles.
+    /// Stop after this many cycles (default: 10 seconds of the board's core clock).
     #[arg(long)]
     max_cycles: Option<u64>,
     /// Stop after this many instructions.
@@ -44,6 +57,20 @@ pub struct RunArgs {
     /// Cycles between the profile's DWT-style PC samples.
     #[arg(long, default_value_t = 1024, requires = "profile")]
     sample_period: u64,
+    /// Boot from the vector table at this address instead of through the boot ROM or the
+    /// lowest executable segment (e.g. 0x60002000).
+    #[arg(long, value_name = "ADDR", value_parser = parse_address)]
+    vtor: Option<u32>,
+    /// Start executing at this address (after the stack pointer is set up from the vector
+    /// table or by the boot ROM).
+    #[arg(long, value_name = "ADDR", value_parser = parse_address)]
+    entry: Option<u32>,
+    /// Bytes the LPUARTs receive (default: nothing).
+    #[arg(long, value_name = "FILE")]
+    uart_input: Option<PathBuf>,
+    /// Print every peripheral register access (register, value, PC, function) on stderr.
+    #[arg(long)]
+    trace_mmio: bool,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
 }
@@ -61,6 +88,8 @@ struct Report {
     window: Option<WindowStats>,
     fault: Option<FaultReport>,
     regions: Vec<RegionStats>,
+    /// Peripheral registers touched that the virtual board only stores (no behaviour).
+    registers_without_behaviour: Vec<String>,
     #[serde(skip)]
     output: Vec<u8>,
 }
@@ -73,24 +102,36 @@ pub fn run(args: RunArgs) -> Result<()> {
         Some(spec) => Some(Window::parse(spec).context("--window")?),
         None => None,
     };
-    let run = simulate(
-        &board,
-        &args.board,
-        &bytes,
-        &path,
-        &SimOptions {
-            window,
-            writable_flash: args.writable_flash,
-            limits: Limits {
-                max_instructions: args.max_instructions.unwrap_or(u64::MAX),
-                max_cycles: args.max_cycles.unwrap_or(u64::MAX),
-            },
-            echo: args.format == Format::Text,
-            profile_period: args.profile.as_ref().map(|_| args.sample_period),
-            veneers: Vec::new(),
-            code_in_tcm: false,
+    let uart_input = match &args.uart_input {
+        Some(file) => std::fs::read(file)
+            .with_context(|| format!("--uart-input: cannot read {}", file.display()))?,
+        None => Vec::new(),
+    };
+    let setup = RunSetup {
+        vtor: args.vtor,
+        entry: args.entry,
+        uart_input,
+        trace_mmio: args.trace_mmio,
+    };
+    let default_limit = args.max_cycles.is_none();
+    let max_cycles = args
+        .max_cycles
+        .unwrap_or(DEFAULT_LIMIT_SECONDS * board.core_clock_hz);
+    let options = SimOptions {
+        window,
+        writable_flash: args.writable_flash,
+        limits: Limits {
+            max_instructions: args.max_instructions.unwrap_or(u64::MAX),
+            max_cycles,
         },
-    )?;
+        echo: args.format == Format::Text,
+        profile_period: args.profile.as_ref().map(|_| args.sample_period),
+        veneers: Vec::new(),
+        code_in_tcm: false,
+    };
+    let run = with_run_setup(setup, || {
+        simulate(&board, &args.board, &bytes, &path, &options)
+    })?;
     if let (Some(profile), Some(out)) = (&run.profile, &args.profile) {
         profile.save(out)?;
         eprintln!("profile written to {}", out.display());
@@ -112,6 +153,7 @@ pub fn run(args: RunArgs) -> Result<()> {
             .into_iter()
             .filter(|r| r.fetches + r.data_reads + r.data_writes > 0)
             .collect(),
+        registers_without_behaviour: run.plain_registers,
         output: run.output,
     };
     let mut out = std::io::stdout().lock();
@@ -131,6 +173,11 @@ pub fn run(args: RunArgs) -> Result<()> {
         StopReason::InstructionLimit { limit } => {
             bail!("stopped after {limit} instructions (--max-instructions); the program had not exited")
         }
+        StopReason::CycleLimit { limit } if default_limit => bail!(
+            "stopped after {limit} cycles ({DEFAULT_LIMIT_SECONDS} s of the core clock, the default \
+             limit); the program had not exited. A program that never exits (a main loop) is \
+             measured with --window START..STOP; give --max-cycles to run longer"
+        ),
         StopReason::CycleLimit { limit } => {
             bail!("stopped after {limit} cycles (--max-cycles); the program had not exited")
         }
@@ -164,6 +211,13 @@ fn print_text(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
     }
     if let Some(f) = &r.fault {
         writeln!(out, "fault          {f}")?;
+    }
+    if !r.registers_without_behaviour.is_empty() {
+        writeln!(
+            out,
+            "registers without behaviour (stored only): {}",
+            r.registers_without_behaviour.join(", ")
+        )?;
     }
     writeln!(
         out,

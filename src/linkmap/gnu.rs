@@ -112,7 +112,7 @@ fn script_line(map: &mut LinkMap, line: &str, next: Option<&&str>) -> usize {
         let fields: Vec<&str> = rest.split_whitespace().collect();
         let (Some(address), Some(size)) = (
             fields.first().and_then(|f| hex(f)),
-            fields.get(1).and_then(|f| hex(f)),
+            fields.get(1).and_then(|f| size(f)),
         ) else {
             return consumed;
         };
@@ -145,11 +145,18 @@ fn script_line(map: &mut LinkMap, line: &str, next: Option<&&str>) -> usize {
             return consumed;
         };
         let load_address = output.load_address + (address.saturating_sub(output.address));
+        // GNU ld lists the long-branch veneers it adds as input sections of `linker stubs`:
+        // they are no one's code to move.
+        let kind = if object == "linker stubs" {
+            "veneer"
+        } else {
+            kind_of(&section)
+        };
         let (object, member) = split_origin(&object);
         map.input_sections.push(MapInputSection {
             object,
             member,
-            kind: kind_of(&section).to_string(),
+            kind: kind.to_string(),
             section,
             output_section: output.name.clone(),
             region: None,
@@ -193,7 +200,7 @@ fn input_line(line: &str, next: Option<&&str>) -> Option<(String, u64, u64, Stri
     };
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let address = hex(fields.first()?)?;
-    let size = hex(fields.get(1)?)?;
+    let size = size(fields.get(1)?)?;
     let object = fields[2..].join(" ");
     if object.is_empty() {
         return None;
@@ -205,16 +212,23 @@ fn hex(text: &str) -> Option<u64> {
     u64::from_str_radix(text.strip_prefix("0x")?, 16).ok()
 }
 
+/// A size column: hex, with `0x` as GNU ld prints it or without as hotlink's `-Map` does (an
+/// empty `.ram_function` is `0` there).
+fn size(text: &str) -> Option<u64> {
+    hex(text).or_else(|| u64::from_str_radix(text, 16).ok())
+}
+
 /// Splits `lib.a(member.o)` into the archive and the member.
-fn split_origin(origin: &str) -> (String, Option<String>) {
+pub(super) fn split_origin(origin: &str) -> (String, Option<String>) {
     match origin.strip_suffix(')').and_then(|o| o.split_once('(')) {
         Some((file, member)) => (file.to_string(), Some(member.to_string())),
         None => (origin.to_string(), None),
     }
 }
 
-/// A section's kind guessed from its name (map files carry no flags).
-fn kind_of(name: &str) -> &'static str {
+/// A section's kind guessed from its name (map files carry no flags); sections that are not
+/// loaded (debug information, the symbol tables LLD lists at address 0) are `debug`.
+pub fn kind_of(name: &str) -> &'static str {
     let has = |prefix: &str| name == prefix || name.starts_with(&format!("{prefix}."));
     if has(".bss") || has(".sbss") || name == "COMMON" || name.starts_with(".noinit") {
         "bss"
@@ -227,6 +241,7 @@ fn kind_of(name: &str) -> &'static str {
     } else if name.starts_with(".debug")
         || name == ".comment"
         || name.starts_with(".ARM.attributes")
+        || matches!(name, ".symtab" | ".strtab" | ".shstrtab")
     {
         "debug"
     } else {
@@ -340,6 +355,24 @@ LOAD ../common/startup.o
         assert_eq!(map.discarded[1].size, 0x24);
         let flash = map.regions.iter().find(|r| r.name == "m_flash").unwrap();
         assert_eq!(flash.used, 0x2230);
+    }
+
+    #[test]
+    fn reads_hotlinks_own_map_with_sizes_without_0x() {
+        let text = SAMPLE.replace("0x200\n", "200\n").replace(
+            ".itcm           0x00000000       0x30",
+            ".ram_function   0x00000000          0\n.itcm           0x00000000         30",
+        );
+        let map = parse(&text).unwrap();
+        let names: Vec<(&str, u64)> = map
+            .output_sections
+            .iter()
+            .map(|s| (s.name.as_str(), s.size))
+            .collect();
+        assert_eq!(
+            names,
+            [(".text", 0x200), (".ram_function", 0), (".itcm", 0x30)]
+        );
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! The link map: where every input section of a linked image went.
 //!
-//! One in-memory form, two sources: hotlink's own JSON link map (written by the built-in linker,
-//! format in `docs/link-map-format.md`) and GNU ld's `-Map` text file, parsed by [`gnu`]. The heat
+//! One in-memory form, three sources: hotlink's own JSON link map (written by the built-in linker,
+//! format in `docs/link-map-format.md`), GNU ld's `-Map` text file (and hotlink's own, which
+//! follows it), parsed by [`gnu`], and LLD's `-Map` table, parsed by [`lld`]. The heat
 //! map attributes samples through it, reports show region use from it, and the planner learns from
 //! it what the script already put where.
 
 pub mod gnu;
+pub mod lld;
 
 use std::path::Path;
 
@@ -169,12 +171,14 @@ impl MapSymbol {
 }
 
 impl LinkMap {
-    /// Reads a link map: hotlink's JSON, or a GNU ld map file (recognised by its contents).
+    /// Reads a link map: hotlink's JSON, an LLD or a GNU ld map file (recognised by contents).
     pub fn load(path: &Path) -> Result<LinkMap> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read link map {}", path.display()))?;
         if text.trim_start().starts_with('{') {
             LinkMap::parse_json(&text).with_context(|| format!("link map {}", path.display()))
+        } else if lld::looks_like(&text) {
+            lld::parse(&text).with_context(|| format!("LLD map file {}", path.display()))
         } else {
             gnu::parse(&text).with_context(|| format!("GNU ld map file {}", path.display()))
         }
@@ -207,6 +211,42 @@ impl LinkMap {
             self.input_sections.iter().filter(|s| s.size > 0).collect();
         placed.sort_by_key(|s| (s.address, std::cmp::Reverse(s.size)));
         placed
+    }
+
+    /// The map with each input section's symbols taken from the image's symbol table: GNU ld
+    /// lists only global symbols, hotlink and LLD list locals too, so without this a `static`
+    /// function would be known by name in one form and not in another (and the planner's per-
+    /// function costs would differ with the form of the map). Returns the map unchanged when the
+    /// image is not an ELF file.
+    pub fn with_image_symbols(&self, elf: &[u8]) -> LinkMap {
+        use object::{Object, ObjectSymbol, SymbolKind};
+        let mut map = self.clone();
+        let Ok(file) = object::File::parse(elf) else {
+            return map;
+        };
+        let mut symbols: Vec<MapSectionSymbol> = file
+            .symbols()
+            .filter(|s| matches!(s.kind(), SymbolKind::Text | SymbolKind::Data))
+            .filter(|s| s.is_definition())
+            .filter_map(|s| {
+                let name = s.name().ok()?;
+                (!name.is_empty() && !name.starts_with('$')).then(|| MapSectionSymbol {
+                    name: name.to_string(),
+                    address: s.address(),
+                    size: s.size(),
+                })
+            })
+            .collect();
+        symbols.sort_by(|a, b| (a.address, &a.name).cmp(&(b.address, &b.name)));
+        for section in map.input_sections.iter_mut().filter(|s| s.size > 0) {
+            let start = symbols.partition_point(|s| s.code_address() < section.address);
+            section.symbols = symbols[start..]
+                .iter()
+                .take_while(|s| s.code_address() < section.address + section.size)
+                .cloned()
+                .collect();
+        }
+        map
     }
 
     /// The name of the region holding `address`, if any.

@@ -60,54 +60,65 @@ pub struct StallModel {
     pub ocram_share: f64,
 }
 
-/// When the image cannot run on the virtual board (hardware-only firmware), assume this share of
-/// a function's XIP cycles remains from TCM. An estimate: the fixtures measure 0.6–0.95.
+/// With `--static-estimate`, when the image cannot run on the virtual board (hardware-only
+/// firmware), assume this share of a function's XIP cycles remains from TCM. An estimate: the fixtures measure 0.6–0.95.
 const FALLBACK_RATIO: f64 = 0.8;
 
 impl StallModel {
     /// Runs the image as linked and on the what-if board. If it cannot run on the virtual board,
-    /// falls back to a fixed ratio and says so in `warning`.
-    pub fn measure(board: &Board, elf: &[u8], path: &str) -> (StallModel, Option<String>) {
+    /// that is an error unless `static_estimate` allows a fixed ratio; the second value then
+    /// says so (plans carry it, and `plan` prints it).
+    pub fn measure(
+        board: &Board,
+        elf: &[u8],
+        path: &str,
+        static_estimate: bool,
+    ) -> Result<(StallModel, Option<String>)> {
         let ocram_share = f64::from(board.timing.ocram_line_fill_cycles)
             / f64::from(board.timing.xip_miss_cycles.max(1));
         let measured = cycles_per_function(board, elf, path, false).and_then(|real| {
             let fast = cycles_per_function(board, elf, path, true)?;
             Ok((real, fast))
         });
-        match measured {
-            Ok((real, fast)) => {
-                let mut ratio = FxHashMap::default();
-                let (mut real_sum, mut fast_sum) = (0u64, 0u64);
-                for (address, cycles) in &real {
-                    let f = fast.get(address).copied().unwrap_or(*cycles);
-                    real_sum += cycles;
-                    fast_sum += f.min(*cycles);
-                    if *cycles > 0 {
-                        ratio.insert(*address, (f as f64 / *cycles as f64).min(1.0));
-                    }
-                }
-                let overall = fast_sum as f64 / real_sum.max(1) as f64;
-                (
-                    StallModel {
-                        ratio,
-                        overall,
-                        ocram_share,
-                    },
-                    None,
-                )
-            }
-            Err(e) => (
-                StallModel {
+        let (real, fast) = match measured {
+            Ok(runs) => runs,
+            Err(e) if static_estimate => {
+                let model = StallModel {
                     ratio: FxHashMap::default(),
                     overall: FALLBACK_RATIO,
                     ocram_share,
-                },
-                Some(format!(
-                    "the image did not run on the virtual board ({e:#}); assuming {:.0}% of each section's XIP cycles remain from TCM",
+                };
+                let note = format!(
+                    "static estimate (--static-estimate): the image did not run on the virtual board ({e:#}), so {:.0}% of each section's XIP cycles are assumed to remain from TCM; the prediction is a guess",
                     100.0 * FALLBACK_RATIO
-                )),
-            ),
+                );
+                return Ok((model, Some(note)));
+            }
+            Err(e) => {
+                return Err(e.context(
+                    "the plan's costs come from running the image on the virtual board; fix that, or plan with --static-estimate to accept a fixed guess",
+                ))
+            }
+        };
+        let mut ratio = FxHashMap::default();
+        let (mut real_sum, mut fast_sum) = (0u64, 0u64);
+        for (address, cycles) in &real {
+            let f = fast.get(address).copied().unwrap_or(*cycles);
+            real_sum += cycles;
+            fast_sum += f.min(*cycles);
+            if *cycles > 0 {
+                ratio.insert(*address, (f as f64 / *cycles as f64).min(1.0));
+            }
         }
+        let overall = fast_sum as f64 / real_sum.max(1) as f64;
+        Ok((
+            StallModel {
+                ratio,
+                overall,
+                ocram_share,
+            },
+            None,
+        ))
     }
 
     /// The fast/real ratio for the functions starting at `addresses` (the symbols of one

@@ -8,7 +8,9 @@
 //! profile's call counts. Flash-disabled roots (`.ramfunc*` sections, `--ram-only` patterns) and
 //! everything they reach through any relocation must stay out of XIP.
 
+mod copy;
 mod costs;
+pub mod safety;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -43,6 +45,9 @@ pub struct PlanOptions {
     pub reserve: u64,
     pub time_limit_seconds: f64,
     pub relative_gap: f64,
+    /// Plan from a fixed stall estimate when the image cannot run on the virtual board (else
+    /// that is an error).
+    pub static_estimate: bool,
 }
 
 impl Default for PlanOptions {
@@ -56,6 +61,7 @@ impl Default for PlanOptions {
             reserve: 64,
             time_limit_seconds: 30.0,
             relative_gap: 1e-3,
+            static_estimate: false,
         }
     }
 }
@@ -80,6 +86,11 @@ pub struct Planned {
     pub sections: Vec<MapInputSection>,
     /// Things the user should know (fallback cost models, ignored profile parts).
     pub warnings: Vec<String>,
+    /// Sections the startup-safe rules keep where the script puts them, with why.
+    pub kept: Vec<(String, String)>,
+    /// (board region, output section): the copied output section that receives code in each
+    /// RAM region, for `--emit-ld DIR`.
+    pub receivers: Vec<(String, String)>,
 }
 
 /// One problem region and the board region behind it.
@@ -119,152 +130,321 @@ fn startup_copy_cycles(board: &Board, bytes: u64) -> f64 {
     (bytes.div_ceil(32) * (u64::from(line) + 16)) as f64
 }
 
-/// Builds the problem, solves it and turns the answer into a [`Plan`].
+/// Builds the problem, solves it and turns the answer into a [`Plan`]: inputs → model → safety
+/// set → solve → plan.
 pub fn plan(inputs: &PlanInputs<'_>, options: &PlanOptions) -> Result<Planned> {
-    let board = inputs.board;
-    let map = inputs.map;
+    let map = &inputs.map.with_image_symbols(inputs.elf);
     let mut warnings = Vec::new();
+    let objects = ObjectFacts::load(inputs, map)?;
+    let copies = copy::receiving_sections(inputs.board, map, inputs.elf, &objects.inventory);
+    let targets = target_regions(inputs.board, map, &copies, &mut warnings)?;
+    let items = Items::collect(inputs, map, &targets, &objects, &mut warnings)?;
+    let (stalls, estimate) = StallModel::measure(
+        inputs.board,
+        inputs.elf,
+        &inputs.elf_path.display().to_string(),
+        options.static_estimate,
+    )?;
+    warnings.extend(estimate.clone());
+    let copy_symbols = copies.copied_symbols();
+    let pinned = startup_pins(inputs, &items, &copy_symbols);
+    let mut problem = model(
+        inputs,
+        options,
+        map,
+        &targets,
+        &items,
+        &stalls,
+        &pinned,
+        &mut warnings,
+    )?;
+    solver::propagate_ram_only(&mut problem, &items.solver_references())?;
+    let solution = solve(&problem, options)?;
+    let mut plan = to_plan(inputs, &targets, &items.sections, &problem, &solution);
+    plan.estimate = estimate;
+    Ok(Planned {
+        plan,
+        solution,
+        problem,
+        kept: pinned
+            .iter()
+            .map(|(&i, why)| (items.sections[i].label(), why.clone()))
+            .collect(),
+        sections: items.sections.into_iter().cloned().collect(),
+        receivers: targets
+            .iter()
+            .filter_map(|t| {
+                let region = &inputs.board.regions[t.board_index];
+                let section = copies.in_region(region).find(|s| s.copied())?;
+                Some((region.name.clone(), section.name.clone()))
+            })
+            .collect(),
+        warnings,
+    })
+}
 
-    // Regions: where code runs now, and the RAM regions the script has an output section in
-    // (the startup code copies those, so the linker can place code there).
+/// The objects named in the map, read once: sections, symbols and relocations.
+struct ObjectFacts {
+    inventory: Inventory,
+    resolve: Box<dyn Fn(&str) -> PathBuf>,
+}
+
+impl ObjectFacts {
+    fn load(inputs: &PlanInputs<'_>, map: &LinkMap) -> Result<ObjectFacts> {
+        let link_dir = inputs.link_dir.to_path_buf();
+        let resolve = move |object: &str| -> PathBuf {
+            let p = Path::new(object);
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                link_dir.join(p)
+            }
+        };
+        let files: BTreeSet<PathBuf> = map
+            .input_sections
+            .iter()
+            .filter(|s| s.kind == "code" && s.size > 0)
+            .map(|s| resolve(&s.object))
+            .filter(|f| f.exists())
+            .collect();
+        let files: Vec<PathBuf> = files.into_iter().collect();
+        let inventory =
+            Inventory::load(&files).context("reading the objects named in the link map")?;
+        Ok(ObjectFacts {
+            inventory,
+            resolve: Box::new(resolve),
+        })
+    }
+}
+
+/// Regions: where code runs now, and the RAM regions the script has an output section in that
+/// the startup code copies (so the linker can place code there).
+fn target_regions(
+    board: &Board,
+    map: &LinkMap,
+    copies: &copy::Receiving,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<TargetRegion>> {
     let mut targets: Vec<TargetRegion> = Vec::new();
     for (board_index, region) in board.regions.iter().enumerate() {
         let Some(kind) = solver_kind(region.kind) else {
             continue;
         };
-        let hosts_output = map
-            .output_sections
-            .iter()
-            .any(|s| region.contains(s.address) && s.kind != "debug");
         let hosts_code = map
             .input_sections
             .iter()
             .any(|s| s.kind == "code" && s.size > 0 && region.contains(s.address));
-        if hosts_code || (kind != solver::RegionKind::Xip && hosts_output) {
+        let receiving: Vec<&copy::Section> = copies.in_region(region).collect();
+        let copied = receiving.iter().any(|s| s.copied());
+        if kind != solver::RegionKind::Xip && !hosts_code && !receiving.is_empty() && !copied {
+            warnings.push(format!(
+                "{}: {} no code copies it (no object reads {}); the plan puts nothing there. The SDK's startup copies .ram_function only when built with __STARTUP_INITIALIZE_RAMFUNCTION defined",
+                region.name,
+                receiving
+                    .iter()
+                    .map(|s| format!("output section {} is in this region but", s.name))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                receiving
+                    .iter()
+                    .flat_map(|s| s.symbols.iter().map(|(name, _)| name.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if hosts_code || (kind != solver::RegionKind::Xip && copied) {
             targets.push(TargetRegion { board_index, kind });
         }
     }
     if !targets.iter().any(|t| t.kind != solver::RegionKind::Xip) {
         bail!(
-            "the linker script has no output section in ITCM or OCRAM to receive code \
+            "the linker script has no output section in ITCM or OCRAM that the startup code copies, to receive code \
              (add one, like the SDK's .ram_function / .itcm, with a startup copy)"
         );
     }
-    let target_of = |address: u64| {
-        targets
+    Ok(targets)
+}
+
+/// The solver's items: code input sections in the target regions, with what their objects say.
+struct Items<'m> {
+    sections: Vec<&'m MapInputSection>,
+    align: Vec<u64>,
+    /// A GNU map carries no flags, so data kept in a code output section (a vector table in
+    /// `.text`) looks like code there; the object says what it is.
+    not_code: Vec<bool>,
+    /// Every relocation from an item, resolved as far as the inputs allow.
+    references: Vec<safety::ItemRef>,
+    /// Items sorted by address: (start, end, item).
+    by_address: Vec<(u64, u64, usize)>,
+    home: Vec<usize>,
+}
+
+impl<'m> Items<'m> {
+    fn collect(
+        inputs: &PlanInputs<'_>,
+        map: &'m LinkMap,
+        targets: &[TargetRegion],
+        objects: &ObjectFacts,
+        warnings: &mut Vec<String>,
+    ) -> Result<Items<'m>> {
+        let board = inputs.board;
+        let target_of = |address: u64| {
+            targets
+                .iter()
+                .position(|t| board.regions[t.board_index].contains(address))
+        };
+        let sections: Vec<&MapInputSection> = map
+            .input_sections
             .iter()
-            .position(|t| board.regions[t.board_index].contains(address))
-    };
-
-    // Items: code input sections in those regions.
-    let sections: Vec<&MapInputSection> = map
-        .input_sections
-        .iter()
-        .filter(|s| s.kind == "code" && s.size > 0 && target_of(s.address).is_some())
-        .collect();
-    if sections.is_empty() {
-        bail!("the link map lists no code input sections in the board's regions: is it the map of this image, linked for {}?", board.name);
-    }
-
-    // Inventory of the objects behind them, for alignment and references.
-    let resolve_path = |object: &str| -> PathBuf {
-        let p = Path::new(object);
-        if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            inputs.link_dir.join(p)
+            .filter(|s| s.kind == "code" && s.size > 0 && target_of(s.address).is_some())
+            .collect();
+        if sections.is_empty() {
+            bail!("the link map lists no code input sections in the board's regions: is it the map of this image, linked for {}?", board.name);
         }
-    };
-    let files: BTreeSet<PathBuf> = sections.iter().map(|s| resolve_path(&s.object)).collect();
-    let files: Vec<PathBuf> = files.into_iter().filter(|f| f.exists()).collect();
-    let inventory = Inventory::load(&files).context("reading the objects named in the link map")?;
-    let key = |file: &Path, member: Option<&str>, name: &str| {
-        let file = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
-        (file, member.map(str::to_string), name.to_string())
-    };
-    let mut item_of_key: FxHashMap<(PathBuf, Option<String>, String), usize> = FxHashMap::default();
-    for (i, s) in sections.iter().enumerate() {
-        item_of_key.insert(
-            key(&resolve_path(&s.object), s.member.as_deref(), &s.section),
-            i,
-        );
-    }
-    let mut item_of_inventory: Vec<Option<usize>> = vec![None; inventory.sections.len()];
-    let mut align = vec![4u64; sections.len()];
-    // A GNU map carries no flags, so data kept in a code output section (a vector table in
-    // `.text`) looks like code there; the object says what it is. Data stays put: the hardware
-    // or the startup code may read it before anything is copied.
-    let mut not_code = vec![false; sections.len()];
-    for (id, s) in inventory.sections.iter().enumerate() {
-        let k = key(
-            Path::new(&s.origin.file),
-            s.origin.member.as_deref(),
-            &s.name,
-        );
-        if let Some(&i) = item_of_key.get(&k) {
-            item_of_inventory[id] = Some(i);
-            align[i] = s.align.max(1);
-            not_code[i] = !s.flags.contains('x');
+        let inventory = &objects.inventory;
+        let key = |file: &Path, member: Option<&str>, name: &str| {
+            let file = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
+            (file, member.map(str::to_string), name.to_string())
+        };
+        let mut item_of_key: FxHashMap<(PathBuf, Option<String>, String), usize> =
+            FxHashMap::default();
+        for (i, s) in sections.iter().enumerate() {
+            item_of_key.insert(
+                key(
+                    &(objects.resolve)(&s.object),
+                    s.member.as_deref(),
+                    &s.section,
+                ),
+                i,
+            );
         }
-    }
-    let matched = item_of_inventory.iter().filter(|x| x.is_some()).count();
-    if matched < sections.len() {
-        warnings.push(format!(
-            "{} of {} code sections were not found in their objects (moved or rebuilt since the link?); they get no static call edges",
-            sections.len() - matched,
-            sections.len()
-        ));
-    }
-
-    // Costs.
-    let addresses: Vec<(u64, u64, usize)> = {
-        let mut a: Vec<(u64, u64, usize)> = sections
+        let mut item_of_inventory: Vec<Option<usize>> = vec![None; inventory.sections.len()];
+        let mut align = vec![4u64; sections.len()];
+        let mut not_code = vec![false; sections.len()];
+        for (id, s) in inventory.sections.iter().enumerate() {
+            let k = key(
+                Path::new(&s.origin.file),
+                s.origin.member.as_deref(),
+                &s.name,
+            );
+            if let Some(&i) = item_of_key.get(&k) {
+                item_of_inventory[id] = Some(i);
+                align[i] = s.align.max(1);
+                not_code[i] = !s.flags.contains('x');
+            }
+        }
+        let matched = item_of_inventory.iter().filter(|x| x.is_some()).count();
+        if matched < sections.len() {
+            warnings.push(format!(
+                "{} of {} code sections were not found in their objects (moved or rebuilt since the link?); they get no static call edges",
+                sections.len() - matched,
+                sections.len()
+            ));
+        }
+        let index = inventory.symbol_index();
+        let references = inventory
+            .references
+            .iter()
+            .filter_map(|r| {
+                let from = item_of_inventory[r.from]?;
+                let to = inventory
+                    .resolve_target(&r.target, &index)
+                    .and_then(|t| item_of_inventory[t]);
+                let symbol = match &r.target {
+                    crate::inventory::RefTarget::Symbol(name) => Some(name.clone()),
+                    crate::inventory::RefTarget::Section(_) => None,
+                };
+                Some(safety::ItemRef {
+                    from,
+                    to,
+                    symbol,
+                    offset: r.offset,
+                    kind: r.kind,
+                })
+            })
+            .collect();
+        let mut by_address: Vec<(u64, u64, usize)> = sections
             .iter()
             .enumerate()
             .map(|(i, s)| (s.address, s.address + s.size, i))
             .collect();
-        a.sort();
-        a
-    };
-    let item_at = |pc: u64| {
-        let k = addresses.partition_point(|(start, _, _)| *start <= pc);
-        let (start, end, i) = *addresses.get(k.checked_sub(1)?)?;
+        by_address.sort();
+        let home = sections
+            .iter()
+            .map(|s| target_of(s.address).expect("items are in target regions"))
+            .collect();
+        Ok(Items {
+            sections,
+            align,
+            not_code,
+            references,
+            by_address,
+            home,
+        })
+    }
+
+    /// The item holding `pc`.
+    fn at(&self, pc: u64) -> Option<usize> {
+        let k = self
+            .by_address
+            .partition_point(|(start, _, _)| *start <= pc);
+        let (start, end, i) = *self.by_address.get(k.checked_sub(1)?)?;
         (pc >= start && pc < end).then_some(i)
-    };
-    let mut current_cycles = vec![0f64; sections.len()];
-    let exact = !inputs.profile.functions.is_empty();
-    if exact {
-        for f in &inputs.profile.functions {
-            if let Some(i) = item_at(u64::from(f.address)) {
-                current_cycles[i] += f.cycles as f64;
+    }
+
+    /// Resolved references between two different items, for the ram-only closure.
+    fn solver_references(&self) -> Vec<(solver::ItemId, solver::ItemId)> {
+        self.references
+            .iter()
+            .filter_map(|r| Some((r.from, r.to?)))
+            .filter(|(from, to)| from != to)
+            .map(|(from, to)| (solver::ItemId(from as u32), solver::ItemId(to as u32)))
+            .collect()
+    }
+}
+
+/// Cycles each item cost in the profiled run.
+fn current_cycles(profile: &Profile, items: &Items<'_>, warnings: &mut Vec<String>) -> Vec<f64> {
+    let mut cycles = vec![0f64; items.sections.len()];
+    if !profile.functions.is_empty() {
+        for f in &profile.functions {
+            if let Some(i) = items.at(u64::from(f.address)) {
+                cycles[i] += f.cycles as f64;
             }
         }
-    } else {
-        let per_sample = match (
-            inputs.profile.totals.cycles,
-            inputs.profile.capture.sample_period_cycles,
-        ) {
-            (Some(c), _) if inputs.profile.totals.samples > 0 => {
-                c as f64 / inputs.profile.totals.samples as f64
-            }
-            (_, Some(p)) => p as f64,
-            _ => {
-                warnings
-                    .push("the profile gives no cycles per sample; costs are in samples".into());
-                1.0
-            }
-        };
-        for h in &inputs.profile.pc_histogram {
-            if let Some(i) = item_at(u64::from(h.pc)) {
-                current_cycles[i] += h.count as f64 * per_sample;
-            }
+        return cycles;
+    }
+    let per_sample = match (profile.totals.cycles, profile.capture.sample_period_cycles) {
+        (Some(c), _) if profile.totals.samples > 0 => c as f64 / profile.totals.samples as f64,
+        (_, Some(p)) => p as f64,
+        _ => {
+            warnings.push("the profile gives no cycles per sample; costs are in samples".into());
+            1.0
+        }
+    };
+    for h in &profile.pc_histogram {
+        if let Some(i) = items.at(u64::from(h.pc)) {
+            cycles[i] += h.count as f64 * per_sample;
         }
     }
-    let (stalls, warning) =
-        StallModel::measure(board, inputs.elf, &inputs.elf_path.display().to_string());
-    warnings.extend(warning);
+    cycles
+}
 
-    let problem_regions: Vec<solver::Region> = targets
+/// What may hold planned code in each target region: free space less the reserve, or the
+/// user's budget.
+fn region_budgets(
+    inputs: &PlanInputs<'_>,
+    options: &PlanOptions,
+    map: &LinkMap,
+    targets: &[TargetRegion],
+) -> Result<Vec<solver::Region>> {
+    let board = inputs.board;
+    let is_item_region = |address: u64| {
+        targets
+            .iter()
+            .any(|t| board.regions[t.board_index].contains(address))
+    };
+    let regions: Vec<solver::Region> = targets
         .iter()
         .map(|t| {
             let region = &board.regions[t.board_index];
@@ -273,7 +453,7 @@ pub fn plan(inputs: &PlanInputs<'_>, options: &PlanOptions) -> Result<Planned> {
                 .iter()
                 .filter(|s| s.kind != "debug" && s.size > 0)
                 .filter(|s| {
-                    let is_item = s.kind == "code" && target_of(s.address).is_some();
+                    let is_item = s.kind == "code" && is_item_region(s.address);
                     (!is_item && region.contains(s.address))
                         || (s.load_address != s.address && region.contains(s.load_address))
                 })
@@ -298,14 +478,11 @@ pub fn plan(inputs: &PlanInputs<'_>, options: &PlanOptions) -> Result<Planned> {
         })
         .collect();
     for (name, _) in &options.budgets {
-        if !problem_regions
-            .iter()
-            .any(|r| r.name.eq_ignore_ascii_case(name))
-        {
+        if !regions.iter().any(|r| r.name.eq_ignore_ascii_case(name)) {
             bail!(
                 "--budget {name}: not a region code can be placed in on {} (candidates: {})",
                 board.name,
-                problem_regions
+                regions
                     .iter()
                     .map(|r| r.name.as_str())
                     .collect::<Vec<_>>()
@@ -313,44 +490,69 @@ pub fn plan(inputs: &PlanInputs<'_>, options: &PlanOptions) -> Result<Planned> {
             );
         }
     }
+    Ok(regions)
+}
 
-    // The entry and what it calls directly run before the startup copy: they stay put.
-    let entry_address = map.entry.as_ref().map(|e| e.address).or_else(|| {
-        use object::Object;
-        object::File::parse(inputs.elf).ok().map(|f| f.entry())
-    });
-    let entry_item = entry_address.and_then(|a| item_at(a & !1));
-    // Every relocation between two items, resolved once: (from, to, kind).
-    let index = inventory.symbol_index();
-    let item_references: Vec<(usize, usize, RefKind)> = inventory
-        .references
-        .iter()
-        .filter_map(|r| {
-            let from = item_of_inventory[r.from]?;
-            let to = inventory
-                .resolve_target(&r.target, &index)
-                .and_then(|t| item_of_inventory[t])?;
-            Some((from, to, r.kind))
-        })
-        .collect();
-    let mut startup: BTreeSet<usize> = entry_item.into_iter().collect();
-    startup.extend(
-        item_references
-            .iter()
-            .filter(|(from, _, kind)| Some(*from) == entry_item && *kind != RefKind::Data)
-            .map(|(_, to, _)| *to),
-    );
+/// The startup-safe set of [`safety`], from the entry point and the image's bytes.
+fn startup_pins(
+    inputs: &PlanInputs<'_>,
+    items: &Items<'_>,
+    copy_symbols: &[String],
+) -> std::collections::BTreeMap<usize, String> {
+    use object::{Object, ObjectSection};
+    let file = object::File::parse(inputs.elf).ok();
+    let entry_address = inputs
+        .map
+        .entry
+        .as_ref()
+        .map(|e| e.address)
+        .or_else(|| file.as_ref().map(|f| f.entry()));
+    let entry = entry_address.and_then(|a| items.at(a & !1));
+    let bytes = |i: usize| -> Option<Vec<u8>> {
+        let s = items.sections[i];
+        let file = file.as_ref()?;
+        let section = file
+            .sections()
+            .find(|x| x.address() <= s.address && s.address + s.size <= x.address() + x.size())?;
+        let data = section.data().ok()?;
+        let start = (s.address - section.address()) as usize;
+        Some(data.get(start..start + s.size as usize)?.to_vec())
+    };
+    safety::startup_safe_set(&safety::StartupFacts {
+        sections: &items.sections,
+        not_code: &items.not_code,
+        references: &items.references,
+        entry,
+        copy_symbols,
+        bytes: &bytes,
+    })
+}
 
-    let mut items = Vec::with_capacity(sections.len());
-    for (i, s) in sections.iter().enumerate() {
-        let home = target_of(s.address).expect("items are in target regions");
+/// The solver's problem: regions, items with costs and constraints, call edges.
+#[allow(clippy::too_many_arguments)]
+fn model(
+    inputs: &PlanInputs<'_>,
+    options: &PlanOptions,
+    map: &LinkMap,
+    targets: &[TargetRegion],
+    items: &Items<'_>,
+    stalls: &StallModel,
+    pinned: &std::collections::BTreeMap<usize, String>,
+    warnings: &mut Vec<String>,
+) -> Result<solver::Problem> {
+    let board = inputs.board;
+    let problem_regions = region_budgets(inputs, options, map, targets)?;
+    let current = current_cycles(inputs.profile, items, warnings);
+    let mut solver_items = Vec::with_capacity(items.sections.len());
+    for (i, s) in items.sections.iter().enumerate() {
+        let home = items.home[i];
         let symbol_addresses: Vec<u32> = s
             .symbols
             .iter()
             .map(|sym| sym.code_address() as u32)
             .collect();
         let ratio = stalls.ratio(&symbol_addresses);
-        let c = current_cycles[i];
+        let c = current[i];
         // Cycles as from TCM, and as from XIP, whichever one was measured.
         let (tcm, xip) = match targets[home].kind {
             solver::RegionKind::Xip => (c * ratio, c),
@@ -373,8 +575,8 @@ pub fn plan(inputs: &PlanInputs<'_>, options: &PlanOptions) -> Result<Planned> {
             })
             .collect();
         let is_root = s.section.starts_with(".ramfunc") || matches_any(&options.ram_only, s);
-        let excluded = startup.contains(&i) || not_code[i] || matches_any(&options.exclude, s);
-        let pinned = options
+        let excluded = pinned.contains_key(&i) || matches_any(&options.exclude, s);
+        let pin = options
             .pin
             .iter()
             .find(|(p, _)| matches_any(std::slice::from_ref(p), s))
@@ -386,26 +588,27 @@ pub fn plan(inputs: &PlanInputs<'_>, options: &PlanOptions) -> Result<Planned> {
                     .with_context(|| format!("--pin {region}: not a code region of {}", board.name))
             })
             .transpose()?;
-        // Code that runs before the startup copy (or that the user excluded) cannot be pinned
-        // elsewhere: say so instead of failing.
-        let pinned = match pinned {
+        // Code that must stay put (or that the user excluded) cannot be pinned elsewhere: say
+        // so instead of failing.
+        let pin = match pin {
             Some(_) if excluded => {
                 warnings.push(format!(
-                    "{} stays put (startup code, data or --exclude); its --pin is ignored",
-                    s.label()
+                    "{} stays put ({}); its --pin is ignored",
+                    s.label(),
+                    pinned.get(&i).map_or("--exclude", String::as_str)
                 ));
                 None
             }
             other => other,
         };
-        items.push(solver::Item {
+        solver_items.push(solver::Item {
             name: s.label(),
             size: s.size,
-            align: align[i],
+            align: items.align[i],
             kind: solver::ItemKind::Code,
             current: solver::RegionId(home as u16),
             cost,
-            pinned,
+            pinned: pin,
             ram_only: is_root.then(|| solver::RamOnly::Root {
                 reason: if s.section.starts_with(".ramfunc") {
                     "a .ramfunc section (flash-disabled root)".into()
@@ -416,59 +619,49 @@ pub fn plan(inputs: &PlanInputs<'_>, options: &PlanOptions) -> Result<Planned> {
             excluded,
         });
     }
+    let veneer = board.veneers.first().map_or(6.0, |v| f64::from(v.cycles));
+    Ok(solver::Problem {
+        veneer: solver::VeneerModel::same_region_only(problem_regions.len(), veneer),
+        regions: problem_regions,
+        items: solver_items,
+        edges: call_edges(inputs.profile, items),
+        padding: solver::Padding::AlignUp,
+    })
+}
 
-    // Edges: static direct calls, weighted by the profile's counts; every reference for the
-    // ram-only closure.
+/// Static direct calls between items, weighted by the profile's counts.
+fn call_edges(profile: &Profile, items: &Items<'_>) -> Vec<solver::Edge> {
     let mut dynamic: FxHashMap<(usize, usize), u64> = FxHashMap::default();
-    for e in &inputs.profile.call_edges {
-        if let (Some(a), Some(b)) = (item_at(u64::from(e.site)), item_at(u64::from(e.callee))) {
+    for e in &profile.call_edges {
+        if let (Some(a), Some(b)) = (items.at(u64::from(e.site)), items.at(u64::from(e.callee))) {
             *dynamic.entry((a, b)).or_default() += e.count;
         }
     }
-    let mut calls: BTreeSet<(usize, usize)> = BTreeSet::new();
-    let mut references = Vec::new();
-    for &(from, to, kind) in &item_references {
-        if from == to {
-            continue;
-        }
-        references.push((solver::ItemId(from as u32), solver::ItemId(to as u32)));
-        if kind != RefKind::Data {
-            calls.insert((from, to));
-        }
-    }
-    let edges = calls
+    let calls: BTreeSet<(usize, usize)> = items
+        .references
+        .iter()
+        .filter(|r| r.kind != RefKind::Data)
+        .filter_map(|r| Some((r.from, r.to?)))
+        .filter(|(from, to)| from != to)
+        .collect();
+    calls
         .into_iter()
         .map(|(a, b)| solver::Edge {
             caller: solver::ItemId(a as u32),
             callee: solver::ItemId(b as u32),
             count: dynamic.get(&(a, b)).copied().unwrap_or(0),
         })
-        .collect();
-    let veneer = board.veneers.first().map_or(6.0, |v| f64::from(v.cycles));
-    let mut problem = solver::Problem {
-        veneer: solver::VeneerModel::same_region_only(problem_regions.len(), veneer),
-        regions: problem_regions,
-        items,
-        edges,
-        padding: solver::Padding::AlignUp,
-    };
-    solver::propagate_ram_only(&mut problem, &references)?;
+        .collect()
+}
 
+fn solve(problem: &solver::Problem, options: &PlanOptions) -> Result<solver::Plan> {
     let solve_options = solver::SolveOptions {
         strategy: options.strategy,
         time_limit_seconds: options.time_limit_seconds,
         relative_gap: options.relative_gap,
         ..solver::SolveOptions::default()
     };
-    let solution = solver::solve(&problem, &solve_options).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let plan = to_plan(inputs, &targets, &sections, &problem, &solution);
-    Ok(Planned {
-        plan,
-        solution,
-        problem,
-        sections: sections.into_iter().cloned().collect(),
-        warnings,
-    })
+    solver::solve(problem, &solve_options).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 fn to_plan(
@@ -588,6 +781,7 @@ fn to_plan(
             edges: problem.edges.len(),
         }),
         forced,
+        estimate: None,
     }
 }
 
@@ -640,6 +834,22 @@ pub fn summary(planned: &Planned) -> String {
     }
     if moved.len() > 25 {
         let _ = writeln!(out, "  … and {} more", moved.len() - 25);
+    }
+    if !planned.kept.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n  {} sections stay put for startup safety:",
+            planned.kept.len()
+        );
+        for (name, why) in planned.kept.iter().take(20) {
+            let _ = writeln!(out, "  - {name}: {why}");
+        }
+        if planned.kept.len() > 20 {
+            let _ = writeln!(out, "  … and {} more", planned.kept.len() - 20);
+        }
+    }
+    if let Some(estimate) = &plan.estimate {
+        let _ = writeln!(out, "\n  {estimate}");
     }
     if !plan.forced.is_empty() {
         let _ = writeln!(out, "\n  forced by the constraints:");

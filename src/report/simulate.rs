@@ -84,6 +84,9 @@ pub struct SimRun {
     pub profile: Option<Profile>,
     /// Calls through each veneer of [`SimOptions::veneers`], in the same order.
     pub veneer_calls: Vec<u64>,
+    /// Peripheral registers the program touched that the virtual board only stores (no
+    /// behaviour): where its model may be too simple for this firmware.
+    pub plain_registers: Vec<String>,
 }
 
 impl SimRun {
@@ -314,5 +317,10 @@ fn finish(
         output: std::mem::take(&mut m.output),
         profile,
         veneer_calls,
+        plain_registers: m
+            .soc
+            .as_ref()
+            .map(|s| s.plain_touched())
+            .unwrap_or_default(),
     }
 }

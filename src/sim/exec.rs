@@ -2,6 +2,8 @@
 //! data-side bus accesses that loads and stores make (with their timing).
 
 use super::decode::{flag, Insn, Op};
+use super::memory::BusError;
+use super::soc::Soc;
 use super::system::{Fault, PPB_BASE};
 use super::{Machine, SimError, Trap};
 
@@ -157,6 +159,7 @@ impl Machine {
                 w[..N].copy_from_slice(&b);
                 Ok(u32::from_le_bytes(w))
             }
+            Err(BusError::Unmapped) if Soc::in_window(addr) => self.mmio_read(addr, N as u32),
             Err(e) => Err(Trap::Fault(Fault::data_access(self.pc, addr, e))),
         }
     }
@@ -176,6 +179,9 @@ impl Machine {
                     self.invalidate_code(addr, N as u32);
                 }
                 Ok(())
+            }
+            Err(BusError::Unmapped) if Soc::in_window(addr) => {
+                self.mmio_write(addr, value, N as u32)
             }
             Err(e) => Err(Trap::Fault(Fault::data_access(self.pc, addr, e))),
         }
@@ -698,6 +704,11 @@ impl Machine {
             }
             Op::Bx => {
                 let target = self.r[usize::from(i.rm)];
+                // `ldr r0, =handler; bx r0`: the SDK's fault and default handlers spin this way.
+                let back = self.pc.wrapping_sub(target & !1);
+                if target & 1 == 1 && back <= 8 && target >> 28 != 0xF {
+                    self.check_idle_loop()?;
+                }
                 self.bx_write(target)?;
                 if i.rm == 14 {
                     self.note_return(target);

@@ -35,6 +35,8 @@ pub enum BusError {
     NotReadable,
     NotWritable,
     NotExecutable,
+    /// A reserved slot of the SoC's peripheral map.
+    ReservedPeripheral,
 }
 
 impl std::fmt::Display for BusError {
@@ -44,6 +46,9 @@ impl std::fmt::Display for BusError {
             BusError::NotReadable => "the region is not readable",
             BusError::NotWritable => "the region is not writable",
             BusError::NotExecutable => "the region is not executable",
+            BusError::ReservedPeripheral => {
+                "a reserved slot of the peripheral map (no peripheral there)"
+            }
         })
     }
 }
@@ -97,6 +102,24 @@ impl Memory {
             if r.kind == RegionKind::Xip {
                 r.writable = true;
             }
+        }
+    }
+
+    /// Changes the size of region `index` (FlexRAM banks reassigned at run time): contents up to
+    /// the smaller size are kept, new bytes read zero, addresses past the new end are unmapped.
+    pub fn resize(&mut self, index: usize, size: u32) {
+        let r = &mut self.regions[index];
+        let (base, old) = (r.base, r.size);
+        r.data.resize(size as usize, 0);
+        r.size = size;
+        let first = base >> PAGE_SHIFT;
+        for p in first..first + (old >> PAGE_SHIFT) {
+            if self.page_map[p as usize] == index as u8 {
+                self.page_map[p as usize] = NO_REGION;
+            }
+        }
+        for p in first..first + (size >> PAGE_SHIFT) {
+            self.page_map[p as usize] = index as u8;
         }
     }
 

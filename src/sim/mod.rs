@@ -11,19 +11,24 @@
 //! code copying functions to ITCM). The main loop has no allocation and one event comparison per
 //! instruction; timers and pending exceptions are folded into `next_event`.
 
+mod boot;
 pub mod decode;
 mod dwt;
 mod elf;
 mod exec;
+mod flexram;
 mod fpu;
 pub mod memory;
+mod mmio;
 mod semihost;
+pub mod soc;
 mod system;
 pub mod timing;
 
 use serde::Serialize;
 use thiserror::Error;
 
+pub use boot::{with_run_setup, BootRecord, RunSetup};
 pub use elf::{Image, Symbol};
 pub use memory::BusError;
 pub use system::FaultReport;
@@ -49,8 +54,10 @@ pub enum SimError {
         len: usize,
         board: String,
     },
-    #[error("no vector table: {why}; VTOR is {vtor:#010x}. Link a vector table at the start of flash (or set --vtor)")]
+    #[error("no vector table: {why}; VTOR is {vtor:#010x}. Link a vector table at the start of flash, give the image a FlexSPI boot header (FCB and IVT) for the ROM, or name the table with `hotlink run --vtor ADDR` (and the first instruction with --entry ADDR)")]
     NoVectorTable { vtor: u32, why: String },
+    #[error("boot ROM: {why}")]
+    BootHeader { why: String },
     #[error("the core locked up: {0}")]
     Lockup(FaultReport),
     #[error("breakpoint (BKPT #{imm:#x}) at {pc:#010x} in {function}: no debugger is attached")]
@@ -115,6 +122,38 @@ struct CodePage {
 
 const INSNS_PER_PAGE: usize = 1 << (PAGE_SHIFT - 1);
 
+/// The SoC model a board's `[boot]` table names, with its fuses and UART input.
+fn new_soc(
+    board: &Board,
+    rom: &crate::board::BootRom,
+    setup: &RunSetup,
+) -> Result<soc::Soc, SimError> {
+    let bad = |why: String| SimError::Board {
+        board: board.name.clone(),
+        why,
+    };
+    if rom.peripherals != "rt1060" {
+        return Err(bad(format!(
+            "[boot] peripherals = \"{}\" is not a modelled peripheral map (known: rt1060)",
+            rom.peripherals
+        )));
+    }
+    let mut soc = soc::Soc::new();
+    soc.input = setup.uart_input.iter().copied().collect();
+    let ocotp = soc
+        .peripheral_mut("OCOTP")
+        .expect("the rt1060 map has an OCOTP");
+    for (name, &value) in &rom.fuses {
+        let Some(i) = ocotp.regs.table.iter().position(|r| r.name == name) else {
+            return Err(bad(format!(
+                "[boot.fuses] {name}: the OCOTP has no such shadow register (known: CFG0..CFG6, MEM0..MEM4, ANA0..ANA2, MAC0, MAC1, GP1, GP2)"
+            )));
+        };
+        ocotp.regs.values[i] = value;
+    }
+    Ok(soc)
+}
+
 /// Hooks the profiling layer installs: called after each retired instruction, and on calls.
 pub trait Observer {
     /// One instruction at `pc` retired, costing `cycles`.
@@ -173,6 +212,21 @@ pub struct Machine {
     pub(crate) last_pc: u32,
     /// Asleep in WFI until an interrupt wakes the core.
     pub(crate) sleeping: bool,
+    /// The SoC's peripherals, on boards whose file describes them (`[boot]`).
+    pub soc: Option<Box<soc::Soc>>,
+    /// FlexRAM bank geometry, for GPR writes that reassign banks.
+    flexram: Option<flexram::FlexRamModel>,
+    /// Regions made of FlexRAM-OCRAM banks (they shrink and grow with the bank assignment).
+    flexram_regions: Vec<usize>,
+    /// `--trace-mmio`: print every peripheral access.
+    trace_mmio: bool,
+    /// What the boot ROM did, when the image had a boot header.
+    pub boot: Option<BootRecord>,
+    /// The core clock the SoC's clock registers select (the board's until a ROM boot).
+    pub(crate) core_hz: u64,
+    /// The board's core clock and the ROM's FlexSPI clock, which the board file's memory
+    /// latencies are given at; set by a ROM boot, after which clock changes rescale them.
+    clock_reference: Option<(u64, u64)>,
 }
 
 impl Machine {
@@ -205,6 +259,18 @@ impl Machine {
         let timing = Timing::new(board, &mem.regions);
         let mut code = Vec::new();
         code.resize_with(1 << (32 - PAGE_SHIFT), || None);
+        let setup = boot::current_setup();
+        let soc = match &board.boot {
+            Some(rom) => Some(Box::new(new_soc(board, rom, &setup)?)),
+            None => None,
+        };
+        let flexram_regions = board
+            .regions
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.flexram && r.kind == crate::board::RegionKind::Ocram)
+            .map(|(i, _)| i)
+            .collect();
         let mut m = Machine {
             mem,
             image,
@@ -240,9 +306,73 @@ impl Machine {
             cycle_limit: u64::MAX,
             last_pc: 0,
             sleeping: false,
+            flexram: soc.as_ref().map(|_| flexram::FlexRamModel::new(board)),
+            soc,
+            flexram_regions,
+            trace_mmio: setup.trace_mmio,
+            boot: None,
+            core_hz: board.core_clock_hz,
+            clock_reference: None,
         };
-        m.reset(vtor)?;
+        let flash = m
+            .mem
+            .regions
+            .iter()
+            .find(|r| r.kind == crate::board::RegionKind::Xip)
+            .map(|r| r.base);
+        match (setup.vtor, &board.boot, flash) {
+            (Some(v), _, _) => m.reset(v)?,
+            (None, Some(rom), Some(flash)) => {
+                m.boot = m.rom_boot(rom, flash)?;
+                match m.boot {
+                    Some(_) => m.start_clock_model(board),
+                    None => m.reset(vtor)?,
+                }
+            }
+            _ => m.reset(vtor)?,
+        }
+        if let Some(entry) = setup.entry {
+            m.pc = entry & !1;
+            m.last_pc = m.pc;
+        }
         Ok(m)
+    }
+
+    /// Enters a function the way the ROM does when the IVT entry is code: the ROM's stack
+    /// pointer and VTOR stay, the PC is the function.
+    fn reset_to_function(&mut self, entry: u32, sp: u32, vtor: u32) -> Result<(), SimError> {
+        if !self
+            .mem
+            .region_index(entry)
+            .is_some_and(|i| self.mem.regions[i].executable)
+        {
+            return Err(SimError::BootHeader {
+                why: format!(
+                    "the IVT entry {:#010x} is outside executable memory",
+                    entry | 1
+                ),
+            });
+        }
+        self.sys.reset(vtor);
+        self.r = [0; 16];
+        self.r[13] = sp & !7;
+        self.r[14] = 0xFFFF_FFFF;
+        self.pc = entry;
+        self.last_pc = entry;
+        self.next_event = 0;
+        Ok(())
+    }
+
+    /// Drops decoded instructions of region `index` (its memory was remapped).
+    fn forget_code_of_region(&mut self, index: usize) {
+        for page in self.code.iter_mut() {
+            if page
+                .as_ref()
+                .is_some_and(|p| usize::from(p.region) == index)
+            {
+                *page = None;
+            }
+        }
     }
 
     /// Reset from the vector table at `vtor`: SP from word 0, PC from word 1.

@@ -187,6 +187,11 @@ pub struct System {
     pub fpcar: u32,
     fpdscr: u32,
     csselr: u32,
+    /// MPU configuration (16 regions): kept and read back; not enforced on accesses yet.
+    mpu_ctrl: u32,
+    mpu_rnr: u32,
+    mpu_rbar: [u32; MPU_REGIONS],
+    mpu_rasr: [u32; MPU_REGIONS],
     systick_csr: u32,
     systick_reload: u32,
     /// Cycle of the next SysTick wrap while it runs.
@@ -196,6 +201,8 @@ pub struct System {
 }
 
 const CCR_DIV_0_TRP: u32 = 1 << 4;
+/// MPU regions of the Cortex-M7 in the i.MX RT (MPU_TYPE.DREGION).
+const MPU_REGIONS: usize = 16;
 const CCR_DC: u32 = 1 << 16;
 const CCR_IC: u32 = 1 << 17;
 const FPCCR_LSPACT: u32 = 1;
@@ -227,12 +234,21 @@ impl System {
             fpcar: 0,
             fpdscr: 0,
             csselr: 0,
+            mpu_ctrl: 0,
+            mpu_rnr: 0,
+            mpu_rbar: [0; MPU_REGIONS],
+            mpu_rasr: [0; MPU_REGIONS],
             systick_csr: 0,
             systick_reload: 0,
             systick_next: u64::MAX,
             dwt: Dwt::new(),
             clock_hz,
         }
+    }
+
+    /// Caches off, as out of reset: images booted through the ROM enable them themselves.
+    pub(crate) fn caches_off(&mut self) {
+        self.ccr &= !(CCR_IC | CCR_DC);
     }
 
     pub fn reset(&mut self, vtor: u32) {
@@ -387,7 +403,7 @@ impl Machine {
     }
 
     fn lockup(&self, what: String) -> SimError {
-        SimError::Lockup(FaultReport {
+        self.lockup_after(FaultReport {
             exception: "Lockup".into(),
             pc: self.pc,
             function: self.describe(self.pc),
@@ -396,6 +412,19 @@ impl Machine {
             hfsr: self.sys.hfsr,
             address: None,
         })
+    }
+
+    /// A lockup, named after the first fault when an earlier one led to it: that fault (a
+    /// peripheral write, a bad pointer) is what the user must fix, not the escalation.
+    fn lockup_after(&self, report: FaultReport) -> SimError {
+        match &self.first_fault {
+            Some(first) => SimError::Lockup(FaultReport {
+                cause: format!("{}; it began with the first fault: {first}", report.cause),
+                address: first.address,
+                ..report
+            }),
+            None => SimError::Lockup(report),
+        }
     }
 
     /// Exception entry: stacks the context and jumps to the handler of exception `n`.
@@ -605,7 +634,7 @@ impl Machine {
             address: f.address,
         };
         if target == HARDFAULT && prio <= -1 {
-            return Err(SimError::Lockup(report));
+            return Err(self.lockup_after(report));
         }
         if self.first_fault.is_none() {
             self.first_fault = Some(report);
@@ -793,6 +822,16 @@ impl Machine {
             }
             0xE000_ED84 => s.csselr,
             0xE000_ED88 => s.cpacr,
+            0xE000_ED90 => (MPU_REGIONS as u32) << 8,
+            0xE000_ED94 => s.mpu_ctrl,
+            0xE000_ED98 => s.mpu_rnr,
+            // RBAR and its aliases A1..A3 read the selected region, with REGION in bits 3:0.
+            0xE000_ED9C | 0xE000_EDA4 | 0xE000_EDAC | 0xE000_EDB4 => {
+                s.mpu_rbar[s.mpu_rnr as usize % MPU_REGIONS] | (s.mpu_rnr & 0xF)
+            }
+            0xE000_EDA0 | 0xE000_EDA8 | 0xE000_EDB0 | 0xE000_EDB8 => {
+                s.mpu_rasr[s.mpu_rnr as usize % MPU_REGIONS]
+            }
             0xE000_EDFC => s.dwt.demcr,
             0xE000_EF34 => s.fpccr,
             0xE000_EF38 => s.fpcar,
@@ -890,6 +929,18 @@ impl Machine {
             0xE000_ED38 => s.bfar = v,
             0xE000_ED84 => s.csselr = v & 0xF,
             0xE000_ED88 => s.cpacr = v & 0x00F0_0000,
+            0xE000_ED94 => s.mpu_ctrl = v & 7,
+            0xE000_ED98 => s.mpu_rnr = v & 0xFF,
+            0xE000_ED9C | 0xE000_EDA4 | 0xE000_EDAC | 0xE000_EDB4 => {
+                // VALID (bit 4) selects the region named in bits 3:0.
+                if v & 0x10 != 0 {
+                    s.mpu_rnr = v & 0xF;
+                }
+                s.mpu_rbar[s.mpu_rnr as usize % MPU_REGIONS] = v & !0x1F;
+            }
+            0xE000_EDA0 | 0xE000_EDA8 | 0xE000_EDB0 | 0xE000_EDB8 => {
+                s.mpu_rasr[s.mpu_rnr as usize % MPU_REGIONS] = v & 0x173F_FF3F;
+            }
             0xE000_EDFC => s.dwt.set_demcr(now, v),
             0xE000_EF00 => {
                 let n = 16 + (v & 0x1FF) as usize;

@@ -159,6 +159,9 @@ pub struct Timing {
     pub icache_on: bool,
     pub dcache_on: bool,
     costs: Vec<RegionCost>,
+    /// The board file's costs (at its core clock and the ROM's FlexSPI clock), and the kinds
+    /// of the regions, for rescaling when the firmware changes its clocks.
+    board_costs: Vec<(RegionKind, RegionCost)>,
     /// What an instruction fetch costs per region: the same as `costs` unless
     /// [`Timing::assume_code_in_tcm`] asked what the program would take with its code in TCM.
     fetch_costs: Vec<RegionCost>,
@@ -243,6 +246,11 @@ impl Timing {
             icache_on: true,
             dcache_on: true,
             fetch_costs: costs.clone(),
+            board_costs: regions
+                .iter()
+                .map(|r| r.kind)
+                .zip(costs.iter().copied())
+                .collect(),
             code_ranges: Vec::new(),
             costs,
             stats,
@@ -253,6 +261,32 @@ impl Timing {
             pair_open: false,
             prev_dest: 0xFF,
             btac: vec![(u32::MAX, 0); BTAC_SIZE],
+        }
+    }
+
+    /// Rescales memory latencies to the clocks the firmware programmed. The board file's cycle
+    /// counts hold at its core clock with the boot ROM's FlexSPI clock; a memory access takes
+    /// the same time whatever the core clock, so its cost in core cycles scales with
+    /// `core_ratio` (core clock / board core clock), and an XIP transfer also scales inversely
+    /// with `flexspi_ratio` (FlexSPI root clock / the ROM's). TCM stays at core speed.
+    pub fn set_clocks(&mut self, core_ratio: f64, flexspi_ratio: f64) {
+        let scale = |cycles: u32, factor: f64| (f64::from(cycles) * factor).round().max(1.0) as u32;
+        for (i, (kind, base)) in self.board_costs.iter().enumerate() {
+            let factor = match kind {
+                RegionKind::Xip => core_ratio / flexspi_ratio.max(1e-3),
+                RegionKind::Ocram | RegionKind::Semc => core_ratio,
+                RegionKind::Itcm | RegionKind::Dtcm => continue,
+            };
+            let cost = RegionCost {
+                cached: base.cached,
+                uncached: scale(base.uncached, factor),
+                miss: scale(base.miss, factor),
+                prefetch_hit: base.prefetch_hit.map(|c| scale(c, factor)),
+            };
+            if self.code_ranges.is_empty() {
+                self.fetch_costs[i] = cost;
+            }
+            self.costs[i] = cost;
         }
     }
 

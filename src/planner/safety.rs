@@ -1,0 +1,407 @@
+//! The startup-safe set: input sections a plan must leave where the script puts them, each with
+//! the reason `hotlink plan` prints.
+//!
+//! Moving code to ITCM or OCRAM only works once the startup code has copied it there, and only
+//! for pieces the linker does not assemble from several inputs. The rules, in one place:
+//! - data in a code output section (vector tables, boot headers: the hardware reads them first);
+//! - sections the boot ROM or the core finds by address (`.isr_vector`, `.boot_hdr`, `.ivt`…);
+//! - linker-assembled pieces: `.init`/`.fini` (crti's prologue and crtn's epilogue make one
+//!   `_init`) and everything of crti/crtn/crtbegin/crtend;
+//! - the entry and everything that runs before the receiving sections are copied: everything
+//!   reachable from the entry through any relocation out of code (`bl SystemInit` and
+//!   `ldr r0,=SystemInit; blx r0` alike; a vector table's entries run only when taken), where in the copy routine — the code that reads the receiving sections'
+//!   linker symbols — only what it uses up to the copy counts, and the first call after its last
+//!   use of a copy symbol if it follows right after (the copier, e.g. `copy_words` or `memcpy`).
+//!
+//! The order inside a function comes from relocation offsets; a literal-pool word is placed where
+//! the first `ldr rX, =sym` that loads it sits (Thumb LDR-literal encodings decoded from the
+//! image), so a pool at the end of `Reset_Handler` does not hide what runs first.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use rustc_hash::FxHashMap;
+
+use crate::inventory::RefKind;
+use crate::linkmap::MapInputSection;
+
+/// A relocation from one item, resolved as far as the inputs allow.
+#[derive(Clone, Debug)]
+pub struct ItemRef {
+    pub from: usize,
+    /// The item it lands in, if any (a linker-script symbol lands in none).
+    pub to: Option<usize>,
+    /// The symbol it names, if it names one.
+    pub symbol: Option<String>,
+    /// Offset of the relocated place in `from`.
+    pub offset: u64,
+    pub kind: RefKind,
+}
+
+/// What the startup-safe rules look at.
+pub struct StartupFacts<'a> {
+    pub sections: &'a [&'a MapInputSection],
+    /// Items whose object says they are not executable.
+    pub not_code: &'a [bool],
+    pub references: &'a [ItemRef],
+    /// The item holding the entry point.
+    pub entry: Option<usize>,
+    /// Linker-script symbols that name a receiving section's run or load addresses.
+    pub copy_symbols: &'a [String],
+    /// Each item's bytes in the image (to find which instruction loads a literal), if readable.
+    pub bytes: &'a dyn Fn(usize) -> Option<Vec<u8>>,
+}
+
+/// Section names the hardware or boot ROM finds by address.
+const FIXED_ADDRESS: &[&str] = &[
+    ".isr_vector",
+    ".vectors",
+    ".interrupts",
+    ".boot_hdr",
+    ".ivt",
+    ".boot_data",
+    ".dcd",
+    ".flash_config",
+    ".flashconfig",
+    ".fcb",
+];
+
+/// Objects the linker stitches together with the script's own pieces.
+const LINKER_ASSEMBLED_OBJECTS: &[&str] = &["crti.o", "crtn.o", "crtbegin.o", "crtend.o"];
+
+/// The items that must stay put, with why.
+pub fn startup_safe_set(facts: &StartupFacts<'_>) -> BTreeMap<usize, String> {
+    let mut pinned = BTreeMap::new();
+    for (i, s) in facts.sections.iter().enumerate() {
+        if let Some(reason) = static_rule(s, facts.not_code[i]) {
+            pinned.insert(i, reason);
+        }
+    }
+    for (i, reason) in before_copy(facts) {
+        pinned.entry(i).or_insert(reason);
+    }
+    pinned
+}
+
+/// The rules that need only the section itself.
+fn static_rule(s: &MapInputSection, not_code: bool) -> Option<String> {
+    let base = |name: &str| {
+        FIXED_ADDRESS
+            .iter()
+            .any(|f| name == *f || name.starts_with(&format!("{f}.")))
+    };
+    let file = s.member.as_deref().unwrap_or(&s.object);
+    let file = file.rsplit('/').next().unwrap_or(file);
+    if base(&s.section) {
+        Some("found by address (vector table or boot header)".into())
+    } else if not_code {
+        Some("data in a code section (the hardware or startup may read it first)".into())
+    } else if s.section == ".init" || s.section == ".fini" {
+        Some(format!(
+            "linker-assembled {}: crti's prologue and crtn's epilogue make one function",
+            s.section
+        ))
+    } else if LINKER_ASSEMBLED_OBJECTS.contains(&file) {
+        Some(format!(
+            "part of {file}, which the linker assembles with the script"
+        ))
+    } else {
+        None
+    }
+}
+
+/// Everything that runs before the copy, found by walking references from the entry.
+fn before_copy(facts: &StartupFacts<'_>) -> Vec<(usize, String)> {
+    let Some(entry) = facts.entry else {
+        return Vec::new();
+    };
+    let mut by_item: FxHashMap<usize, Vec<&ItemRef>> = FxHashMap::default();
+    for r in facts.references {
+        by_item.entry(r.from).or_default().push(r);
+    }
+    let name = |i: usize| -> String {
+        let s = facts.sections[i];
+        s.symbols
+            .iter()
+            .find(|sym| !sym.name.starts_with('$'))
+            .map_or_else(|| s.label(), |sym| sym.name.clone())
+    };
+    let mut parent: BTreeMap<usize, Option<usize>> = BTreeMap::new();
+    let mut copiers: BTreeMap<usize, String> = BTreeMap::new();
+    parent.insert(entry, None);
+    let mut queue = VecDeque::from([entry]);
+    while let Some(item) = queue.pop_front() {
+        // A table is read, not run: what a vector table points at runs when it is taken.
+        if facts.not_code[item] {
+            continue;
+        }
+        let refs = by_item.get(&item).map(Vec::as_slice).unwrap_or(&[]);
+        let code = (facts.bytes)(item).unwrap_or_default();
+        let followed = runs_before_copy(refs, &code, facts.copy_symbols);
+        if let Some(symbol) = followed.copy_symbol {
+            copiers.insert(item, symbol);
+        }
+        for to in followed.targets {
+            if let std::collections::btree_map::Entry::Vacant(slot) = parent.entry(to) {
+                slot.insert(Some(item));
+                queue.push_back(to);
+            }
+        }
+    }
+    parent
+        .keys()
+        .map(|&i| {
+            let mut chain = vec![name(i)];
+            let mut at = parent[&i];
+            while let Some(p) = at {
+                chain.push(name(p));
+                at = parent[&p];
+            }
+            chain.reverse();
+            let reason = if i == entry {
+                match copiers.get(&i) {
+                    Some(symbol) => format!(
+                        "the entry point, which also does the startup copy (reads {symbol})"
+                    ),
+                    None => "the entry point: runs before anything is copied".to_string(),
+                }
+            } else if let Some(symbol) = copiers.get(&i) {
+                format!(
+                    "the startup copy itself (reads {symbol}): {}",
+                    chain.join(" -> ")
+                )
+            } else {
+                format!("runs before the startup copy: {}", chain.join(" -> "))
+            };
+            (i, reason)
+        })
+        .collect()
+}
+
+/// How far after the last load of a copy symbol a call still counts as the copier (the loads
+/// set up its arguments; `main` comes later, after the `.bss` loop).
+const COPIER_WINDOW: u64 = 16;
+
+/// Which of a function's references run before (or as) its copy of the receiving sections.
+struct Followed {
+    targets: Vec<usize>,
+    /// The first copy symbol it uses, when it is a copy routine.
+    copy_symbol: Option<String>,
+}
+
+fn runs_before_copy(refs: &[&ItemRef], code: &[u8], copy_symbols: &[String]) -> Followed {
+    let loads = literal_loads(code);
+    let used_at = |r: &ItemRef| match r.kind {
+        RefKind::Data => loads.get(&r.offset).copied().unwrap_or(r.offset),
+        _ => r.offset,
+    };
+    let copy_uses: Vec<(u64, &str)> = refs
+        .iter()
+        .filter_map(|r| {
+            let symbol = r.symbol.as_deref()?;
+            copy_symbols
+                .iter()
+                .any(|c| c == symbol)
+                .then(|| (used_at(r), symbol))
+        })
+        .collect();
+    let Some(&(_, first_symbol)) = copy_uses.iter().min() else {
+        return Followed {
+            targets: refs.iter().filter_map(|r| r.to).collect(),
+            copy_symbol: None,
+        };
+    };
+    let last_use = copy_uses.iter().map(|(at, _)| *at).max().unwrap_or(0);
+    let copier = refs
+        .iter()
+        .filter(|r| r.kind != RefKind::Data && used_at(r) > last_use)
+        .filter(|r| used_at(r) <= last_use + COPIER_WINDOW)
+        .min_by_key(|r| used_at(r))
+        .map(|r| used_at(r));
+    let targets = refs
+        .iter()
+        .filter(|r| used_at(r) <= last_use || Some(used_at(r)) == copier)
+        .filter_map(|r| r.to)
+        .collect();
+    Followed {
+        targets,
+        copy_symbol: Some(first_symbol.to_string()),
+    }
+}
+
+/// Literal-pool offset → offset of the first Thumb `ldr rX, [pc, #imm]` that loads it.
+fn literal_loads(code: &[u8]) -> FxHashMap<u64, u64> {
+    let half = |at: usize| -> Option<u16> {
+        Some(u16::from_le_bytes([*code.get(at)?, *code.get(at + 1)?]))
+    };
+    let mut loads = FxHashMap::default();
+    let mut at = 0usize;
+    while let Some(first) = half(at) {
+        let pc = (at as u64 + 4) & !3;
+        let wide = matches!(first >> 11, 0b11101..=0b11111);
+        let target = if first & 0xF800 == 0x4800 {
+            Some(pc + u64::from(first & 0xFF) * 4)
+        } else if wide && first & 0xFF7F == 0xF85F {
+            half(at + 2).and_then(|second| {
+                let imm = u64::from(second & 0x0FFF);
+                if first & 0x0080 != 0 {
+                    Some(pc + imm)
+                } else {
+                    pc.checked_sub(imm)
+                }
+            })
+        } else {
+            None
+        };
+        if let Some(target) = target {
+            loads.entry(target).or_insert(at as u64);
+        }
+        at += if wide { 4 } else { 2 };
+    }
+    loads
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::linkmap::MapSectionSymbol;
+
+    fn section(object: &str, name: &str, symbol: &str) -> MapInputSection {
+        MapInputSection {
+            object: object.into(),
+            member: None,
+            section: name.into(),
+            output_section: ".text".into(),
+            region: None,
+            load_region: None,
+            address: 0,
+            load_address: 0,
+            size: 16,
+            align: 4,
+            kind: "code".into(),
+            symbols: vec![MapSectionSymbol {
+                name: symbol.into(),
+                address: 0,
+                size: 16,
+            }],
+        }
+    }
+
+    fn reference(
+        from: usize,
+        to: Option<usize>,
+        symbol: &str,
+        offset: u64,
+        kind: RefKind,
+    ) -> ItemRef {
+        ItemRef {
+            from,
+            to,
+            symbol: Some(symbol.into()),
+            offset,
+            kind,
+        }
+    }
+
+    /// An SDK-like `Reset_Handler`: `ldr r0, =SystemInit; blx r0`, then the ITCM copy through
+    /// `bl copy_words`, then `bl main`; its literal pool at the end lists the words in that order.
+    fn sdk_like() -> (Vec<MapInputSection>, Vec<ItemRef>, Vec<u8>) {
+        let sections = vec![
+            section("startup.o", ".text.Reset_Handler", "Reset_Handler"),
+            section("system.o", ".text.SystemInit", "SystemInit"),
+            section("startup.o", ".text.copy_words", "copy_words"),
+            section("main.o", ".text.main", "main"),
+            section("crti.o", ".init", "_init"),
+            section("startup.o", ".isr_vector", "__isr_vector"),
+            section("work.o", ".text.helper", "helper"),
+        ];
+        // 0: ldr r0,[pc,#12] (pool at 16)  2: blx r0  4: ldr r1,[pc,#12] (pool at 20)
+        // 6: bl copy_words (4 bytes)  10: bl main (4 bytes)  14: nop  16,20: pool words.
+        let mut code = Vec::new();
+        for half in [
+            0x4803u16, 0x4780, 0x4903, 0xF000, 0xF800, 0xF000, 0xF800, 0xBF00,
+        ] {
+            code.extend_from_slice(&half.to_le_bytes());
+        }
+        code.extend_from_slice(&[0; 8]);
+        let refs = vec![
+            reference(0, Some(2), "copy_words", 6, RefKind::Call),
+            reference(0, Some(3), "main", 10, RefKind::Call),
+            reference(0, Some(1), "SystemInit", 16, RefKind::Data),
+            reference(0, None, "__ram_function_start__", 20, RefKind::Data),
+            reference(1, Some(6), "helper", 0, RefKind::Call),
+            reference(3, Some(6), "helper", 0, RefKind::Call),
+        ];
+        (sections, refs, code)
+    }
+
+    fn pinned_set(not_code: &[bool]) -> BTreeMap<usize, String> {
+        let (sections, refs, code) = sdk_like();
+        let sections: Vec<&MapInputSection> = sections.iter().collect();
+        let bytes = move |i: usize| (i == 0).then(|| code.clone());
+        startup_safe_set(&StartupFacts {
+            sections: &sections,
+            not_code,
+            references: &refs,
+            entry: Some(0),
+            copy_symbols: &["__ram_function_start__".to_string()],
+            bytes: &bytes,
+        })
+    }
+
+    #[test]
+    fn what_runs_before_the_copy_stays_and_main_may_move() {
+        let pinned = pinned_set(&[false; 7]);
+        assert!(pinned[&0].contains("entry"), "{pinned:?}");
+        assert!(
+            pinned[&1].contains("Reset_Handler -> SystemInit"),
+            "blx through a register: {pinned:?}"
+        );
+        assert!(
+            pinned[&6].contains("SystemInit -> helper"),
+            "what SystemInit calls: {pinned:?}"
+        );
+        assert!(pinned[&2].contains("copy_words"), "the copier: {pinned:?}");
+        assert!(
+            !pinned.contains_key(&3),
+            "main runs after the copy: {pinned:?}"
+        );
+        assert!(pinned[&4].contains("linker-assembled .init"), "{pinned:?}");
+        assert!(pinned[&5].contains("by address"), "{pinned:?}");
+    }
+
+    #[test]
+    fn data_in_code_sections_stays() {
+        let mut not_code = [false; 7];
+        not_code[3] = true;
+        let pinned = pinned_set(&not_code);
+        assert!(pinned[&3].contains("data in a code section"), "{pinned:?}");
+    }
+
+    #[test]
+    fn without_a_copy_everything_reachable_stays() {
+        let (sections, mut refs, _) = sdk_like();
+        refs.retain(|r| r.symbol.as_deref() != Some("__ram_function_start__"));
+        let sections: Vec<&MapInputSection> = sections.iter().collect();
+        let pinned = startup_safe_set(&StartupFacts {
+            sections: &sections,
+            not_code: &[false; 7],
+            references: &refs,
+            entry: Some(0),
+            copy_symbols: &[],
+            bytes: &|_| None,
+        });
+        assert!(pinned.contains_key(&3), "{pinned:?}");
+    }
+
+    #[test]
+    fn literal_loads_are_found_in_both_encodings() {
+        // ldr r0,[pc,#4] at 0 -> 4 + 4 = 8; ldr.w r1,[pc,#8] at 2 -> (2+4)&!3 + 8 = 12.
+        let code: Vec<u8> = [0x4801u16, 0xF8DF, 0x1008]
+            .iter()
+            .flat_map(|h| h.to_le_bytes())
+            .collect();
+        let loads = literal_loads(&code);
+        assert_eq!(loads.get(&8), Some(&0));
+        assert_eq!(loads.get(&12), Some(&2));
+    }
+}

@@ -1,0 +1,120 @@
+//! `hotlink plan` never breaks boot, on the SDK-style fixture (tests/firmware/sdk): its
+//! `Reset_Handler` calls `SystemInit` through a register (`ldr r0, =SystemInit; blx r0`) before it
+//! copies `.ram_function`, and its boot header sits at a fixed address. With every function hot,
+//! the plan keeps exactly those put and says why. The image does not run on the virtual board
+//! yet, so the plan fails unless `--static-estimate` is given, and then says it is a guess.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use hotlink::plan::Plan;
+use hotlink::profile::{Capture, ElfIdentity, Method, Profile};
+use object::{Object, ObjectSymbol, SymbolKind};
+
+/// A sampled profile of `elf` in which every function is equally hot: 100 samples at its start.
+fn every_function_hot(elf: &Path, out: &Path) {
+    let bytes = std::fs::read(elf).unwrap();
+    let file = object::File::parse(&*bytes).unwrap();
+    let starts: Vec<(u32, u64)> = file
+        .symbols()
+        .filter(|s| s.kind() == SymbolKind::Text && s.size() > 0)
+        .map(|s| ((s.address() & !1) as u32, 100))
+        .collect();
+    assert!(starts.len() > 10, "functions in {}", elf.display());
+    let capture = Capture {
+        method: Method::Pcsr,
+        sample_period_cycles: Some(64),
+        duration_ms: None,
+        probe: None,
+        runs: 1,
+        partial: None,
+        parameters: Default::default(),
+    };
+    let identity = ElfIdentity::of_bytes(&elf.display().to_string(), &bytes);
+    let mut profile = Profile::new(identity, "imxrt1062", capture);
+    profile.set_histogram(starts);
+    profile.save(out).unwrap();
+}
+
+fn plan(sdk: &Path, profile: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_hotlink"))
+        .arg("plan")
+        .arg("--profile")
+        .arg(profile)
+        .arg("--map")
+        .arg(sdk.join("sdk.map"))
+        .arg("-o")
+        .arg(out)
+        .args(extra)
+        .arg(sdk.join("sdk.elf"))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn sdk_startup_code_stays_and_the_estimate_is_never_silent() {
+    let sdk = common::firmware_build_dir().join("sdk");
+    assert!(
+        sdk.join("sdk.elf").is_file(),
+        "the sdk fixture is committed"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("hot.json");
+    every_function_hot(&sdk.join("sdk.elf"), &profile);
+    let out_path = dir.path().join("plan.json");
+
+    let out = plan(&sdk, &profile, &out_path, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(
+            stderr.contains("virtual board") && stderr.contains("--static-estimate"),
+            "the run's error and the way out: {stderr}"
+        );
+        assert!(!out_path.exists(), "no plan from a failed run");
+    }
+    let out = plan(&sdk, &profile, &out_path, &["--static-estimate"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let plan = Plan::load(&out_path).unwrap();
+    for expected in [
+        // Reset_Handler and its copy_words share startup_sdk.o's .text.
+        "startup_sdk.o:.text: the entry point, which also does the startup copy (reads __ram_function",
+        "system.o:.text.SystemInit: runs before the startup copy: Reset_Handler -> SystemInit",
+        "boot_header.o:.boot_hdr.ivt: found by address",
+    ] {
+        assert!(stdout.contains(expected), "`{expected}` in:\n{stdout}");
+    }
+    let moved: Vec<String> = plan
+        .placements
+        .iter()
+        .map(|p| format!("{}:{}", p.object, p.section))
+        .collect();
+    for kept in [
+        "SystemInit",
+        "startup_sdk.o:.text",
+        "boot_hdr",
+        ".isr_vector",
+    ] {
+        assert!(
+            !moved.iter().any(|m| m.contains(kept)),
+            "{kept} must stay put: {moved:?}"
+        );
+    }
+    assert!(
+        moved.iter().any(|m| m.ends_with(":.text.startup.main")),
+        "main runs after the copy and may move: {moved:?}"
+    );
+    assert!(
+        plan.placements.iter().all(|p| p.to == "ITCM"),
+        "the SDK script copies only .ram_function, in ITCM: {moved:?}"
+    );
+    if let Some(estimate) = &plan.estimate {
+        assert!(stdout.contains("static estimate"), "{stdout}");
+        assert!(estimate.contains("guess"), "{estimate}");
+    }
+}
