@@ -368,8 +368,11 @@ pub fn halt(
             if run.should_stop(target, &collected) {
                 return Ok(StopReason::Limit);
             }
-            // The core must be running as we left it: otherwise it reset, locked up or hit a
-            // BKPT, and resuming would step over what stopped it.
+            // Still running as we left it? Otherwise it reset, locked up or hit a BKPT, and
+            // halting and resuming it would sample the BKPT forever.
+            if let Some(stop) = debug::state(target)?.interruption(false) {
+                return Err(stop);
+            }
             let before = target.now();
             debug::halt(target)?;
             let mut values = [0u32; 2];

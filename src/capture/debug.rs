@@ -129,7 +129,8 @@ impl FoundState {
     }
 
     /// Puts the registers back: DWT_CTRL's fields (CYCCNT keeps counting if it was), ITM_TCR,
-    /// DEMCR, and DHCSR's C_DEBUGEN; a core that was running when found runs again.
+    /// DEMCR, and DHCSR's C_DEBUGEN; a core that was running when found runs again, unless it
+    /// halted by itself meanwhile.
     pub fn restore(&self, target: &mut dyn Target) -> Result<(), TargetError> {
         let ctrl = target.read_word(regs::DWT_CTRL)?;
         target.write_word(
@@ -140,6 +141,11 @@ impl FoundState {
         target.write_word(regs::ITM_LAR, regs::ITM_LAR_UNLOCK)?;
         target.write_word(regs::ITM_TCR, self.itm_tcr)?;
         target.write_word(regs::DEMCR, self.demcr)?;
+        if state(target)?.halted {
+            // The collectors resume every halt of theirs: a core halted now stopped at a BKPT
+            // or a semihosting call. It stays there, for the user or a debugger to see.
+            return target.flush();
+        }
         let keep = regs::DHCSR_C_DEBUGEN | regs::DHCSR_C_MASKINTS;
         let halt = if self.dhcsr & regs::DHCSR_S_HALT != 0 {
             regs::DHCSR_C_HALT | regs::DHCSR_C_DEBUGEN

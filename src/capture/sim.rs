@@ -66,7 +66,8 @@ impl SimTarget {
             probe: ProbeModel::ideal(),
             poll_cycles: poll_cycles.max(1),
             host_cycles: 0,
-            debug_enabled: false,
+            // Attaching (probe-rs's debug_core_start) sets C_DEBUGEN.
+            debug_enabled: true,
             mask_interrupts: false,
             halted: false,
             locked_up: false,
@@ -81,7 +82,7 @@ impl SimTarget {
                 // PFD0 352, PFD1 594, PFD2 396 MHz; the pad at its reset mode (ALT0, JTAG_TDO).
                 cbcmr: 0,
                 cscdr1: 3 << 25,
-                ccgr0: 0xFFFF_FFFF & !clock::CCGR0_CG11_MASK,
+                ccgr0: !clock::CCGR0_CG11_MASK,
                 pll_sys: (1 << 13) | 1,
                 pfd_528: 27 | (16 << 8) | (24 << 16) | (29 << 24),
                 swo_pad_mux: 0,

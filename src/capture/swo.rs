@@ -160,6 +160,14 @@ pub fn swo(
     let mut changes = clock::SocChanges::default();
     let mut stimulus_enabled = false;
     let setup = (|| -> Result<(FoundState, u64), String> {
+        // A probe that cannot carry even the slowest sampling is refused before anything on
+        // the target is touched.
+        choose_period(
+            target.core_clock_hz(),
+            u64::from(options.baud),
+            target.swo_byte_rate_limit(),
+            options.period_cycles,
+        )?;
         let found = FoundState::read(target).map_err(|e| e.to_string())?;
         let trace_clock = match options.trace_clock {
             TraceClockSource::Fixed(hz) => hz,

@@ -1,8 +1,10 @@
 //! Measuring cycles on hardware through probe-rs: DWT CYCCNT read at hardware breakpoints on the
 //! window's two symbols, or from reset until the core halts (a semihosting exit or a `BKPT`).
 //!
-//! The image must already be programmed into the board's flash; the first words of its vector
-//! table are compared with the ELF's so that a stale image is caught. CYCCNT is 32 bits: at
+//! The image must already be programmed into the board's flash. After each reset the core runs
+//! to the ELF's entry point (probe-rs halts an i.MX RT in its boot ROM), then the first words of
+//! the image are compared with the ELF's so that a stale image is caught, and CYCCNT counts from
+//! there. CYCCNT is 32 bits: at
 //! 600 MHz it wraps after 7.1 s, so longer windows read short (the difference is taken modulo
 //! 2^32).
 
@@ -59,6 +61,22 @@ pub fn on_probe(
     for _ in 0..repeat {
         core.reset_and_halt(options.timeout)
             .context("cannot reset and halt the target")?;
+        // probe-rs's i.MX RT reset halts in the boot ROM, before FlexSPI is set up: run to the
+        // ELF's entry first, so that the image check can read the flash and a whole-run
+        // measurement does not count boot-ROM time.
+        let entry = u64::from(image.entry & !1);
+        core.set_hw_breakpoint(entry)
+            .with_context(|| format!("cannot set a breakpoint at the entry {entry:#010x}"))?;
+        core.run()?;
+        let reached = core.wait_for_core_halted(options.timeout);
+        core.clear_hw_breakpoint(entry)?;
+        reached.with_context(|| {
+            format!(
+                "the target did not reach the entry {entry:#010x} within {:?} after reset: \
+                 does it boot {path}?",
+                options.timeout
+            )
+        })?;
         if let Some(first) = image.segments.iter().min_by_key(|s| s.paddr) {
             let want = first.data.get(..8).unwrap_or(&first.data);
             let mut got = vec![0u8; want.len()];
