@@ -10,6 +10,7 @@
 
 pub mod args;
 pub mod attributes;
+pub mod exprsection;
 pub mod fuzz;
 pub mod layout;
 pub mod load;
@@ -150,7 +151,7 @@ pub fn link(args: &LinkArgs) -> Result<LinkResult> {
             loaded.push(Loaded::Object(load::parse_object(origin, &data)?));
         }
     }
-    let r = resolve::resolve(loaded, &roots)?;
+    let r = resolve::resolve(loaded, &roots, args.allow_multiple_definition)?;
     attributes::check_fp_abi(&r).map_err(|e| anyhow!(e))?;
     let moves = match &plan {
         Some(plan) => {
