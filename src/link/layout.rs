@@ -690,11 +690,40 @@ impl Layout {
                 ));
             }
         }
+        errors.extend(self.load_overlaps());
         if errors.is_empty() {
             Ok(())
         } else {
             Err(LayoutError::Other(errors.join("\n")))
         }
+    }
+
+    /// Sections whose load images overlap: writing such an image would silently corrupt one of
+    /// them when it is flashed, so (like GNU ld) hotlink refuses.
+    fn load_overlaps(&self) -> Vec<String> {
+        let mut loaded: Vec<&OutSection> = self
+            .sections
+            .iter()
+            .filter(|s| s.alloc && !s.nobits && !s.empty && s.size > 0)
+            .collect();
+        loaded.sort_by_key(|s| (s.lma, s.size));
+        loaded
+            .windows(2)
+            .filter(|w| w[1].lma < w[0].lma + w[0].size)
+            .map(|w| {
+                format!(
+                    "section `{}` LMA [{:#010x}, {:#010x}] overlaps section `{}` LMA [{:#010x}, \
+                     {:#010x}]: give one of them a load address after the other (AT> REGION or \
+                     AT(...)), or name the orphan in the script",
+                    w[1].name,
+                    w[1].lma,
+                    w[1].lma + w[1].size - 1,
+                    w[0].name,
+                    w[0].lma,
+                    w[0].lma + w[0].size - 1
+                )
+            })
+            .collect()
     }
 
     /// Final address of an object symbol, if it is in a placed section or absolute.
