@@ -47,6 +47,8 @@ pub struct LinkArgs {
     pub board: Option<String>,
     /// `-z muldefs` / `--allow-multiple-definition`: the first definition of a symbol wins.
     pub allow_multiple_definition: bool,
+    /// `--no-merge-exidx-entries`: keep every `.ARM.exidx` entry.
+    pub no_merge_exidx_entries: bool,
     /// Options accepted but without effect here, to be reported as warnings.
     pub ignored: Vec<String>,
 }
@@ -222,6 +224,8 @@ impl LinkArgs {
                     out.inputs.push(Input::EndGroup)
                 }
                 "-allow-multiple-definition" => out.allow_multiple_definition = true,
+                "-no-merge-exidx-entries" => out.no_merge_exidx_entries = true,
+                "-merge-exidx-entries" => out.no_merge_exidx_entries = false,
                 "-z" => {
                     let v = value(key, a, &mut args)?;
                     if v == "muldefs" {
@@ -327,7 +331,11 @@ mod tests {
 
     #[test]
     fn muldefs_and_harmless_dynamic_options() {
-        for line in ["-z muldefs x.o", "--allow-multiple-definition x.o", "-z=muldefs x.o"] {
+        for line in [
+            "-z muldefs x.o",
+            "--allow-multiple-definition x.o",
+            "-z=muldefs x.o",
+        ] {
             assert!(parse(line).allow_multiple_definition, "{line}");
         }
         let a = parse("-Bdynamic --eh-frame-hdr -z noexecstack -z relro x.o");

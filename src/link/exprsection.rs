@@ -50,8 +50,7 @@ pub fn section_of(e: &Expr, cx: &dyn SectionScope) -> Option<usize> {
             Func::Align if args.len() == 1 => cx.dot_section(),
             Func::Align => args.first().and_then(|a| section_of(a, cx)),
             Func::Min | Func::Max => {
-                let sections: Vec<Option<usize>> =
-                    args.iter().map(|a| section_of(a, cx)).collect();
+                let sections: Vec<Option<usize>> = args.iter().map(|a| section_of(a, cx)).collect();
                 match sections.as_slice() {
                     [a, b] if a == b => *a,
                     _ => None,

@@ -64,7 +64,9 @@ pub struct OutSection {
     pub sh_type: u32,
     pub region: Option<usize>,
     pub lma_region: Option<usize>,
+    /// Fill pattern for gaps, big-endian, `fill_len` bytes long (1 to 4).
     pub fill: u32,
+    pub fill_len: u8,
     /// Pieces with their offsets from `vma`.
     pub pieces: Vec<(Piece, u64)>,
     /// Data values for `Piece::Data`, by piece index.
@@ -102,6 +104,11 @@ pub struct Layout {
     /// `.ARM.exidx` input sections left out because their code is beyond R_ARM_PREL31's ±1 GB
     /// from the unwind table (ITCM code with the table in XIP flash).
     pub dropped_exidx: Vec<(usize, u32)>,
+    /// Merge adjacent `EXIDX_CANTUNWIND` (and identical inline) unwind entries, as GNU ld does
+    /// unless `--no-merge-exidx-entries`.
+    merge_exidx: bool,
+    /// For `.ARM.exidx` input sections that lost entries to merging: which 8-byte entries stay.
+    pub exidx_kept: FxHashMap<(usize, u32), Vec<bool>>,
 }
 
 /// One statement of the flattened script, in evaluation order.
@@ -209,6 +216,7 @@ impl Layout {
         gc_roots: &[String],
         defsyms: &[(String, Expr)],
         moves: &[super::place::Move],
+        merge_exidx: bool,
     ) -> Result<Layout, LayoutError> {
         let flat = flatten(script);
         let regions = eval_regions(script)?;
@@ -256,6 +264,8 @@ impl Layout {
             entry: None,
             live,
             dropped_exidx: Vec::new(),
+            merge_exidx,
+            exidx_kept: FxHashMap::default(),
         };
         for c in &script.commands {
             if let Command::Entry(e) = c {
@@ -573,6 +583,62 @@ impl Layout {
         for (i, inputs) in new_orders {
             self.sections[i].inputs = inputs;
         }
+        if self.merge_exidx {
+            self.merge_exidx_entries(r);
+        }
+    }
+
+    /// GNU ld's entry merging over each `.ARM.exidx` output section in code order: an
+    /// `EXIDX_CANTUNWIND` entry right after another, or an inline entry equal to the one before,
+    /// adds nothing (the previous entry already covers the code up to the next one).
+    fn merge_exidx_entries(&mut self, r: &Resolved) {
+        #[derive(PartialEq, Clone, Copy)]
+        enum Kind {
+            CantUnwind,
+            Inline(u32),
+            Table,
+        }
+        self.exidx_kept.clear();
+        for sec in &self.sections {
+            if sec.sh_type != object::elf::SHT_ARM_EXIDX.0 {
+                continue;
+            }
+            let mut last: Option<Kind> = None;
+            for &(o, si) in &sec.inputs {
+                let is = &r.objects[o].sections[si as usize];
+                let mut kept = Vec::new();
+                for (e, entry) in is.data.chunks_exact(8).enumerate() {
+                    let word = u32::from_le_bytes([entry[4], entry[5], entry[6], entry[7]]);
+                    let relocated = is.relocs.iter().any(|rel| {
+                        rel.offset as usize == e * 8 + 4
+                            && rel.r_type != super::relocate::R_ARM_NONE
+                    });
+                    let kind = if relocated {
+                        Kind::Table
+                    } else if word == 1 {
+                        Kind::CantUnwind
+                    } else if word & 0x8000_0000 != 0 {
+                        Kind::Inline(word)
+                    } else {
+                        Kind::Table
+                    };
+                    let elide = kind != Kind::Table && last == Some(kind);
+                    kept.push(!elide);
+                    last = Some(kind);
+                }
+                if kept.iter().any(|k| !k) {
+                    self.exidx_kept.insert((o, si), kept);
+                }
+            }
+        }
+    }
+
+    /// Size of an input section in the output (smaller than its own for merged unwind tables).
+    pub fn input_size(&self, is: &InputSection, key: (usize, u32)) -> u64 {
+        match self.exidx_kept.get(&key) {
+            Some(kept) => 8 * kept.iter().filter(|&&k| k).count() as u64,
+            None => is.size,
+        }
     }
 
     fn pass(
@@ -772,6 +838,7 @@ fn new_out(name: &str, stmt: Option<usize>, inputs: Vec<(usize, u32)>) -> OutSec
         region: None,
         lma_region: None,
         fill: 0,
+        fill_len: 4,
         pieces: Vec::new(),
         data_values: FxHashMap::default(),
         stmt,
@@ -1294,9 +1361,9 @@ impl PassState<'_> {
         self.current_section = Some(oi);
         let mut pieces = Vec::new();
         let mut data_values = FxHashMap::default();
-        let mut fill = 0u32;
+        let mut fill = (0u32, 4u8);
         if let Some(f) = os.and_then(|o| o.fill.as_ref()) {
-            fill = f.eval(&*self)? as u32;
+            fill = self.fill_pattern(f)?;
         }
         match os {
             None => {
@@ -1349,7 +1416,7 @@ impl PassState<'_> {
                             ));
                             self.dot += u64::from(*size);
                         }
-                        OutputItem::Fill(e) => fill = e.eval(&*self)? as u32,
+                        OutputItem::Fill(e) => fill = self.fill_pattern(e)?,
                     }
                 }
                 if !veneers_placed {
@@ -1406,7 +1473,7 @@ impl PassState<'_> {
         out.align = align;
         out.region = region;
         out.lma_region = lma_region;
-        out.fill = fill;
+        (out.fill, out.fill_len) = fill;
         out.pieces = pieces;
         out.data_values = data_values;
         out.empty = !has_content && size == 0;
@@ -1423,6 +1490,17 @@ impl PassState<'_> {
 }
 
 impl PassState<'_> {
+    /// A FILL pattern: a number is as many bytes as it needs (`FILL(0xFF)` fills with 0xFF
+    /// bytes, as GNU ld reads a plain hex literal), any other expression four bytes.
+    fn fill_pattern(&self, e: &Expr) -> Result<(u32, u8), LayoutError> {
+        let v = e.eval(self)? as u32;
+        let len = match e.kind {
+            ExprKind::Num(_) => (4 - v.leading_zeros() / 8).max(1) as u8,
+            _ => 4,
+        };
+        Ok((v, len))
+    }
+
     /// Places input section `input` at `.` (aligned), recording its offset in output section `oi`.
     fn place_input(
         &mut self,
@@ -1436,7 +1514,7 @@ impl PassState<'_> {
         self.dot = align_up(self.dot, subalign.unwrap_or(is.align));
         pieces.push((Piece::Input { obj: o, sec: s }, self.dot - vma));
         self.layout.placement[o][s as usize] = Some((oi, self.dot - vma));
-        self.dot += is.size;
+        self.dot += self.layout.input_size(is, (o, s));
     }
 
     /// Veneers go after the section's last code input section, in a group aligned to 8 bytes

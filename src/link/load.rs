@@ -95,15 +95,15 @@ impl InputSection {
     pub fn is_content(&self) -> bool {
         !self.discarded
             && !matches!(
-            object::elf::SectionType(self.sh_type),
-            elf::SHT_NULL
-                | elf::SHT_SYMTAB
-                | elf::SHT_STRTAB
-                | elf::SHT_REL
-                | elf::SHT_RELA
-                | elf::SHT_GROUP
-                | elf::SHT_SYMTAB_SHNDX
-        )
+                object::elf::SectionType(self.sh_type),
+                elf::SHT_NULL
+                    | elf::SHT_SYMTAB
+                    | elf::SHT_STRTAB
+                    | elf::SHT_REL
+                    | elf::SHT_RELA
+                    | elf::SHT_GROUP
+                    | elf::SHT_SYMTAB_SHNDX
+            )
     }
 }
 
@@ -356,7 +356,10 @@ fn comdat_groups(
             .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
             .collect();
         let Some((&flags, members)) = words.split_first() else {
-            return Err(malformed(origin, format!("section group `{name}` is empty")));
+            return Err(malformed(
+                origin,
+                format!("section group `{name}` is empty"),
+            ));
         };
         if flags & elf::GRP_COMDAT.0 == 0 {
             continue;
@@ -365,14 +368,20 @@ fn comdat_groups(
         let Some(signature) = symbols.get(sym) else {
             return Err(malformed(
                 origin,
-                format!("section group `{name}` names signature symbol {sym}, but there are {}", symbols.len()),
+                format!(
+                    "section group `{name}` names signature symbol {sym}, but there are {}",
+                    symbols.len()
+                ),
             ));
         };
         let signature = match (signature.name.is_empty(), signature.section) {
             (true, SymSection::Section(s)) => sections[s as usize].name.clone(),
             _ => signature.name.clone(),
         };
-        if let Some(&bad) = members.iter().find(|&&m| m == 0 || m as usize >= sections.len()) {
+        if let Some(&bad) = members
+            .iter()
+            .find(|&&m| m == 0 || m as usize >= sections.len())
+        {
             return Err(malformed(
                 origin,
                 format!("section group `{name}` ({signature}) lists invalid section {bad}"),

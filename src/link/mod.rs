@@ -173,7 +173,15 @@ pub fn link(args: &LinkArgs) -> Result<LinkResult> {
     });
     let mut gc_roots = roots.clone();
     gc_roots.extend(entry_name.iter().cloned());
-    let layout = layout::Layout::new(&script, &r, args.gc_sections, &gc_roots, &defsyms, &moves)?;
+    let layout = layout::Layout::new(
+        &script,
+        &r,
+        args.gc_sections,
+        &gc_roots,
+        &defsyms,
+        &moves,
+        !args.no_merge_exidx_entries,
+    )?;
     if !layout.dropped_exidx.is_empty() {
         let names: Vec<String> = layout
             .dropped_exidx

@@ -50,7 +50,11 @@ fn kept_section(layout: &Layout, i: usize) -> Option<usize> {
     let (Some(p), Some(n)) = (prev, next) else {
         return next.or(prev);
     };
-    let (ps, ns, s) = (&layout.sections[p], &layout.sections[n], &layout.sections[i]);
+    let (ps, ns, s) = (
+        &layout.sections[p],
+        &layout.sections[n],
+        &layout.sections[i],
+    );
     let loaded = |x: &super::layout::OutSection| x.alloc && !x.nobits;
     let best = if ps.alloc != ns.alloc || loaded(ps) != loaded(ns) {
         if ns.alloc != s.alloc || (loaded(ps) && !loaded(ns)) {
