@@ -103,12 +103,17 @@ fn differences(reference: &Path, ours: &Path) -> Vec<String> {
     diffs
 }
 
-/// QEMU's mps2-an500 boots images whose vector table is at 0x6000_0000 (the RT1060 map).
+/// QEMU's mps2-an500 boots images whose vector table is at 0x6000_0000 (the RT1060 map): the
+/// first word there must be an initial stack pointer in RAM (Teensy-style images start with the
+/// FlexSPI configuration block instead and boot through the ROM's IVT).
 fn boots_on_mps2(elf: &Path) -> bool {
-    read_image(elf)
-        .sections
-        .values()
-        .any(|(addr, _, _)| *addr == 0x6000_0000)
+    read_image(elf).sections.values().any(|(addr, _, bytes)| {
+        let sp = bytes
+            .as_deref()
+            .and_then(|b| b.get(..4))
+            .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
+        *addr == 0x6000_0000 && sp.is_some_and(|sp| (0x2000_0000..0x3000_0000).contains(&sp))
+    })
 }
 
 /// For images QEMU cannot boot (another part's memory map): string merging only makes `.rodata`
