@@ -78,12 +78,13 @@ fn profile_for_image(
 /// Parses the command line, runs the command and turns errors into a message and exit code.
 pub fn main() -> ExitCode {
     let mut argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    // Called through a link named `ld` or `*-ld` (for `gcc -B DIR`): behave as `hotlink link`.
+    // Called through a link named `ld`, `*-ld` (for `gcc -B DIR`) or `ld.lld`/`ld.bfd` (for
+    // `-fuse-ld=lld`, as rustc's gcc flavour passes): behave as `hotlink link`.
     let as_ld = argv
         .first()
         .and_then(|a| std::path::Path::new(a).file_name())
         .and_then(|n| n.to_str())
-        .is_some_and(|n| n == "ld" || n.ends_with("-ld"));
+        .is_some_and(|n| n == "ld" || n.ends_with("-ld") || n.starts_with("ld."));
     if as_ld {
         argv.splice(0..1, ["hotlink".into(), "link".into()]);
     }

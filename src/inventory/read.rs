@@ -295,6 +295,12 @@ fn read_object(
         });
     }
     let section_id = |index: object::SectionIndex| section_ids.get(index.0).copied().flatten();
+    // COMDAT group signatures (GCC's `D5` destructor symbols) are defined in the SHT_GROUP
+    // section itself: they name a group, not code or data, so they are not inventoried.
+    let in_group = |index: object::SectionIndex| {
+        file.section_by_index(index)
+            .is_ok_and(|s| s.elf_section_header().sh_type(endian) == elf::SHT_GROUP)
+    };
 
     for symbol in file.symbols() {
         let name = symbol.name().map_err(|e| {
@@ -328,6 +334,7 @@ fn read_object(
             _ => Binding::Local,
         };
         let definition = match symbol.section() {
+            SymbolSection::Section(index) if in_group(index) => continue,
             SymbolSection::Section(index) => match section_id(index) {
                 Some(id) => Definition::Section(id),
                 None => {

@@ -45,6 +45,10 @@ pub struct LinkArgs {
     /// `--board NAME|FILE`: take flash (XIP) regions from the board instead of the script's
     /// MEMORY attributes.
     pub board: Option<String>,
+    /// `-z muldefs` / `--allow-multiple-definition`: the first definition of a symbol wins.
+    pub allow_multiple_definition: bool,
+    /// `--no-merge-exidx-entries`: keep every `.ARM.exidx` entry.
+    pub no_merge_exidx_entries: bool,
     /// Options accepted but without effect here, to be reported as warnings.
     pub ignored: Vec<String>,
 }
@@ -76,7 +80,6 @@ const IGNORED_WITH_VALUE: &[&str] = &[
     "-plugin",
     "-plugin-opt",
     "-m",
-    "-z",
     "-sysroot",
     "-a",
     "-hash-style",
@@ -87,12 +90,29 @@ const IGNORED_WITH_VALUE: &[&str] = &[
     "-y",
 ];
 
+/// `-z` keywords that only concern dynamic linking or stack marking, without effect on a static
+/// Cortex-M image (rustc and gcc drivers pass some of them).
+const QUIET_Z: &[&str] = &[
+    "noexecstack",
+    "execstack",
+    "relro",
+    "norelro",
+    "now",
+    "lazy",
+    "nognustack",
+    "text",
+    "notext",
+];
+
 /// Flags with no effect here that are silently accepted (the gcc driver passes them).
 const QUIET_FLAGS: &[&str] = &[
     "-X",
     "-EL",
     "-static",
     "-Bstatic",
+    "-Bdynamic",
+    "-eh-frame-hdr",
+    "-no-eh-frame-hdr",
     "-no-as-needed",
     "-as-needed",
     "-nostartfiles",
@@ -203,6 +223,17 @@ impl LinkArgs {
                     }
                     out.inputs.push(Input::EndGroup)
                 }
+                "-allow-multiple-definition" => out.allow_multiple_definition = true,
+                "-no-merge-exidx-entries" => out.no_merge_exidx_entries = true,
+                "-merge-exidx-entries" => out.no_merge_exidx_entries = false,
+                "-z" => {
+                    let v = value(key, a, &mut args)?;
+                    if v == "muldefs" {
+                        out.allow_multiple_definition = true;
+                    } else if !QUIET_Z.contains(&v.as_str()) {
+                        out.ignored.push(format!("-z {v}"));
+                    }
+                }
                 "-whole-archive" => out.inputs.push(Input::WholeArchive(true)),
                 "-no-whole-archive" => out.inputs.push(Input::WholeArchive(false)),
                 k if QUIET_FLAGS.contains(&k) => {}
@@ -295,6 +326,21 @@ mod tests {
         );
         assert_eq!(a.inputs, vec![Input::File("x.o".into())]);
         assert_eq!(a.ignored, vec!["--frobnicate", "-z max-page-size=4096"]);
+        assert!(!a.allow_multiple_definition);
+    }
+
+    #[test]
+    fn muldefs_and_harmless_dynamic_options() {
+        for line in [
+            "-z muldefs x.o",
+            "--allow-multiple-definition x.o",
+            "-z=muldefs x.o",
+        ] {
+            assert!(parse(line).allow_multiple_definition, "{line}");
+        }
+        let a = parse("-Bdynamic --eh-frame-hdr -z noexecstack -z relro x.o");
+        assert!(a.ignored.is_empty(), "{:?}", a.ignored);
+        assert!(!a.allow_multiple_definition);
     }
 
     #[test]

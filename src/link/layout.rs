@@ -64,7 +64,9 @@ pub struct OutSection {
     pub sh_type: u32,
     pub region: Option<usize>,
     pub lma_region: Option<usize>,
+    /// Fill pattern for gaps, big-endian, `fill_len` bytes long (1 to 4).
     pub fill: u32,
+    pub fill_len: u8,
     /// Pieces with their offsets from `vma`.
     pub pieces: Vec<(Piece, u64)>,
     /// Data values for `Piece::Data`, by piece index.
@@ -102,6 +104,11 @@ pub struct Layout {
     /// `.ARM.exidx` input sections left out because their code is beyond R_ARM_PREL31's ±1 GB
     /// from the unwind table (ITCM code with the table in XIP flash).
     pub dropped_exidx: Vec<(usize, u32)>,
+    /// Merge adjacent `EXIDX_CANTUNWIND` (and identical inline) unwind entries, as GNU ld does
+    /// unless `--no-merge-exidx-entries`.
+    merge_exidx: bool,
+    /// For `.ARM.exidx` input sections that lost entries to merging: which 8-byte entries stay.
+    pub exidx_kept: FxHashMap<(usize, u32), Vec<bool>>,
 }
 
 /// One statement of the flattened script, in evaluation order.
@@ -209,6 +216,7 @@ impl Layout {
         gc_roots: &[String],
         defsyms: &[(String, Expr)],
         moves: &[super::place::Move],
+        merge_exidx: bool,
     ) -> Result<Layout, LayoutError> {
         let flat = flatten(script);
         let regions = eval_regions(script)?;
@@ -219,7 +227,15 @@ impl Layout {
         // 2. Garbage collection.
         let live = if gc {
             let mut roots = keep;
-            for name in gc_roots {
+            // As GNU ld: the entry, `-u` and EXTERN symbols, ELF's init/fini functions, and every
+            // symbol a script expression uses (PROVIDE aliases included) keep their sections.
+            let script_refs = script_symbol_refs(&flat, r);
+            let names = gc_roots
+                .iter()
+                .map(String::as_str)
+                .chain(["_init", "_fini"])
+                .chain(script_refs.iter().map(String::as_str));
+            for name in names {
                 if let Some(g) = r.global(name) {
                     if let Def::Object { obj, sym, .. } = g.def {
                         if let SymSection::Section(s) = r.objects[obj].symbols[sym].section {
@@ -248,6 +264,8 @@ impl Layout {
             entry: None,
             live,
             dropped_exidx: Vec::new(),
+            merge_exidx,
+            exidx_kept: FxHashMap::default(),
         };
         for c in &script.commands {
             if let Command::Entry(e) = c {
@@ -255,9 +273,12 @@ impl Layout {
             }
         }
         layout.build_sections(&flat, r, assigned);
-        for _ in 0..16 {
+        for round in 0..16 {
             layout.run_passes(&flat, r, defsyms)?;
-            if !layout.add_needed_veneers(r) && !layout.drop_unreachable_exidx(r) {
+            // Early rounds drop veneers whose target moved (they would be stale, keyed by an old
+            // address); later rounds only add, so the layout cannot oscillate.
+            let changed = layout.update_veneers(r, round < 8);
+            if !changed && !layout.drop_unreachable_exidx(r) {
                 return Ok(layout);
             }
         }
@@ -266,9 +287,10 @@ impl Layout {
         ))
     }
 
-    /// Adds a veneer, in the caller's output section, for every Thumb call or tail call that
-    /// cannot reach its target. Returns whether any was added (the layout must then be redone).
-    fn add_needed_veneers(&mut self, r: &Resolved) -> bool {
+    /// Gives each output section a veneer for every Thumb call or tail call in it that cannot
+    /// reach its target at the current addresses; with `prune`, veneers no call needs any more
+    /// are removed. Returns whether anything changed (the layout must then be redone).
+    fn update_veneers(&mut self, r: &Resolved, prune: bool) -> bool {
         let mut needed: Vec<(usize, u64)> = Vec::new();
         for (oi, sec) in self.sections.iter().enumerate() {
             for (piece, off) in &sec.pieces {
@@ -295,18 +317,28 @@ impl Layout {
                         rel.offset as usize,
                         place,
                         t.value,
-                    ) && !sec.veneer_targets.contains(&target)
-                        && !needed.contains(&(oi, target))
+                    ) && !needed.contains(&(oi, target))
                     {
                         needed.push((oi, target));
                     }
                 }
             }
         }
-        for &(oi, target) in &needed {
-            self.sections[oi].veneer_targets.push(target);
+        let mut changed = false;
+        for (oi, sec) in self.sections.iter_mut().enumerate() {
+            if prune {
+                let before = sec.veneer_targets.len();
+                sec.veneer_targets.retain(|t| needed.contains(&(oi, *t)));
+                changed |= sec.veneer_targets.len() != before;
+            }
+            for &(_, target) in needed.iter().filter(|n| n.0 == oi) {
+                if !sec.veneer_targets.contains(&target) {
+                    sec.veneer_targets.push(target);
+                    changed = true;
+                }
+            }
         }
-        !needed.is_empty()
+        changed
     }
 
     /// Leaves out the unwind entries that cannot reach their code (R_ARM_PREL31 spans ±1 GB, and
@@ -551,6 +583,62 @@ impl Layout {
         for (i, inputs) in new_orders {
             self.sections[i].inputs = inputs;
         }
+        if self.merge_exidx {
+            self.merge_exidx_entries(r);
+        }
+    }
+
+    /// GNU ld's entry merging over each `.ARM.exidx` output section in code order: an
+    /// `EXIDX_CANTUNWIND` entry right after another, or an inline entry equal to the one before,
+    /// adds nothing (the previous entry already covers the code up to the next one).
+    fn merge_exidx_entries(&mut self, r: &Resolved) {
+        #[derive(PartialEq, Clone, Copy)]
+        enum Kind {
+            CantUnwind,
+            Inline(u32),
+            Table,
+        }
+        self.exidx_kept.clear();
+        for sec in &self.sections {
+            if sec.sh_type != object::elf::SHT_ARM_EXIDX.0 {
+                continue;
+            }
+            let mut last: Option<Kind> = None;
+            for &(o, si) in &sec.inputs {
+                let is = &r.objects[o].sections[si as usize];
+                let mut kept = Vec::new();
+                for (e, entry) in is.data.chunks_exact(8).enumerate() {
+                    let word = u32::from_le_bytes([entry[4], entry[5], entry[6], entry[7]]);
+                    let relocated = is.relocs.iter().any(|rel| {
+                        rel.offset as usize == e * 8 + 4
+                            && rel.r_type != super::relocate::R_ARM_NONE
+                    });
+                    let kind = if relocated {
+                        Kind::Table
+                    } else if word == 1 {
+                        Kind::CantUnwind
+                    } else if word & 0x8000_0000 != 0 {
+                        Kind::Inline(word)
+                    } else {
+                        Kind::Table
+                    };
+                    let elide = kind != Kind::Table && last == Some(kind);
+                    kept.push(!elide);
+                    last = Some(kind);
+                }
+                if kept.iter().any(|k| !k) {
+                    self.exidx_kept.insert((o, si), kept);
+                }
+            }
+        }
+    }
+
+    /// Size of an input section in the output (smaller than its own for merged unwind tables).
+    pub fn input_size(&self, is: &InputSection, key: (usize, u32)) -> u64 {
+        match self.exidx_kept.get(&key) {
+            Some(kept) => 8 * kept.iter().filter(|&&k| k).count() as u64,
+            None => is.size,
+        }
     }
 
     fn pass(
@@ -568,6 +656,7 @@ impl Layout {
             defined_now: FxHashSet::default(),
             final_pass,
             current_section: None,
+            last_section: None,
             region_delta: FxHashMap::default(),
             aliases: &flat.aliases,
         };
@@ -576,7 +665,8 @@ impl Layout {
         }
         for (name, e) in defsyms {
             let v = e.eval(&st)?;
-            st.define(name, v, false);
+            let section = super::exprsection::section_of(e, &st);
+            st.define(name, v, section, false);
         }
         let mut emitted_orphans_after: Option<usize> = None;
         let stmt_to_out: FxHashMap<usize, usize> = st
@@ -666,11 +756,40 @@ impl Layout {
                 ));
             }
         }
+        errors.extend(self.load_overlaps());
         if errors.is_empty() {
             Ok(())
         } else {
             Err(LayoutError::Other(errors.join("\n")))
         }
+    }
+
+    /// Sections whose load images overlap: writing such an image would silently corrupt one of
+    /// them when it is flashed, so (like GNU ld) hotlink refuses.
+    fn load_overlaps(&self) -> Vec<String> {
+        let mut loaded: Vec<&OutSection> = self
+            .sections
+            .iter()
+            .filter(|s| s.alloc && !s.nobits && !s.empty && s.size > 0)
+            .collect();
+        loaded.sort_by_key(|s| (s.lma, s.size));
+        loaded
+            .windows(2)
+            .filter(|w| w[1].lma < w[0].lma + w[0].size)
+            .map(|w| {
+                format!(
+                    "section `{}` LMA [{:#010x}, {:#010x}] overlaps section `{}` LMA [{:#010x}, \
+                     {:#010x}]: give one of them a load address after the other (AT> REGION or \
+                     AT(...)), or name the orphan in the script",
+                    w[1].name,
+                    w[1].lma,
+                    w[1].lma + w[1].size - 1,
+                    w[0].name,
+                    w[0].lma,
+                    w[0].lma + w[0].size - 1
+                )
+            })
+            .collect()
     }
 
     /// Final address of an object symbol, if it is in a placed section or absolute.
@@ -719,6 +838,7 @@ fn new_out(name: &str, stmt: Option<usize>, inputs: Vec<(usize, u32)>) -> OutSec
         region: None,
         lma_region: None,
         fill: 0,
+        fill_len: 4,
         pieces: Vec::new(),
         data_values: FxHashMap::default(),
         stmt,
@@ -882,14 +1002,24 @@ fn assign_inputs(flat: &Flat<'_>, r: &Resolved) -> (Vec<Vec<AssignedInput>>, Vec
     (result, keep)
 }
 
-/// Symbols a PROVIDE may define: referenced by an object or by a script expression, and not
-/// defined by an object.
-fn provide_wanted(flat: &Flat<'_>, r: &Resolved) -> FxHashSet<String> {
+/// Symbols the script's expressions use, for `--gc-sections` roots: every expression except the
+/// right-hand side of a PROVIDE nothing asks for.
+fn script_symbol_refs(flat: &Flat<'_>, r: &Resolved) -> FxHashSet<String> {
+    let wanted = provide_wanted(flat, r);
+    script_refs(flat, &|a: &Assignment| {
+        !matches!(a.vis, Visibility::Provide | Visibility::ProvideHidden)
+            || wanted.contains(&a.target)
+    })
+}
+
+/// Symbols referenced by the script's expressions; `include` says which assignments count.
+fn script_refs(flat: &Flat<'_>, include: &dyn Fn(&Assignment) -> bool) -> FxHashSet<String> {
     let mut refs: FxHashSet<String> = FxHashSet::default();
     let mut visit = |e: &Expr| collect_syms(e, &mut refs);
     for s in &flat.stmts {
         match s {
-            Stmt::Assign(a) => visit(&a.expr),
+            Stmt::Assign(a) if include(a) => visit(&a.expr),
+            Stmt::Assign(_) => {}
             Stmt::Assert(a) => visit(&a.expr),
             Stmt::Output(os) => {
                 for e in [&os.addr, &os.lma, &os.align, &os.subalign, &os.fill]
@@ -900,7 +1030,8 @@ fn provide_wanted(flat: &Flat<'_>, r: &Resolved) -> FxHashSet<String> {
                 }
                 for item in &os.items {
                     match item {
-                        OutputItem::Assign(a) => visit(&a.expr),
+                        OutputItem::Assign(a) if include(a) => visit(&a.expr),
+                        OutputItem::Assign(_) => {}
                         OutputItem::Assert(a) => visit(&a.expr),
                         OutputItem::Data { expr, .. } | OutputItem::Fill(expr) => visit(expr),
                         OutputItem::Input(_) => {}
@@ -909,6 +1040,13 @@ fn provide_wanted(flat: &Flat<'_>, r: &Resolved) -> FxHashSet<String> {
             }
         }
     }
+    refs
+}
+
+/// Symbols a PROVIDE may define: referenced by an object or by a script expression, and not
+/// defined by an object.
+fn provide_wanted(flat: &Flat<'_>, r: &Resolved) -> FxHashSet<String> {
+    let mut refs = script_refs(flat, &|_| true);
     for g in &r.globals {
         if !g.referenced_by.is_empty() || g.strong_ref {
             refs.insert(g.name.clone());
@@ -1034,8 +1172,11 @@ struct PassState<'a> {
     defined_now: FxHashSet<String>,
     final_pass: bool,
     current_section: Option<usize>,
+    /// The allocated output section laid out last: where `.` is outside output sections.
+    last_section: Option<usize>,
     /// Per VMA region: LMA − VMA of the last section placed in it.
-    region_delta: FxHashMap<usize, u64>,
+    /// and the region its load address came from (where a section continuing the pattern loads).
+    region_delta: FxHashMap<usize, (u64, Option<usize>)>,
     aliases: &'a FxHashMap<String, String>,
 }
 
@@ -1055,7 +1196,7 @@ impl PassState<'_> {
             .ok_or_else(|| format!("no memory region `{name}`"))
     }
 
-    fn define(&mut self, name: &str, value: u64, hidden: bool) {
+    fn define(&mut self, name: &str, value: u64, section: Option<usize>, hidden: bool) {
         if !self.layout.script_symbols.contains_key(name) {
             self.layout.script_symbol_order.push(name.to_string());
         }
@@ -1063,7 +1204,7 @@ impl PassState<'_> {
             name.to_string(),
             ScriptSymbol {
                 value,
-                section: self.current_section,
+                section,
                 hidden,
             },
         );
@@ -1122,7 +1263,12 @@ impl PassState<'_> {
             self.dot = value;
         } else {
             let hidden = matches!(a.vis, Visibility::Hidden | Visibility::ProvideHidden);
-            self.define(&a.target, value, hidden);
+            let section = match self.current_section {
+                Some(s) => Some(s),
+                None if a.op == AssignOp::Set => super::exprsection::section_of(&a.expr, self),
+                None => None,
+            };
+            self.define(&a.target, value, section, hidden);
         }
         Ok(())
     }
@@ -1158,11 +1304,18 @@ impl PassState<'_> {
         if let Some(a) = sec_align_expr {
             align = align.max(a);
         }
+        if !self.layout.sections[oi].veneer_targets.is_empty() {
+            // The veneer group is 8-aligned, and so (as in GNU ld) is its output section.
+            align = align.max(8);
+        }
         let subalign = match os.and_then(|o| o.subalign.as_ref()) {
             Some(e) => Some(e.eval(&*self)?),
             None => None,
         };
-        let has_content = !inputs.is_empty()
+        // As GNU ld, a section whose inputs are all empty and which moves no `.` is left out.
+        let has_content = inputs
+            .iter()
+            .any(|&(o, s)| r.objects[o].sections[s as usize].size > 0)
             || !self.layout.sections[oi].veneer_targets.is_empty()
             || os.is_some_and(|o| {
                 o.items.iter().any(|i| {
@@ -1181,7 +1334,7 @@ impl PassState<'_> {
                 }
             }
         };
-        let lma_region = match os.and_then(|o| o.lma_region.as_deref()) {
+        let mut lma_region = match os.and_then(|o| o.lma_region.as_deref()) {
             Some(name) => Some(self.region_index(name).map_err(LayoutError::Other)?),
             None => None,
         };
@@ -1208,9 +1361,9 @@ impl PassState<'_> {
         self.current_section = Some(oi);
         let mut pieces = Vec::new();
         let mut data_values = FxHashMap::default();
-        let mut fill = 0u32;
+        let mut fill = (0u32, 4u8);
         if let Some(f) = os.and_then(|o| o.fill.as_ref()) {
-            fill = f.eval(&*self)? as u32;
+            fill = self.fill_pattern(f)?;
         }
         match os {
             None => {
@@ -1263,7 +1416,7 @@ impl PassState<'_> {
                             ));
                             self.dot += u64::from(*size);
                         }
-                        OutputItem::Fill(e) => fill = e.eval(&*self)? as u32,
+                        OutputItem::Fill(e) => fill = self.fill_pattern(e)?,
                     }
                 }
                 if !veneers_placed {
@@ -1289,15 +1442,19 @@ impl PassState<'_> {
             self.layout.regions[lr].current
         } else if explicit_addr.is_some() {
             vma
-        } else if let Some(delta) = region.and_then(|reg| self.region_delta.get(&reg)) {
-            vma.wrapping_add(*delta)
+        } else if let Some(&(delta, from)) = region.and_then(|reg| self.region_delta.get(&reg)) {
+            // Same VMA-to-LMA offset as the last section in the region; its load region then
+            // advances too, so what is loaded there next does not overlap (GNU ld).
+            lma_region = from.filter(|&lr| Some(lr) != region);
+            vma.wrapping_add(delta)
         } else {
             vma
         };
         if let Some(reg) = region {
             if has_content {
                 self.layout.regions[reg].current = vma + size;
-                self.region_delta.insert(reg, lma.wrapping_sub(vma));
+                self.region_delta
+                    .insert(reg, (lma.wrapping_sub(vma), lma_region.or(Some(reg))));
             }
         }
         let out = &mut self.layout.sections[oi];
@@ -1316,13 +1473,16 @@ impl PassState<'_> {
         out.align = align;
         out.region = region;
         out.lma_region = lma_region;
-        out.fill = fill;
+        (out.fill, out.fill_len) = fill;
         out.pieces = pieces;
         out.data_values = data_values;
         out.empty = !has_content && size == 0;
         if alloc {
             // After an output section, `.` is its end (run address).
             self.dot = vma + size;
+            if has_content || size > 0 {
+                self.last_section = Some(oi);
+            }
         }
         self.current_section = None;
         Ok(())
@@ -1330,6 +1490,17 @@ impl PassState<'_> {
 }
 
 impl PassState<'_> {
+    /// A FILL pattern: a number is as many bytes as it needs (`FILL(0xFF)` fills with 0xFF
+    /// bytes, as GNU ld reads a plain hex literal), any other expression four bytes.
+    fn fill_pattern(&self, e: &Expr) -> Result<(u32, u8), LayoutError> {
+        let v = e.eval(self)? as u32;
+        let len = match e.kind {
+            ExprKind::Num(_) => (4 - v.leading_zeros() / 8).max(1) as u8,
+            _ => 4,
+        };
+        Ok((v, len))
+    }
+
     /// Places input section `input` at `.` (aligned), recording its offset in output section `oi`.
     fn place_input(
         &mut self,
@@ -1343,7 +1514,7 @@ impl PassState<'_> {
         self.dot = align_up(self.dot, subalign.unwrap_or(is.align));
         pieces.push((Piece::Input { obj: o, sec: s }, self.dot - vma));
         self.layout.placement[o][s as usize] = Some((oi, self.dot - vma));
-        self.dot += is.size;
+        self.dot += self.layout.input_size(is, (o, s));
     }
 
     /// Veneers go after the section's last code input section, in a group aligned to 8 bytes
@@ -1397,6 +1568,34 @@ impl EvalContext for PassState<'_> {
     }
     fn region_length(&self, name: &str) -> Result<u64, String> {
         Ok(self.layout.regions[self.region_index(name)?].length)
+    }
+}
+
+impl super::exprsection::SectionScope for PassState<'_> {
+    fn symbol_section(&self, name: &str) -> Option<usize> {
+        if let Some(s) = self.layout.script_symbols.get(name) {
+            return s.section;
+        }
+        let Def::Object { obj, sym, .. } = self.r.global(name)?.def else {
+            return None;
+        };
+        let SymSection::Section(sec) = self.r.objects[obj].symbols[sym].section else {
+            return None;
+        };
+        self.layout.placement[obj]
+            .get(sec as usize)
+            .copied()
+            .flatten()
+            .map(|(out, _)| out)
+    }
+    fn section_named(&self, name: &str) -> Option<usize> {
+        self.layout.sections.iter().position(|s| s.name == name)
+    }
+    fn dot_section(&self) -> Option<usize> {
+        self.last_section
+    }
+    fn truth(&self, e: &Expr) -> bool {
+        e.eval(self).is_ok_and(|v| v != 0)
     }
 }
 

@@ -73,6 +73,9 @@ pub struct InputSection {
     pub relocs: Vec<Reloc>,
     /// sh_link: for `.ARM.exidx` the section it describes.
     pub link: u32,
+    /// A member of a COMDAT group whose signature an earlier object already provided: left out
+    /// of the link, as GNU ld does (only the first group with a signature is kept).
+    pub discarded: bool,
 }
 
 impl InputSection {
@@ -90,16 +93,17 @@ impl InputSection {
     }
     /// Sections a linker lays out: allocated, and not groups/relocations/symbol tables.
     pub fn is_content(&self) -> bool {
-        !matches!(
-            object::elf::SectionType(self.sh_type),
-            elf::SHT_NULL
-                | elf::SHT_SYMTAB
-                | elf::SHT_STRTAB
-                | elf::SHT_REL
-                | elf::SHT_RELA
-                | elf::SHT_GROUP
-                | elf::SHT_SYMTAB_SHNDX
-        )
+        !self.discarded
+            && !matches!(
+                object::elf::SectionType(self.sh_type),
+                elf::SHT_NULL
+                    | elf::SHT_SYMTAB
+                    | elf::SHT_STRTAB
+                    | elf::SHT_REL
+                    | elf::SHT_RELA
+                    | elf::SHT_GROUP
+                    | elf::SHT_SYMTAB_SHNDX
+            )
     }
 }
 
@@ -129,6 +133,16 @@ pub struct ObjSymbol {
     pub st_other: u8,
 }
 
+/// A COMDAT section group (SHT_GROUP with GRP_COMDAT): sections kept or discarded together,
+/// identified by the name of their signature symbol (e.g. `_ZN4RectD5Ev` for the D0/D1/D2
+/// destructors of an inline class).
+#[derive(Debug, Clone)]
+pub struct ComdatGroup {
+    pub signature: String,
+    /// Section indices of the members.
+    pub members: Vec<u32>,
+}
+
 #[derive(Debug)]
 pub struct Object {
     pub origin: Origin,
@@ -136,6 +150,7 @@ pub struct Object {
     pub e_flags: u32,
     pub sections: Vec<InputSection>,
     pub symbols: Vec<ObjSymbol>,
+    pub groups: Vec<ComdatGroup>,
 }
 
 /// Parses a relocatable 32-bit little-endian ARM ELF object.
@@ -198,6 +213,7 @@ pub fn parse_object(origin: Origin, data: &[u8]) -> Result<Object, LoadError> {
             data: content,
             relocs: Vec::new(),
             link: sh.sh_link(endian),
+            discarded: false,
         });
     }
     // Relocations: REL only (ARM EABI objects); RELA is rejected.
@@ -309,12 +325,74 @@ pub fn parse_object(origin: Origin, data: &[u8]) -> Result<Object, LoadError> {
             }
         }
     }
+    let groups = comdat_groups(&origin, &table, endian, &sections, &symbols)?;
     Ok(Object {
         e_flags: header.e_flags(endian).0,
         origin,
         sections,
         symbols,
+        groups,
     })
+}
+
+/// The object's COMDAT groups. The signature is the name of the symbol `sh_info` names (for a
+/// section symbol, the section's name, as the gABI says).
+fn comdat_groups(
+    origin: &Origin,
+    table: &object::read::elf::SectionTable<'_, elf::FileHeader32<LE>>,
+    endian: LE,
+    sections: &[InputSection],
+    symbols: &[ObjSymbol],
+) -> Result<Vec<ComdatGroup>, LoadError> {
+    let mut groups = Vec::new();
+    for (index, sh) in table.enumerate() {
+        if sh.sh_type(endian) != elf::SHT_GROUP {
+            continue;
+        }
+        let name = &sections[index.0].name;
+        let words: Vec<u32> = sections[index.0]
+            .data
+            .chunks_exact(4)
+            .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+            .collect();
+        let Some((&flags, members)) = words.split_first() else {
+            return Err(malformed(
+                origin,
+                format!("section group `{name}` is empty"),
+            ));
+        };
+        if flags & elf::GRP_COMDAT.0 == 0 {
+            continue;
+        }
+        let sym = sh.sh_info(endian) as usize;
+        let Some(signature) = symbols.get(sym) else {
+            return Err(malformed(
+                origin,
+                format!(
+                    "section group `{name}` names signature symbol {sym}, but there are {}",
+                    symbols.len()
+                ),
+            ));
+        };
+        let signature = match (signature.name.is_empty(), signature.section) {
+            (true, SymSection::Section(s)) => sections[s as usize].name.clone(),
+            _ => signature.name.clone(),
+        };
+        if let Some(&bad) = members
+            .iter()
+            .find(|&&m| m == 0 || m as usize >= sections.len())
+        {
+            return Err(malformed(
+                origin,
+                format!("section group `{name}` ({signature}) lists invalid section {bad}"),
+            ));
+        }
+        groups.push(ComdatGroup {
+            signature,
+            members: members.to_vec(),
+        });
+    }
+    Ok(groups)
 }
 
 /// An archive: its bytes and which member defines each symbol (from the archive symbol index).

@@ -10,6 +10,7 @@
 
 pub mod args;
 pub mod attributes;
+pub mod exprsection;
 pub mod fuzz;
 pub mod layout;
 pub mod load;
@@ -150,7 +151,7 @@ pub fn link(args: &LinkArgs) -> Result<LinkResult> {
             loaded.push(Loaded::Object(load::parse_object(origin, &data)?));
         }
     }
-    let r = resolve::resolve(loaded, &roots)?;
+    let r = resolve::resolve(loaded, &roots, args.allow_multiple_definition)?;
     attributes::check_fp_abi(&r).map_err(|e| anyhow!(e))?;
     let moves = match &plan {
         Some(plan) => {
@@ -172,7 +173,15 @@ pub fn link(args: &LinkArgs) -> Result<LinkResult> {
     });
     let mut gc_roots = roots.clone();
     gc_roots.extend(entry_name.iter().cloned());
-    let layout = layout::Layout::new(&script, &r, args.gc_sections, &gc_roots, &defsyms, &moves)?;
+    let layout = layout::Layout::new(
+        &script,
+        &r,
+        args.gc_sections,
+        &gc_roots,
+        &defsyms,
+        &moves,
+        !args.no_merge_exidx_entries,
+    )?;
     if !layout.dropped_exidx.is_empty() {
         let names: Vec<String> = layout
             .dropped_exidx

@@ -431,8 +431,11 @@ pub fn build(layout: &Layout, r: &Resolved) -> Result<Vec<Vec<u8>>, RelocError> 
             out.push(Vec::new());
             continue;
         }
-        let fill = sec.fill.to_be_bytes();
-        let mut data: Vec<u8> = (0..sec.size as usize).map(|i| fill[i % 4]).collect();
+        let bytes = sec.fill.to_be_bytes();
+        let fill = &bytes[4 - usize::from(sec.fill_len.clamp(1, 4))..];
+        let mut data: Vec<u8> = (0..sec.size as usize)
+            .map(|i| fill[i % fill.len()])
+            .collect();
         for (pi, (piece, off)) in sec.pieces.iter().enumerate() {
             let off = *off as usize;
             match *piece {
@@ -450,9 +453,40 @@ pub fn build(layout: &Layout, r: &Resolved) -> Result<Vec<Vec<u8>>, RelocError> 
                         data[off..off + is.size as usize].fill(0);
                         continue;
                     }
-                    let bytes = &mut data[off..off + is.data.len()];
-                    bytes.copy_from_slice(&is.data);
+                    let kept = layout.exidx_kept.get(&(obj, si));
+                    // Output offset of an input offset (None: in a merged-away unwind entry).
+                    let out_offset = |at: u32| -> Option<u32> {
+                        let Some(kept) = kept else {
+                            return Some(at);
+                        };
+                        let entry = at as usize / 8;
+                        kept.get(entry).copied().unwrap_or(true).then(|| {
+                            let before = kept[..entry.min(kept.len())].iter().filter(|&&k| k);
+                            before.count() as u32 * 8 + at % 8
+                        })
+                    };
+                    let size = layout.input_size(is, (obj, si)) as usize;
+                    let bytes = &mut data[off..off + size];
+                    match kept {
+                        None => bytes.copy_from_slice(&is.data),
+                        Some(kept) => {
+                            let entries = is.data.chunks_exact(8).zip(kept);
+                            let compact: Vec<u8> = entries
+                                .filter(|(_, &k)| k)
+                                .flat_map(|(e, _)| e.iter().copied())
+                                .collect();
+                            bytes.copy_from_slice(&compact);
+                        }
+                    }
                     for rel in &is.relocs {
+                        let Some(rel_offset) = out_offset(rel.offset) else {
+                            continue;
+                        };
+                        let rel = &super::load::Reloc {
+                            offset: rel_offset,
+                            r_type: rel.r_type,
+                            sym: rel.sym,
+                        };
                         let t = match target(layout, r, obj, rel.sym) {
                             Ok(t) => t,
                             Err(name) => {

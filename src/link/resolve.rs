@@ -47,7 +47,10 @@ pub struct Global {
 pub enum ResolveError {
     #[error(transparent)]
     Load(#[from] LoadError),
-    #[error("multiple definition of `{name}`: first defined in {first}, again in {second}")]
+    #[error(
+        "multiple definition of `{name}`: first defined in {first}, again in {second} (remove one, \
+         make one weak, or link with -z muldefs to keep the first as GNU ld then does)"
+    )]
     MultipleDefinition {
         name: String,
         first: String,
@@ -60,6 +63,10 @@ pub struct Resolved {
     pub objects: Vec<Object>,
     pub map: FxHashMap<String, usize>,
     pub globals: Vec<Global>,
+    /// `-z muldefs` / `--allow-multiple-definition`: the first definition wins.
+    pub allow_multiple_definition: bool,
+    /// COMDAT signatures seen, with the object whose group was kept.
+    pub comdats: FxHashMap<String, usize>,
 }
 
 impl Resolved {
@@ -95,8 +102,36 @@ impl Resolved {
         })
     }
 
-    fn add_object(&mut self, obj: Object) -> Result<(), ResolveError> {
+    /// Keeps the first COMDAT group of each signature; later groups' sections are discarded and
+    /// their global symbols become references to the kept definitions.
+    fn drop_duplicate_groups(&mut self, obj: &mut Object, oi: usize) {
+        let mut dropped: Vec<u32> = Vec::new();
+        for g in &obj.groups {
+            if self.comdats.contains_key(&g.signature) {
+                dropped.extend(&g.members);
+            } else {
+                self.comdats.insert(g.signature.clone(), oi);
+            }
+        }
+        if dropped.is_empty() {
+            return;
+        }
+        for &m in &dropped {
+            obj.sections[m as usize].discarded = true;
+        }
+        for s in &mut obj.symbols {
+            if s.binding != Binding::Local
+                && matches!(s.section, SymSection::Section(i) if dropped.contains(&i))
+            {
+                s.section = SymSection::Undef;
+                s.binding = Binding::Weak;
+            }
+        }
+    }
+
+    fn add_object(&mut self, mut obj: Object) -> Result<(), ResolveError> {
         let oi = self.objects.len();
+        self.drop_duplicate_groups(&mut obj, oi);
         for (si, s) in obj.symbols.iter().enumerate() {
             if s.binding == Binding::Local || s.name.is_empty() {
                 continue;
@@ -156,7 +191,7 @@ impl Resolved {
                             obj: first,
                             weak: false,
                             ..
-                        } if !weak => {
+                        } if !weak && !self.allow_multiple_definition => {
                             return Err(ResolveError::MultipleDefinition {
                                 name: s.name.clone(),
                                 first: self.objects[first].origin.to_string(),
@@ -228,6 +263,7 @@ impl Resolved {
                     data: Arc::from(&[][..]),
                     relocs: Vec::new(),
                     link: 0,
+                    discarded: false,
                 });
                 o.sections.len() - 1
             });
@@ -270,8 +306,15 @@ impl Resolved {
 }
 
 /// Reads everything: objects are always loaded, archive members on demand.
-pub fn resolve(inputs: Vec<Loaded>, roots: &[String]) -> Result<Resolved, ResolveError> {
-    let mut r = Resolved::default();
+pub fn resolve(
+    inputs: Vec<Loaded>,
+    roots: &[String],
+    allow_multiple_definition: bool,
+) -> Result<Resolved, ResolveError> {
+    let mut r = Resolved {
+        allow_multiple_definition,
+        ..Resolved::default()
+    };
     for root in roots {
         r.add_root(root);
     }
@@ -339,10 +382,10 @@ pub fn live_sections(r: &Resolved, roots: &[(usize, u32)]) -> Vec<Vec<bool>> {
                 live[oi][si] = true;
                 continue;
             }
-            let always = matches!(
-                elf::SectionType(s.sh_type),
-                elf::SHT_INIT_ARRAY | elf::SHT_FINI_ARRAY | elf::SHT_PREINIT_ARRAY | elf::SHT_NOTE
-            ) || s.flags & elf::SHF_GNU_RETAIN.0 != 0;
+            // As GNU ld: notes and SHF_GNU_RETAIN sections are roots; constructor and
+            // destructor tables (`.init_array*`, crtbegin's `.fini_array`) are not, unless the
+            // script KEEPs them.
+            let always = s.sh_type == elf::SHT_NOTE.0 || s.flags & elf::SHF_GNU_RETAIN.0 != 0;
             if always && s.is_content() {
                 work.push((oi, si as u32));
             }

@@ -33,6 +33,54 @@ pub struct OutSymbol {
 }
 
 /// Every symbol of the image: locals of each object first (as ELF requires), then globals.
+/// The section a symbol of output section `i` is written against. For a section left out
+/// because it is empty, GNU ld's choice (`_bfd_nearby_section`): the kept section before or
+/// after it, whichever would share its segment (allocated, loaded, writable, code), else the
+/// following one.
+fn kept_section(layout: &Layout, i: usize) -> Option<usize> {
+    let kept = |j: &usize| {
+        let s = &layout.sections[*j];
+        !s.empty || s.size > 0
+    };
+    if kept(&i) {
+        return Some(i);
+    }
+    let prev = (0..i).rev().find(kept);
+    let next = (i + 1..layout.sections.len()).find(kept);
+    let (Some(p), Some(n)) = (prev, next) else {
+        return next.or(prev);
+    };
+    let (ps, ns, s) = (
+        &layout.sections[p],
+        &layout.sections[n],
+        &layout.sections[i],
+    );
+    let loaded = |x: &super::layout::OutSection| x.alloc && !x.nobits;
+    let best = if ps.alloc != ns.alloc || loaded(ps) != loaded(ns) {
+        if ns.alloc != s.alloc || (loaded(ps) && !loaded(ns)) {
+            p
+        } else {
+            n
+        }
+    } else if ps.write != ns.write {
+        // The removed section counts as writable (it has no read-only inputs).
+        if !ns.write {
+            p
+        } else {
+            n
+        }
+    } else if ps.exec != ns.exec {
+        if ns.exec {
+            p
+        } else {
+            n
+        }
+    } else {
+        n
+    };
+    Some(best)
+}
+
 pub fn collect_symbols(layout: &Layout, r: &Resolved) -> Vec<OutSymbol> {
     let mut out = Vec::new();
     for (oi, o) in r.objects.iter().enumerate() {
@@ -44,10 +92,11 @@ pub fn collect_symbols(layout: &Layout, r: &Resolved) -> Vec<OutSymbol> {
             {
                 continue;
             }
+            // Local symbols of a section left out for being empty go with it (GNU ld).
             let section = match s.section {
                 SymSection::Section(sec) => match layout.placement[oi][sec as usize] {
-                    Some((out, _)) => Some(out),
-                    None => continue,
+                    Some((out, _)) if kept_section(layout, out) == Some(out) => Some(out),
+                    _ => continue,
                 },
                 SymSection::Abs => None,
                 _ => continue,
@@ -77,7 +126,7 @@ pub fn collect_symbols(layout: &Layout, r: &Resolved) -> Vec<OutSymbol> {
         let s = &r.objects[obj].symbols[sym];
         let section = match s.section {
             SymSection::Section(sec) => match layout.placement[obj][sec as usize] {
-                Some((out, _)) => Some(out),
+                Some((out, _)) => kept_section(layout, out),
                 None => continue,
             },
             _ => None,
@@ -108,7 +157,7 @@ pub fn collect_symbols(layout: &Layout, r: &Resolved) -> Vec<OutSymbol> {
                 Binding::Global
             },
             hidden: s.hidden,
-            section: s.section,
+            section: s.section.and_then(|i| kept_section(layout, i)),
         });
     }
     // Hidden script symbols are local in an executable.

@@ -1,0 +1,181 @@
+//! GNU ld rules that real projects rely on, each on a minimal program: overlapping load
+//! addresses are refused, `-z muldefs` keeps the first definition (and without it the error
+//! names both files), and hotlink links when called as `ld.lld` (rustc's `-fuse-ld=lld`).
+//! Needs the ARM toolchain: skipped locally with a message when it is missing, failing in CI.
+
+mod link_support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use link_support::{hotlink, output, run, toolchain_or_skip};
+use object::{Object, ObjectSection, ObjectSymbol};
+
+const SCRIPT: &str = "MEMORY { FLASH : ORIGIN = 0x60000000, LENGTH = 64K \
+                      RAM : ORIGIN = 0x20000000, LENGTH = 64K }\n\
+                      SECTIONS {\n  .text : { *(.text*) *(.rodata*) } > FLASH\n  \
+                      .data : { *(.data*) } > RAM AT> FLASH\n}\n";
+
+fn compile(dir: &Path, name: &str, source: &str) -> PathBuf {
+    let c = dir.join(format!("{name}.c"));
+    std::fs::write(&c, source).unwrap();
+    let o = dir.join(format!("{name}.o"));
+    run(Command::new("arm-none-eabi-gcc")
+        .args(["-mcpu=cortex-m7", "-mthumb", "-O2", "-c"])
+        .arg(&c)
+        .arg("-o")
+        .arg(&o));
+    o
+}
+
+/// The value of `symbol` and the 4 bytes at it.
+fn word_at(elf: &Path, symbol: &str) -> (u64, u32) {
+    let data = std::fs::read(elf).unwrap();
+    let file = object::File::parse(&*data).unwrap();
+    let sym = file
+        .symbols()
+        .find(|s| s.name() == Ok(symbol))
+        .unwrap_or_else(|| panic!("{symbol} not in {}", elf.display()));
+    let section = file.section_by_index(sym.section_index().unwrap()).unwrap();
+    let off = (sym.address() - section.address()) as usize;
+    let bytes = &section.data().unwrap()[off..off + 4];
+    (sym.address(), u32::from_le_bytes(bytes.try_into().unwrap()))
+}
+
+#[test]
+fn overlapping_load_addresses_are_refused() {
+    if !toolchain_or_skip(&["arm-none-eabi-gcc"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let obj = compile(
+        dir.path(),
+        "a",
+        "int x = 5; const int y = 7; int f(void) { return x + y; }\n",
+    );
+    let script = dir.path().join("overlap.ld");
+    // .data is loaded at the address .text is loaded at.
+    let text = SCRIPT.replace(
+        ".data : { *(.data*) } > RAM AT> FLASH",
+        ".data : AT(ADDR(.text)) { *(.data*) } > RAM",
+    );
+    assert_ne!(text, SCRIPT);
+    std::fs::write(&script, &text).unwrap();
+    let out_elf = dir.path().join("out.elf");
+    let out = output(
+        Command::new(hotlink())
+            .arg("link")
+            .arg("-T")
+            .arg(&script)
+            .arg(&obj)
+            .arg("-o")
+            .arg(&out_elf),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{text}\n{err}");
+    assert!(
+        err.contains("section `.text` LMA") && err.contains("overlaps section `.data`"),
+        "{err}"
+    );
+    assert!(!out_elf.exists(), "no image may be written");
+}
+
+#[test]
+fn muldefs_keeps_the_first_definition_as_gnu_ld() {
+    if !toolchain_or_skip(&["arm-none-eabi-gcc", "arm-none-eabi-ld"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let first = compile(
+        dir.path(),
+        "first",
+        "int dup = 1; int f(void) { return dup; }\n",
+    );
+    let second = compile(
+        dir.path(),
+        "second",
+        "int dup = 2; int g(void) { return dup; }\n",
+    );
+    let script = dir.path().join("s.ld");
+    std::fs::write(&script, SCRIPT).unwrap();
+    let link = |linker: &Path, extra: &[&str], out: &Path| {
+        let mut cmd = Command::new(linker);
+        if linker == hotlink() {
+            cmd.arg("link");
+        }
+        output(
+            cmd.args(extra)
+                .arg("-T")
+                .arg(&script)
+                .arg(&first)
+                .arg(&second)
+                .arg("-o")
+                .arg(out),
+        )
+    };
+    let ours = dir.path().join("hotlink.elf");
+    let out = link(&hotlink(), &[], &ours);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("multiple definition of `dup`")
+            && err.contains("first.o")
+            && err.contains("second.o")
+            && err.contains("-z muldefs"),
+        "{err}"
+    );
+    let reference = dir.path().join("ld.elf");
+    let gnu = Path::new("arm-none-eabi-ld");
+    for flags in [&["-z", "muldefs"][..], &["--allow-multiple-definition"][..]] {
+        assert!(link(gnu, flags, &reference).status.success());
+        let out = link(&hotlink(), flags, &ours);
+        assert!(out.status.success(), "{flags:?}: {out:?}");
+        let (addr, value) = word_at(&ours, "dup");
+        assert_eq!(value, 1, "{flags:?}: the first definition wins");
+        assert_eq!((addr, value), word_at(&reference, "dup"), "{flags:?}");
+    }
+}
+
+#[test]
+fn links_when_called_as_ld_lld() {
+    if !toolchain_or_skip(&["arm-none-eabi-gcc"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let obj = compile(dir.path(), "a", "int x = 5; int f(void) { return x; }\n");
+    let script = dir.path().join("s.ld");
+    std::fs::write(&script, SCRIPT).unwrap();
+    let as_lld = dir.path().join("ld.lld");
+    std::os::unix::fs::symlink(hotlink(), &as_lld).unwrap();
+    let elf = dir.path().join("out.elf");
+    run(Command::new(&as_lld)
+        .args(["-z", "noexecstack", "--eh-frame-hdr", "-Bdynamic", "-T"])
+        .arg(&script)
+        .arg(&obj)
+        .arg("-o")
+        .arg(&elf));
+    assert_eq!(word_at(&elf, "x").1, 5);
+}
+
+#[test]
+fn inspect_reads_cpp_objects_with_comdat_groups() {
+    // Committed objects: no toolchain needed. main.o and shapes.o both hold the groups of the
+    // inline classes in shapes.h (`_ZN6SquareD5Ev` and friends).
+    let dir = link_support::firmware_build_dir().join("teensy");
+    let out = output(
+        Command::new(hotlink())
+            .args(["inspect", "--format", "json", "main.o", "shapes.o"])
+            .current_dir(&dir),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let json = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        json.contains("_ZN6SquareD2Ev"),
+        "the destructors are inventoried"
+    );
+    assert!(
+        !json.contains("_ZN6SquareD5Ev"),
+        "group signatures are not code"
+    );
+}
