@@ -217,7 +217,7 @@ fn plan_breakdown() {
     files.sort();
     files.dedup();
     let (_, t_objects) = best_of(3, || Inventory::load(&files).expect("inventory"));
-    let (_, t_whatif) = best_of(3, || StallModel::measure(&board, &elf, "big.elf"));
+    let (_, t_whatif) = best_of(3, || StallModel::measure(&board, &elf, "big.elf", false));
     let inputs = PlanInputs {
         board: &board,
         elf_path: &elf_path,

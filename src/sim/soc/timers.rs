@@ -19,6 +19,11 @@ fn ticks(from: u64, now: u64, hz: u64, core_hz: u64) -> u64 {
 
 const CR_EN: u32 = 1 << 0;
 const CR_FRR: u32 = 1 << 9;
+/// Software reset: resets the GPT's registers but for the CR bits in [`CR_KEPT_BY_SWR`], then
+/// clears itself (drivers such as imxrt-hal's write it and poll until it reads 0).
+const CR_SWR: u32 = 1 << 15;
+/// EN, ENMOD, DBGEN, WAITEN, DOZEEN, STOPEN: the CR bits a software reset leaves alone.
+const CR_KEPT_BY_SWR: u32 = 0x3F;
 
 fn gpt_hz(regs: &RegFile) -> u64 {
     if (regs.get("CR") >> 6) & 7 == 0 {
@@ -65,6 +70,13 @@ pub fn gpt_read(regs: &mut RegFile, st: &mut State, r: usize, ctx: &mut Ctx<'_>)
 pub fn gpt_write(regs: &mut RegFile, st: &mut State, r: usize, old: u32, ctx: &mut Ctx<'_>) {
     let new = regs.values[r];
     match regs.table[r].name {
+        "CR" if new & CR_SWR != 0 => {
+            for (value, reg) in regs.values.iter_mut().zip(regs.table) {
+                *value = reg.reset;
+            }
+            regs.values[r] = (regs.table[r].reset & !CR_KEPT_BY_SWR) | (new & CR_KEPT_BY_SWR);
+            st.counter_origin.insert(regs.index("CNT"), (ctx.now, 0));
+        }
         "CR" if new & CR_EN != 0 && old & CR_EN == 0 => {
             let cnt = regs.index("CNT");
             st.counter_origin.insert(cnt, (ctx.now, 0));
