@@ -80,7 +80,7 @@ pub struct Collected {
 /// Called with (samples so far, elapsed) a few times a second.
 pub type Progress<'a> = &'a mut dyn FnMut(u64, Duration);
 
-struct Run<'a> {
+pub(super) struct Run<'a> {
     limits: &'a Limits,
     start: Instant,
     last_report: Instant,
@@ -88,7 +88,7 @@ struct Run<'a> {
 }
 
 impl<'a> Run<'a> {
-    fn new(limits: &'a Limits, progress: Progress<'a>) -> Run<'a> {
+    pub(super) fn new(limits: &'a Limits, progress: Progress<'a>) -> Run<'a> {
         let now = Instant::now();
         Run {
             limits,
@@ -99,7 +99,7 @@ impl<'a> Run<'a> {
     }
 
     /// Whether a limit says stop; reports progress now and then.
-    fn should_stop(&mut self, collected: &Collected) -> bool {
+    pub(super) fn should_stop(&mut self, collected: &Collected) -> bool {
         let now = Instant::now();
         if now.duration_since(self.last_report) >= Duration::from_millis(200) {
             (self.progress)(collected.samples, now - self.start);
@@ -110,7 +110,7 @@ impl<'a> Run<'a> {
             || self.limits.duration.is_some_and(|d| now - self.start >= d)
     }
 
-    fn finish(self, collected: &mut Collected, stop: StopReason) {
+    pub(super) fn finish(self, collected: &mut Collected, stop: StopReason) {
         collected.elapsed = self.start.elapsed();
         (self.progress)(collected.samples, collected.elapsed);
         let stop = if stop == StopReason::Limit && self.limits.interrupted.load(Ordering::Relaxed) {
@@ -380,6 +380,7 @@ mod tests {
                 CoreRegister::Pc => self.current(),
                 CoreRegister::Lr => Ok(0x6000_0105),
                 CoreRegister::Sp => Ok(0x2000_8000),
+                CoreRegister::Regsel(n) => Err(TargetError::Other(format!("r{n} not modelled"))),
             }
         }
         fn enable_swo(&mut self, _baud: u32) -> Result<(), TargetError> {

@@ -4,6 +4,7 @@
 pub mod collect;
 pub mod probe;
 pub mod sim;
+pub mod stacks;
 pub mod target;
 
 use crate::profile::{Capture, ElfIdentity, Method, Profile};

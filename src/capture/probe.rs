@@ -175,6 +175,7 @@ impl Target for ProbeTarget {
             CoreRegister::Pc => core.program_counter().id(),
             CoreRegister::Lr => core.return_address().id(),
             CoreRegister::Sp => core.stack_pointer().id(),
+            CoreRegister::Regsel(n) => probe_rs::RegisterId(n),
         };
         core.read_core_reg::<u32>(id).map_err(map_error)
     }
