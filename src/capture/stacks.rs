@@ -89,6 +89,22 @@ pub struct StackCounts {
     pub reads: u64,
 }
 
+impl StackCounts {
+    /// The profile's deduplicated stack tables.
+    pub fn into_call_stacks(self) -> crate::profile::CallStacks {
+        crate::profile::CallStacks::from_samples(self.stacks.into_iter().flat_map(
+            |(frames, (count, truncated))| {
+                [
+                    (frames.clone(), count - truncated, false),
+                    (frames, truncated, true),
+                ]
+                .into_iter()
+                .filter(|s| s.1 > 0)
+            },
+        ))
+    }
+}
+
 /// `halt --stacks`: the halting collector that unwinds the whole stack at each sample. Call
 /// edges come from consecutive frames (each caller's call site → the callee's frame).
 pub fn collect(

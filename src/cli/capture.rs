@@ -77,6 +77,10 @@ pub struct CaptureArgs {
     /// SWO baud rate.
     #[arg(long, default_value_t = 6_000_000)]
     swo_baud: u32,
+    /// With `--method halt`: unwind the whole call stack at each sample (DWARF, EHABI or frame
+    /// pointers from the ELF) and record the stacks in the profile.
+    #[arg(long)]
+    stacks: bool,
     /// Virtual board: let stores write the XIP flash (see `hotlink run --writable-flash`).
     #[arg(long)]
     writable_flash: bool,
@@ -87,6 +91,9 @@ pub fn run(args: CaptureArgs) -> Result<()> {
     let path = args.elf.display().to_string();
     let bytes = std::fs::read(&args.elf).with_context(|| format!("cannot read {path}"))?;
     let identity = ElfIdentity::of_bytes(&path, &bytes);
+    if args.stacks && args.method != Some(CaptureMethod::Halt) {
+        bail!("--stacks needs --method halt (call stacks are unwound while the core is halted)");
+    }
     if args.sim && args.method.is_none() {
         return capture_sim(&args, &board, &bytes);
     }
@@ -128,7 +135,14 @@ pub fn run(args: CaptureArgs) -> Result<()> {
         ));
         bar.tick();
     };
+    let mut stacks = None;
     let (collected, method) = match args.method.unwrap_or(CaptureMethod::Pcsr) {
+        CaptureMethod::Halt if args.stacks => {
+            let table = crate::unwind::Table::from_elf(&bytes, &path)?;
+            let (collected, counts) = crate::capture::stacks::collect(target, &table, &limits, &mut progress);
+            stacks = Some(counts);
+            (collected, Method::Halt)
+        }
         CaptureMethod::Pcsr => (collect::pcsr(target, &limits, &mut progress), Method::Pcsr),
         CaptureMethod::Halt => (collect::halt(target, &limits, &mut progress), Method::Halt),
         CaptureMethod::Swo => (
@@ -145,6 +159,7 @@ pub fn run(args: CaptureArgs) -> Result<()> {
     };
     bar.finish_and_clear();
     let mut profile = into_profile(collected, identity, &args.board, method, probe);
+    profile.call_stacks = stacks.map(|s| s.into_call_stacks());
     profile.record_layout(&bytes);
     profile.save(&args.output)?;
     match &profile.capture.partial {

@@ -7,6 +7,7 @@
 
 mod exact;
 mod exact_stacks;
+pub mod export;
 mod identity;
 mod merge;
 mod remap;
