@@ -94,7 +94,15 @@ fn speedscope_has_the_schema_required_fields() {
     let frames = doc["shared"]["frames"].as_array().unwrap();
     assert!(frames.iter().all(|f| f["name"].is_string()));
     let p = &doc["profiles"][0];
-    for key in ["type", "name", "unit", "startValue", "endValue", "samples", "weights"] {
+    for key in [
+        "type",
+        "name",
+        "unit",
+        "startValue",
+        "endValue",
+        "samples",
+        "weights",
+    ] {
         assert!(!p[key].is_null(), "speedscope profile lacks `{key}`");
     }
     assert_eq!(p["type"], "sampled");
@@ -129,99 +137,143 @@ fn firefox_profile_has_its_tables_and_all_samples() {
     assert!(text.contains("\"main\""));
 }
 
-/// profile.proto, the messages and fields hotlink writes (github.com/google/pprof).
+/// profile.proto, the messages and fields hotlink writes (github.com/google/pprof), read with
+/// quick-protobuf's wire-format reader the way its code generator (pb-rs) writes readers.
 mod pprof {
-    #[derive(Clone, PartialEq, prost::Message)]
+    use quick_protobuf::{BytesReader, MessageRead, Result};
+
+    #[derive(Default)]
     pub struct Profile {
-        #[prost(message, repeated, tag = "1")]
-        pub sample_type: Vec<ValueType>,
-        #[prost(message, repeated, tag = "2")]
+        pub sample_type: Vec<(i64, i64)>,
         pub sample: Vec<Sample>,
-        #[prost(message, repeated, tag = "3")]
-        pub mapping: Vec<Mapping>,
-        #[prost(message, repeated, tag = "4")]
+        pub mapping_ids: Vec<u64>,
         pub location: Vec<Location>,
-        #[prost(message, repeated, tag = "5")]
-        pub function: Vec<Function>,
-        #[prost(string, repeated, tag = "6")]
+        pub function: Vec<(u64, i64)>,
         pub string_table: Vec<String>,
-        #[prost(int64, tag = "12")]
-        pub period: i64,
     }
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct ValueType {
-        #[prost(int64, tag = "1")]
-        pub r#type: i64,
-        #[prost(int64, tag = "2")]
-        pub unit: i64,
-    }
-    #[derive(Clone, PartialEq, prost::Message)]
+    #[derive(Default)]
     pub struct Sample {
-        #[prost(uint64, repeated, tag = "1")]
         pub location_id: Vec<u64>,
-        #[prost(int64, repeated, tag = "2")]
         pub value: Vec<i64>,
     }
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct Mapping {
-        #[prost(uint64, tag = "1")]
-        pub id: u64,
-        #[prost(uint64, tag = "3")]
-        pub memory_limit: u64,
-    }
-    #[derive(Clone, PartialEq, prost::Message)]
+    #[derive(Default)]
     pub struct Location {
-        #[prost(uint64, tag = "1")]
         pub id: u64,
-        #[prost(uint64, tag = "2")]
         pub mapping_id: u64,
-        #[prost(uint64, tag = "3")]
-        pub address: u64,
-        #[prost(message, repeated, tag = "4")]
-        pub line: Vec<Line>,
+        pub function_ids: Vec<u64>,
     }
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct Line {
-        #[prost(uint64, tag = "1")]
-        pub function_id: u64,
+    /// A message read as (field number, varint) pairs plus its nested messages.
+    #[derive(Default)]
+    struct Fields(Vec<(u32, u64)>, Vec<(u32, Vec<u8>)>);
+
+    impl<'a> MessageRead<'a> for Fields {
+        fn from_reader(r: &mut BytesReader, bytes: &'a [u8]) -> Result<Self> {
+            let mut f = Fields::default();
+            while !r.is_eof() {
+                let tag = r.next_tag(bytes)?;
+                match tag & 7 {
+                    0 => f.0.push((tag >> 3, r.read_uint64(bytes)?)),
+                    2 => f.1.push((tag >> 3, r.read_bytes(bytes)?.to_vec())),
+                    _ => r.read_unknown(bytes, tag)?,
+                }
+            }
+            Ok(f)
+        }
     }
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct Function {
-        #[prost(uint64, tag = "1")]
-        pub id: u64,
-        #[prost(int64, tag = "2")]
-        pub name: i64,
+
+    fn fields(bytes: &[u8]) -> Fields {
+        let mut r = BytesReader::from_bytes(bytes);
+        Fields::from_reader(&mut r, bytes).unwrap()
+    }
+    fn varint(f: &Fields, n: u32) -> u64 {
+        f.0.iter().find(|v| v.0 == n).map_or(0, |v| v.1)
+    }
+    fn packed(bytes: &[u8]) -> Vec<u64> {
+        let mut r = BytesReader::from_bytes(bytes);
+        let mut out = Vec::new();
+        while !r.is_eof() {
+            out.push(r.read_uint64(bytes).unwrap());
+        }
+        out
+    }
+
+    pub fn decode(bytes: &[u8]) -> Profile {
+        let top = fields(bytes);
+        let mut p = Profile::default();
+        for (n, data) in &top.1 {
+            match n {
+                1 => {
+                    let f = fields(data);
+                    p.sample_type
+                        .push((varint(&f, 1) as i64, varint(&f, 2) as i64));
+                }
+                2 => {
+                    let f = fields(data);
+                    let mut s = Sample::default();
+                    for (k, d) in &f.1 {
+                        match k {
+                            1 => s.location_id.extend(packed(d)),
+                            2 => s.value.extend(packed(d).into_iter().map(|v| v as i64)),
+                            _ => {}
+                        }
+                    }
+                    p.sample.push(s);
+                }
+                3 => p.mapping_ids.push(varint(&fields(data), 1)),
+                4 => {
+                    let f = fields(data);
+                    p.location.push(Location {
+                        id: varint(&f, 1),
+                        mapping_id: varint(&f, 2),
+                        function_ids: f
+                            .1
+                            .iter()
+                            .filter(|l| l.0 == 4)
+                            .map(|l| varint(&fields(&l.1), 1))
+                            .collect(),
+                    });
+                }
+                5 => {
+                    let f = fields(data);
+                    p.function.push((varint(&f, 1), varint(&f, 2) as i64));
+                }
+                6 => p
+                    .string_table
+                    .push(String::from_utf8(data.clone()).unwrap()),
+                _ => {}
+            }
+        }
+        p
     }
 }
 
 #[test]
-fn pprof_decodes_with_prost() {
-    use prost::Message;
+fn pprof_decodes_with_a_protobuf_reader() {
     let profile = captured();
     let gz = export(&profile, ExportFormat::Pprof).unwrap();
     let mut raw = Vec::new();
     flate2::read::GzDecoder::new(&gz[..])
         .read_to_end(&mut raw)
         .unwrap();
-    let p = pprof::Profile::decode(&raw[..]).unwrap();
+    let p = pprof::decode(&raw);
     assert_eq!(p.string_table[0], "");
-    assert_eq!(p.string_table[p.sample_type[0].r#type as usize], "samples");
+    assert_eq!(p.string_table[p.sample_type[0].0 as usize], "samples");
     let total: i64 = p.sample.iter().map(|s| s.value[0]).sum();
     assert_eq!(total as u64, SAMPLES);
     let location_ids: std::collections::HashSet<u64> = p.location.iter().map(|l| l.id).collect();
-    let function_ids: std::collections::HashSet<u64> = p.function.iter().map(|f| f.id).collect();
+    let function_ids: std::collections::HashSet<u64> = p.function.iter().map(|f| f.0).collect();
     for s in &p.sample {
         assert_eq!(s.value.len(), p.sample_type.len());
         assert!(s.location_id.iter().all(|id| location_ids.contains(id)));
     }
     for l in &p.location {
-        assert_eq!(l.mapping_id, p.mapping[0].id);
-        assert!(function_ids.contains(&l.line[0].function_id));
+        assert_eq!(l.mapping_id, p.mapping_ids[0]);
+        assert!(function_ids.contains(&l.function_ids[0]));
     }
     let names: Vec<&str> = p
         .function
         .iter()
-        .map(|f| p.string_table[f.name as usize].as_str())
+        .map(|f| p.string_table[f.1 as usize].as_str())
         .collect();
     assert!(names.contains(&"main"));
 }

@@ -143,17 +143,20 @@ fn dwarf_unwinding_matches_the_exact_stacks_on_every_fixture() {
         ("rtos", "imxrt1062"),
         ("big", "imxrt1062"),
     ] {
-        check(name, &common::fixture_elf(name), board, &[Source::Dwarf], 3000);
+        check(
+            name,
+            &common::fixture_elf(name),
+            board,
+            &[Source::Dwarf],
+            3000,
+        );
     }
 }
 
 /// Builds fixture `name` with extra compiler flags into `dir`, as the Makefile does.
 fn build_variant(name: &str, flags: &[&str], dir: &Path) -> PathBuf {
     let fw = common::firmware_dir();
-    let mut sources: Vec<PathBuf> = vec![
-        fw.join("common/startup.c"),
-        fw.join("common/semihost.c"),
-    ];
+    let mut sources: Vec<PathBuf> = vec![fw.join("common/startup.c"), fw.join("common/semihost.c")];
     let mut own: Vec<PathBuf> = std::fs::read_dir(fw.join(name))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -184,7 +187,10 @@ fn build_variant(name: &str, flags: &[&str], dir: &Path) -> PathBuf {
         .arg(&elf)
         .status()
         .unwrap();
-    assert!(status.success(), "building the {name} variant with {flags:?} failed");
+    assert!(
+        status.success(),
+        "building the {name} variant with {flags:?} failed"
+    );
     elf
 }
 
@@ -198,11 +204,29 @@ fn frame_pointer_and_ehabi_unwinding_match_the_exact_stacks() {
         let fp = dir.path().join(format!("{name}-fp"));
         std::fs::create_dir_all(&fp).unwrap();
         let elf = build_variant(name, &["-g", "-fno-omit-frame-pointer"], &fp);
-        check(&format!("{name} -fno-omit-frame-pointer"), &elf, "imxrt1062", &[Source::Dwarf], 3000);
-        check(&format!("{name} -fno-omit-frame-pointer"), &elf, "imxrt1062", &[Source::FramePointer], 3000);
+        check(
+            &format!("{name} -fno-omit-frame-pointer"),
+            &elf,
+            "imxrt1062",
+            &[Source::Dwarf],
+            3000,
+        );
+        check(
+            &format!("{name} -fno-omit-frame-pointer"),
+            &elf,
+            "imxrt1062",
+            &[Source::FramePointer],
+            3000,
+        );
         let eh = dir.path().join(format!("{name}-eh"));
         std::fs::create_dir_all(&eh).unwrap();
         let elf = build_variant(name, &["-funwind-tables"], &eh);
-        check(&format!("{name} -funwind-tables"), &elf, "imxrt1062", &[Source::Ehabi], 3000);
+        check(
+            &format!("{name} -funwind-tables"),
+            &elf,
+            "imxrt1062",
+            &[Source::Ehabi],
+            3000,
+        );
     }
 }

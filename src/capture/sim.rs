@@ -83,9 +83,13 @@ impl Target for SimTarget {
             CoreRegister::Pc => self.machine.pc,
             CoreRegister::Lr => self.machine.r[14],
             CoreRegister::Sp => self.machine.r[13],
-            CoreRegister::Regsel(n) => super::stacks::sim_register(&self.machine, n).ok_or_else(|| {
-                TargetError::Other(format!("core register {n} is not one the virtual board has"))
-            })?,
+            CoreRegister::Regsel(n) => {
+                super::stacks::sim_register(&self.machine, n).ok_or_else(|| {
+                    TargetError::Other(format!(
+                        "core register {n} is not one the virtual board has"
+                    ))
+                })?
+            }
         })
     }
 

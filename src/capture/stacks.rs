@@ -46,7 +46,9 @@ impl TargetMemory for TargetStackMemory<'_> {
     }
 
     fn read_register(&mut self, n: u8) -> Option<u32> {
-        let r = self.target.read_register(CoreRegister::Regsel(u16::from(n)));
+        let r = self
+            .target
+            .read_register(CoreRegister::Regsel(u16::from(n)));
         self.keep(r)
     }
 }
@@ -58,8 +60,16 @@ pub(crate) fn sim_register(machine: &Machine, n: u16) -> Option<u32> {
     match n {
         0..=14 => Some(machine.r[usize::from(n)]),
         15 => Some(machine.pc),
-        17 => Some(if on_psp { machine.other_sp } else { machine.r[13] }),
-        18 => Some(if on_psp { machine.r[13] } else { machine.other_sp }),
+        17 => Some(if on_psp {
+            machine.other_sp
+        } else {
+            machine.r[13]
+        }),
+        18 => Some(if on_psp {
+            machine.r[13]
+        } else {
+            machine.other_sp
+        }),
         _ => None,
     }
 }

@@ -139,7 +139,8 @@ pub fn run(args: CaptureArgs) -> Result<()> {
     let (collected, method) = match args.method.unwrap_or(CaptureMethod::Pcsr) {
         CaptureMethod::Halt if args.stacks => {
             let table = crate::unwind::Table::from_elf(&bytes, &path)?;
-            let (collected, counts) = crate::capture::stacks::collect(target, &table, &limits, &mut progress);
+            let (collected, counts) =
+                crate::capture::stacks::collect(target, &table, &limits, &mut progress);
             stacks = Some(counts);
             (collected, Method::Halt)
         }

@@ -24,10 +24,7 @@ pub fn to_text(heat: &HeatMap, top: usize) -> String {
         }
     );
     // Inclusive cost (the section and its callees) where the profile has call stacks.
-    let stacks = heat
-        .sections
-        .iter()
-        .any(|s| s.inclusive_cycles.is_some());
+    let stacks = heat.sections.iter().any(|s| s.inclusive_cycles.is_some());
     let _ = writeln!(
         out,
         "  {:>4} {:<52} {:<8} {:>7} {:>7} {:>14} {:>9} {:>10}{}",

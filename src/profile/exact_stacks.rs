@@ -51,7 +51,11 @@ impl ExactStacks {
         // Word 0 is the initial SP and word 1 reset (which is not an exception return target).
         for n in 2..256u32 {
             let mut word = [0u8; 4];
-            if machine.mem.peek(vtor.wrapping_add(4 * n), &mut word).is_err() {
+            if machine
+                .mem
+                .peek(vtor.wrapping_add(4 * n), &mut word)
+                .is_err()
+            {
                 break;
             }
             let vector = u32::from_le_bytes(word);
@@ -126,9 +130,7 @@ impl ShadowStack {
         }
         // Pop to the call this returns from (a BL is 4 bytes, a BLX 2); a return that matches
         // no call (a hand-made jump through LR) leaves the stack alone.
-        let matches = |f: &ExactFrame| {
-            matches!(f, ExactFrame::Call { site } if target.wrapping_sub(*site) == 4 || target.wrapping_sub(*site) == 2)
-        };
+        let matches = |f: &ExactFrame| matches!(f, ExactFrame::Call { site } if target.wrapping_sub(*site) == 4 || target.wrapping_sub(*site) == 2);
         if let Some(k) = self.frames.iter().rposition(matches) {
             if !self.frames[k + 1..]
                 .iter()

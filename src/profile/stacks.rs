@@ -99,7 +99,10 @@ impl CallStacks {
     pub fn check(&self) -> Result<()> {
         for (k, &(parent, frame)) in self.stacks.iter().enumerate() {
             if frame as usize >= self.frames.len() {
-                bail!("corrupt: call_stacks.stacks[{k}] names frame {frame} of {}", self.frames.len());
+                bail!(
+                    "corrupt: call_stacks.stacks[{k}] names frame {frame} of {}",
+                    self.frames.len()
+                );
             }
             if parent.is_some_and(|p| p as usize >= k) {
                 bail!("corrupt: call_stacks.stacks[{k}] has a parent that does not come before it");
@@ -107,7 +110,11 @@ impl CallStacks {
         }
         for (k, s) in self.samples.iter().enumerate() {
             if s.stack as usize >= self.stacks.len() {
-                bail!("corrupt: call_stacks.samples[{k}] names stack {} of {}", s.stack, self.stacks.len());
+                bail!(
+                    "corrupt: call_stacks.samples[{k}] names stack {} of {}",
+                    s.stack,
+                    self.stacks.len()
+                );
             }
         }
         Ok(())

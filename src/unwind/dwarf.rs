@@ -3,8 +3,8 @@
 //! saved in other registers) leave their range without a row, so unwinding there stops cleanly.
 
 use gimli::{
-    BaseAddresses, CfaRule, CieOrFde, DebugFrame, LittleEndian, RegisterRule,
-    UnwindContext, UnwindSection,
+    BaseAddresses, CfaRule, CieOrFde, DebugFrame, LittleEndian, RegisterRule, UnwindContext,
+    UnwindSection,
 };
 
 use super::{Rule, END_OF_STACK, NOT_SAVED, SAVED_LR};
@@ -25,7 +25,9 @@ pub fn rows(data: &[u8], warnings: &mut Vec<String>) -> Vec<(u32, u32, Rule)> {
             Ok(Some(entry)) => entry,
             Ok(None) => break,
             Err(e) => {
-                warnings.push(format!(".debug_frame is corrupt ({e}); later entries ignored"));
+                warnings.push(format!(
+                    ".debug_frame is corrupt ({e}); later entries ignored"
+                ));
                 break;
             }
         };
@@ -52,11 +54,9 @@ pub fn rows(data: &[u8], warnings: &mut Vec<String>) -> Vec<(u32, u32, Rule)> {
         loop {
             match table.next_row() {
                 Ok(Some(row)) => match rule_of(row) {
-                    Some(rule) => out.push((
-                        row.start_address() as u32,
-                        row.end_address() as u32,
-                        rule,
-                    )),
+                    Some(rule) => {
+                        out.push((row.start_address() as u32, row.end_address() as u32, rule))
+                    }
                     None => skipped += 1,
                 },
                 Ok(None) => break,
@@ -97,7 +97,9 @@ fn rule_of<S: gimli::UnwindContextStorage<usize>>(
         };
         match r {
             RegisterRule::Offset(o) => {
-                rule.saved[slot] = i16::try_from(*o).ok().filter(|&o| o != NOT_SAVED && o != END_OF_STACK)?
+                rule.saved[slot] = i16::try_from(*o)
+                    .ok()
+                    .filter(|&o| o != NOT_SAVED && o != END_OF_STACK)?
             }
             RegisterRule::SameValue => {}
             // An undefined return address marks the outermost frame (reset handler, thread entry).

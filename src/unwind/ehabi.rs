@@ -84,7 +84,11 @@ pub fn rows(
             unsupported += 1;
             continue;
         };
-        let body = if rule == Rule::ENTRY { *start } else { start + 2 };
+        let body = if rule == Rule::ENTRY {
+            *start
+        } else {
+            start + 2
+        };
         out.push((*start, body, Rule::ENTRY));
         out.push((body, end, rule));
     }

@@ -40,7 +40,9 @@ pub fn rows<'a>(
     let mut out = Vec::new();
     let mut without = 0usize;
     for f in functions {
-        let Some(code) = code_at(f.start) else { continue };
+        let Some(code) = code_at(f.start) else {
+            continue;
+        };
         let size = (f.end - f.start) as usize;
         let code = &code[..size.min(code.len())];
         match function_rows(f.start, code) {

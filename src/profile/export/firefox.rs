@@ -19,7 +19,12 @@ pub fn to_firefox(stacks: &Stacks, name: &str) -> Result<Vec<u8>> {
     );
     let category: CategoryPairHandle = profile.add_category("Code", CategoryColor::Blue).into();
     let process = profile.add_process(name, 1, Timestamp::from_millis_since_reference(0.0));
-    let thread = profile.add_thread(process, 1, Timestamp::from_millis_since_reference(0.0), true);
+    let thread = profile.add_thread(
+        process,
+        1,
+        Timestamp::from_millis_since_reference(0.0),
+        true,
+    );
     profile.set_thread_name(thread, "core");
     let labels: Vec<_> = stacks
         .functions
