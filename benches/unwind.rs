@@ -100,6 +100,7 @@ fn build(flags: &[&str], dir: &Path) -> Option<PathBuf> {
         .arg("-T")
         .arg(fw.join("common/imxrt1062.ld"))
         .args(&sources)
+        .arg("-lm")
         .arg("-o")
         .arg(&elf)
         .status()

@@ -23,7 +23,7 @@ use hotlink::sim::Machine;
 use hotlink::unwind::{self, Source, Table};
 
 /// Core cycles between samples: prime, so that samples do not lock onto a loop's period.
-const POLL: u64 = 1009;
+const POLL: u64 = 10007;
 
 struct Agreement {
     samples: usize,
@@ -183,6 +183,7 @@ fn build_variant(name: &str, flags: &[&str], dir: &Path) -> PathBuf {
         .arg("-T")
         .arg(fw.join("common/imxrt1062.ld"))
         .args(&sources)
+        .arg("-lm")
         .arg("-o")
         .arg(&elf)
         .status()

@@ -149,7 +149,11 @@ fn walk<M: TargetMemory + ?Sized>(
         if cfa < sp {
             return Err(Truncated::Corrupt(cfa));
         }
-        if ra >> 24 == 0xFF {
+        if ra == 0 || ra == 0xFFFF_FFFF {
+            // The reset value of LR: the reset handler has no caller.
+            return Ok(());
+        }
+        if ra & 0xFFFF_FFE0 == 0xFFFF_FFE0 {
             // EXC_RETURN: the caller is the interrupted code, whose state the core stacked.
             let frame = if ra & 4 != 0 { regs.get(PSP)? } else { cfa };
             let lr = regs.read(frame + 20)?;
@@ -162,10 +166,6 @@ fn walk<M: TargetMemory + ?Sized>(
             frames.push(interrupted);
             lookup = interrupted;
             continue;
-        }
-        if ra == 0 || ra == 0xFFFF_FFFF {
-            // The reset value of LR: the reset handler has no caller.
-            return Ok(());
         }
         if ra & 1 == 0 {
             return Err(Truncated::Corrupt(ra));
