@@ -76,7 +76,7 @@ fn folded_stacks_render_as_a_flame_graph() {
         .map(|l| l.rsplit_once(' ').unwrap().1.parse::<u64>().unwrap())
         .sum();
     assert_eq!(total, SAMPLES);
-    assert!(folded.lines().any(|l| l.starts_with("Reset_Handler;main;")));
+    assert!(folded.lines().any(|l| l.contains("main;")), "{folded}");
     let svg = flame_graph_svg(&profile, "dsp").unwrap();
     assert!(svg.starts_with("<?xml") && svg.contains("<svg"));
     assert!(svg.contains("main"));
