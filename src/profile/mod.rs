@@ -319,12 +319,12 @@ pub(crate) mod tests {
             .replace("\"version\":2", "\"version\":1");
         assert!(Profile::parse(&v1).unwrap().call_stacks.is_none());
         profile.call_stacks = Some(CallStacks::from_samples([
-            (vec![0x100, 0x6000_0202], 3, false),
-            (vec![0x6000_0100], 7, true),
+            (vec![0x100, 0x6000_0202], 2, false),
+            (vec![0x6000_0100], 5, true),
         ]));
         let text = serde_json::to_string(&profile).unwrap();
         assert_eq!(Profile::parse(&text).unwrap(), profile);
-        let too_many = text.replace("\"count\":7", "\"count\":8");
+        let too_many = text.replace("\"count\":5", "\"count\":9");
         assert!(Profile::parse(&too_many)
             .unwrap_err()
             .to_string()
