@@ -20,4 +20,5 @@ pub mod profile;
 pub mod report;
 pub mod sim;
 pub mod units;
+pub mod unwind;
 pub mod versioned;

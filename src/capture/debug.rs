@@ -91,6 +91,7 @@ fn regsel(register: CoreRegister) -> u32 {
         CoreRegister::Lr => 14,
         // DebugReturnAddress: the PC the core resumes at.
         CoreRegister::Pc => 15,
+        CoreRegister::Regsel(n) => u32::from(n),
     }
 }
 

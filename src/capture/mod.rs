@@ -8,6 +8,7 @@ pub mod debug;
 pub mod probe;
 pub mod probe_model;
 pub mod sim;
+pub mod stacks;
 pub mod swo;
 pub mod target;
 pub mod verify;

@@ -243,8 +243,11 @@ impl SimTarget {
         let index = (value & 0x7F) as usize;
         let write = value & regs::DCRSR_REGWNR != 0;
         match (index, write) {
-            (0..=14, false) => self.dcrdr = self.machine.r[index],
-            (15, false) => self.dcrdr = self.machine.pc,
+            (_, false) => {
+                if let Some(v) = super::stacks::sim_register(&self.machine, index as u16) {
+                    self.dcrdr = v;
+                }
+            }
             (0..=14, true) => self.machine.r[index] = self.dcrdr,
             (15, true) => self.machine.pc = self.dcrdr & !1,
             _ => {}

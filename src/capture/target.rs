@@ -22,6 +22,9 @@ pub enum CoreRegister {
     Pc,
     Lr,
     Sp,
+    /// Any core register by its DCRSR REGSEL number (ARM DDI 0403, C1.6.3): 0-15 are r0-r15,
+    /// 17 MSP, 18 PSP. Call-stack sampling reads the ones the unwinder needs.
+    Regsel(u16),
 }
 
 /// What the probe's SWO receiver reported with a read of trace data.

@@ -105,6 +105,10 @@ pub struct CaptureArgs {
     /// Virtual board: the probe modelled between hotlink and the board.
     #[arg(long, value_enum, default_value_t = SimProbe::Ideal)]
     sim_probe: SimProbe,
+    /// With `--method halt`: unwind the whole call stack at each sample (DWARF, EHABI or frame
+    /// pointers from the ELF) and record the stacks in the profile.
+    #[arg(long)]
+    stacks: bool,
     /// Virtual board: let stores write the XIP flash (see `hotlink run --writable-flash`).
     #[arg(long)]
     writable_flash: bool,
@@ -115,6 +119,9 @@ pub fn run(args: CaptureArgs) -> Result<()> {
     let path = args.elf.display().to_string();
     let bytes = std::fs::read(&args.elf).with_context(|| format!("cannot read {path}"))?;
     let identity = ElfIdentity::of_bytes(&path, &bytes);
+    if args.stacks && args.method != Some(CaptureMethod::Halt) {
+        bail!("--stacks needs --method halt (call stacks are unwound while the core is halted)");
+    }
     if args.sim && args.method.is_none() {
         return capture_sim(&args, &board, &bytes);
     }
@@ -167,7 +174,15 @@ pub fn run(args: CaptureArgs) -> Result<()> {
         ));
         bar.tick();
     };
+    let mut stacks = None;
     let (mut collected, method) = match args.method.unwrap_or(CaptureMethod::Pcsr) {
+        CaptureMethod::Halt if args.stacks => {
+            let table = crate::unwind::Table::from_elf(&bytes, &path)?;
+            let (collected, counts) =
+                crate::capture::stacks::collect(target, &table, &limits, &mut progress);
+            stacks = Some(counts);
+            (collected, Method::Halt)
+        }
         CaptureMethod::Pcsr => (collect::pcsr(target, &limits, &mut progress), Method::Pcsr),
         CaptureMethod::Halt => {
             let options = HaltOptions {
@@ -203,7 +218,8 @@ pub fn run(args: CaptureArgs) -> Result<()> {
     if stale > 0 {
         collected.parameter("stale_lr_edges_dropped", stale);
     }
-    save_outcome(&args, collected, identity, method, probe, &bytes)
+    let stacks = stacks.map(|s: crate::capture::stacks::StackCounts| s.into_call_stacks());
+    save_outcome(&args, collected, identity, method, probe, stacks, &bytes)
 }
 
 /// Writes the profile when there are samples, prints what the user must know, and turns a
@@ -214,6 +230,7 @@ fn save_outcome(
     identity: ElfIdentity,
     method: Method,
     probe: Option<String>,
+    stacks: Option<crate::profile::CallStacks>,
     bytes: &[u8],
 ) -> Result<()> {
     for warning in &collected.warnings {
@@ -231,6 +248,7 @@ fn save_outcome(
         );
     }
     let mut profile = into_profile(collected, identity, &args.board, method, probe);
+    profile.call_stacks = stacks;
     profile.record_layout(bytes);
     profile.save(&args.output)?;
     match &profile.capture.partial {

@@ -1,4 +1,4 @@
-//! `hotlink profile show|merge|diff`: look at and combine recorded profiles.
+//! `hotlink profile show|merge|export|diff`: look at and combine recorded profiles.
 
 use std::path::PathBuf;
 
@@ -6,6 +6,7 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 
 use super::Format;
+use crate::profile::export::{self, ExportFormat};
 use crate::profile::{diff_text, merge, show_text, Profile};
 
 /// Print, compare and merge profiles (format: docs/profile-format.md).
@@ -39,6 +40,17 @@ enum ProfileAction {
         /// Merge even if the profiles were taken on different builds.
         #[arg(long)]
         force: bool,
+    },
+    /// Export the profile's call stacks (or its PC histogram) for another viewer: firefox
+    /// (profiler.firefox.com, `samply load`), speedscope, folded (flamegraph.pl, inferno) or
+    /// pprof (`go tool pprof`).
+    Export {
+        profile: PathBuf,
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        /// Where to write the export.
+        #[arg(short, long)]
+        output: PathBuf,
     },
     /// Compare two profiles: totals and the functions or PCs that changed most.
     Diff {
@@ -77,6 +89,25 @@ pub fn run(args: ProfileArgs) -> Result<()> {
                 "merged {} profiles ({} samples) into {}",
                 loaded.len(),
                 merged.totals.samples,
+                output.display()
+            );
+        }
+        ProfileAction::Export {
+            profile,
+            format,
+            output,
+        } => {
+            let loaded = Profile::load(&profile)?;
+            let bytes = export::export(&loaded, format)?;
+            crate::fsutil::write_atomic(&output, &bytes)?;
+            eprintln!(
+                "{} samples{} exported to {}",
+                loaded.totals.samples,
+                if loaded.call_stacks.is_some() {
+                    " with call stacks"
+                } else {
+                    " (no call stacks: one frame each)"
+                },
                 output.display()
             );
         }

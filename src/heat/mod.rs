@@ -25,6 +25,12 @@ pub struct SectionHeat {
     pub density: f64,
     /// Calls into it observed in the profile.
     pub calls: u64,
+    /// Inclusive cost (it and everything it called), where the profile has call stacks: the
+    /// samples with this section anywhere on their stack, and those × cycles per sample.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inclusive_samples: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inclusive_cycles: Option<f64>,
 }
 
 /// Calls from one section into another.
@@ -113,10 +119,19 @@ pub fn build(profile: &Profile, table: &SectionTable, veneer_cycles: u32) -> Hea
             *edge_counts.entry((from, to)).or_default() += edge.count;
         }
     }
+    let inclusive = profile
+        .call_stacks
+        .as_ref()
+        .map(|stacks| inclusive_samples(stacks, table));
     let total_cycles: f64 = cycles.iter().sum();
     let attributed: u64 = samples.iter().sum();
     let mut order: Vec<usize> = (0..n)
-        .filter(|&i| samples[i] > 0 || cycles[i] > 0.0 || calls[i] > 0)
+        .filter(|&i| {
+            samples[i] > 0
+                || cycles[i] > 0.0
+                || calls[i] > 0
+                || inclusive.as_ref().is_some_and(|v| v[i] > 0)
+        })
         .collect();
     order.sort_by(|&a, &b| cycles[b].total_cmp(&cycles[a]).then(a.cmp(&b)));
     let mut rank = vec![usize::MAX; n];
@@ -139,6 +154,10 @@ pub fn build(profile: &Profile, table: &SectionTable, veneer_cycles: u32) -> Hea
                 share,
                 cycles: cycles[i],
                 calls: calls[i],
+                inclusive_samples: inclusive.as_ref().map(|v| v[i]),
+                inclusive_cycles: inclusive
+                    .as_ref()
+                    .map(|v| v[i] as f64 * cycles_per_sample.unwrap_or(1.0)),
             }
         })
         .collect();
@@ -162,6 +181,23 @@ pub fn build(profile: &Profile, table: &SectionTable, veneer_cycles: u32) -> Hea
         exact,
         source: table.source.clone(),
     }
+}
+
+/// Per section, the samples whose stack passes through it (each stack counts a section once,
+/// so recursion does not inflate it).
+fn inclusive_samples(stacks: &crate::profile::CallStacks, table: &SectionTable) -> Vec<u64> {
+    let mut inclusive = vec![0u64; table.sections.len()];
+    let mut seen = Vec::new();
+    for (frames, count, _) in stacks.iter() {
+        seen.clear();
+        seen.extend(frames.iter().filter_map(|&a| table.lookup(u64::from(a))));
+        seen.sort_unstable();
+        seen.dedup();
+        for &i in &seen {
+            inclusive[i] += count;
+        }
+    }
+    inclusive
 }
 
 #[cfg(test)]
@@ -200,5 +236,38 @@ mod tests {
         assert_eq!(heat.edges.len(), 1);
         assert_eq!(heat.edges[0].to, itcm);
         assert_eq!(heat.edges[0].veneer_cycles, 42);
+        assert!(heat.sections[0].inclusive_samples.is_none());
+    }
+
+    #[test]
+    fn inclusive_cost_comes_from_the_call_stacks() {
+        let table = SectionTable {
+            sections: vec![
+                section("leaf", 0x100, 0x10),
+                section("caller", 0x6000_0200, 0x20),
+                section("main", 0x6000_0300, 0x20),
+            ],
+            source: "test".into(),
+        };
+        let mut profile = sample_profile();
+        profile.set_histogram([(0x100, 6), (0x6000_0204, 4)]);
+        profile.capture.sample_period_cycles = Some(10);
+        profile.call_stacks = Some(crate::profile::CallStacks::from_samples([
+            (vec![0x100, 0x6000_0202, 0x6000_0302], 6, false),
+            // Recursion: caller appears twice but counts once.
+            (vec![0x6000_0204, 0x6000_0206, 0x6000_0302], 4, false),
+        ]));
+        let heat = build(&profile, &table, 6);
+        let get = |name: &str| {
+            heat.sections
+                .iter()
+                .find(|s| s.section.section == format!(".text.{name}"))
+                .unwrap()
+        };
+        assert_eq!(get("main").samples, 0);
+        assert_eq!(get("main").inclusive_samples, Some(10));
+        assert_eq!(get("caller").inclusive_samples, Some(10));
+        assert_eq!(get("leaf").inclusive_samples, Some(6));
+        assert_eq!(get("main").inclusive_cycles, Some(100.0));
     }
 }

@@ -23,15 +23,30 @@ pub fn to_text(heat: &HeatMap, top: usize) -> String {
             String::new()
         }
     );
+    // Inclusive cost (the section and its callees) where the profile has call stacks.
+    let stacks = heat.sections.iter().any(|s| s.inclusive_cycles.is_some());
     let _ = writeln!(
         out,
-        "  {:>4} {:<52} {:<8} {:>7} {:>7} {:>14} {:>9} {:>10}",
-        "rank", "section", "region", "size", "share", "cycles", "cyc/byte", "calls"
+        "  {:>4} {:<52} {:<8} {:>7} {:>7} {:>14} {:>9} {:>10}{}",
+        "rank",
+        "section",
+        "region",
+        "size",
+        "share",
+        "cycles",
+        "cyc/byte",
+        "calls",
+        if stacks { "  incl. cycles  incl." } else { "" }
     );
+    let total = heat.total_samples.max(1) as f64;
     for (rank, s) in heat.sections.iter().take(top).enumerate() {
+        let inclusive = match (s.inclusive_cycles, s.inclusive_samples) {
+            (Some(c), Some(n)) => format!(" {c:>14.0} {:>5.1}%", 100.0 * n as f64 / total),
+            _ => String::new(),
+        };
         let _ = writeln!(
             out,
-            "  {:>4} {:<52} {:<8} {:>7} {:>6.2}% {:>14.0} {:>9.1} {:>10}",
+            "  {:>4} {:<52} {:<8} {:>7} {:>6.2}% {:>14.0} {:>9.1} {:>10}{inclusive}",
             rank + 1,
             truncate(&s.section.label(), 52),
             s.section.region.as_deref().unwrap_or("?"),

@@ -66,6 +66,12 @@ pub fn merge(profiles: &[Profile], force: bool) -> Result<Profile> {
             .or_insert_with(|| f.clone());
     }
     merged.functions = functions.into_values().collect();
+    // Stacks merge where every run has them; otherwise they would misstate the shares.
+    merged.call_stacks = profiles
+        .iter()
+        .map(|p| p.call_stacks.as_ref())
+        .collect::<Option<Vec<_>>>()
+        .map(|all| super::CallStacks::from_samples(all.into_iter().flat_map(|s| s.iter())));
     Ok(merged)
 }
 

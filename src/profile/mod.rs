@@ -6,10 +6,13 @@
 //! another program is caught before it misleads a plan.
 
 mod exact;
+mod exact_stacks;
+pub mod export;
 mod identity;
 mod merge;
 mod remap;
 mod show;
+mod stacks;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -18,15 +21,18 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 pub use exact::{ExactCounts, ExactProfiler};
+pub use exact_stacks::{ExactFrame, ExactStacks, ShadowStack};
 pub use identity::ElfIdentity;
 pub use merge::merge;
 pub use remap::{for_image, layout_of, remap, LayoutEntry, RemapReport};
 pub use show::{diff_text, show_text};
+pub use stacks::{CallStacks, StackSample};
 
 /// The `format` field every profile carries.
 pub const FORMAT: &str = "hotlink-profile";
-/// The newest profile version this hotlink reads and the one it writes.
-pub const VERSION: u32 = 1;
+/// The newest profile version this hotlink reads and the one it writes. Version 2 added
+/// `call_stacks`; version 1 files read as profiles without stacks.
+pub const VERSION: u32 = 2;
 
 /// A profile of one or more runs of one ELF image.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -51,6 +57,9 @@ pub struct Profile {
     /// The image's function layout, so the profile can be re-mapped onto a later build.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub layout: Vec<LayoutEntry>,
+    /// Sampled call stacks (version 2), where the capture unwound them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_stacks: Option<CallStacks>,
 }
 
 /// How the profile was captured.
@@ -171,6 +180,7 @@ impl Profile {
             call_edges: Vec::new(),
             functions: Vec::new(),
             layout: Vec::new(),
+            call_stacks: None,
         }
     }
 
@@ -203,6 +213,16 @@ impl Profile {
         }
         if self.capture.runs == 0 {
             bail!("corrupt: capture.runs is 0");
+        }
+        if let Some(stacks) = &self.call_stacks {
+            stacks.check()?;
+            if stacks.total() > self.totals.samples {
+                bail!(
+                    "corrupt: call_stacks hold {} samples, more than totals.samples ({})",
+                    stacks.total(),
+                    self.totals.samples
+                );
+            }
         }
         Ok(())
     }
@@ -292,9 +312,29 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn version_1_profiles_still_read_and_stacks_round_trip() {
+        let mut profile = sample_profile();
+        let v1 = serde_json::to_string(&profile)
+            .unwrap()
+            .replace("\"version\":2", "\"version\":1");
+        assert!(Profile::parse(&v1).unwrap().call_stacks.is_none());
+        profile.call_stacks = Some(CallStacks::from_samples([
+            (vec![0x100, 0x6000_0202], 2, false),
+            (vec![0x6000_0100], 5, true),
+        ]));
+        let text = serde_json::to_string(&profile).unwrap();
+        assert_eq!(Profile::parse(&text).unwrap(), profile);
+        let too_many = text.replace("\"count\":5", "\"count\":9");
+        assert!(Profile::parse(&too_many)
+            .unwrap_err()
+            .to_string()
+            .contains("more than totals.samples"));
+    }
+
+    #[test]
     fn rejects_newer_versions_corruption_and_other_formats() {
         let text = serde_json::to_string(&sample_profile()).unwrap();
-        let newer = text.replace("\"version\":1", "\"version\":2");
+        let newer = text.replace("\"version\":2", "\"version\":3");
         assert!(Profile::parse(&newer)
             .unwrap_err()
             .to_string()

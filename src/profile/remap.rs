@@ -181,6 +181,10 @@ pub fn remap(profile: &Profile, elf: &[u8], path: &str) -> Result<(Profile, Rema
         })
         .collect();
     out.functions.sort_by_key(|f| f.address);
+    out.call_stacks = profile
+        .call_stacks
+        .as_ref()
+        .map(|s| s.map_addresses(translate));
     out.layout = new;
     let mut unmatched: Vec<(String, u64)> = unmatched.into_iter().collect();
     unmatched.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));

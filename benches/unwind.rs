@@ -1,0 +1,161 @@
+//! Unwinding speed on the host: unwinds per second from DWARF (`.debug_frame`), EHABI
+//! (`.ARM.exidx`) and r7 frame-pointer rows, on the same sampled states of the `dsp` fixture.
+//! `cargo bench --bench unwind`; figures go to docs/PERFORMANCE.md.
+//!
+//! The states are snapshots (core registers and the stack words) taken every 1009 cycles on the
+//! virtual board, so the loop measures the unwinder alone: row lookups and the reads an unwind
+//! makes, which it also counts (on hardware each read is a probe round trip). The EHABI and
+//! frame-pointer images are `dsp` rebuilt with `-funwind-tables` / `-fno-omit-frame-pointer`
+//! (needs arm-none-eabi-gcc; without it only the DWARF row is printed).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use hotlink::board::Board;
+use hotlink::sim::{Limits, Machine, StopReason};
+use hotlink::unwind::{unwind, Source, Table, TargetMemory};
+
+const SNAPSHOTS: usize = 500;
+
+/// A halted core frozen: its registers and its stack.
+struct Snapshot {
+    registers: [u32; 19],
+    base: u32,
+    words: Vec<u32>,
+    reads: u64,
+}
+
+impl TargetMemory for Snapshot {
+    fn read_word(&mut self, address: u32) -> Option<u32> {
+        self.reads += 1;
+        let i = address.checked_sub(self.base)? / 4;
+        self.words.get(i as usize).copied()
+    }
+    fn read_register(&mut self, n: u8) -> Option<u32> {
+        self.reads += 1;
+        self.registers.get(usize::from(n)).copied()
+    }
+}
+
+fn snapshots(elf: &Path) -> Vec<Snapshot> {
+    let board = Board::resolve("imxrt1062").unwrap();
+    let bytes = std::fs::read(elf).unwrap();
+    let mut machine = Machine::new(&board, &bytes, "dsp").unwrap();
+    let top = machine.r[13];
+    let mut out = Vec::new();
+    while out.len() < SNAPSHOTS {
+        let limits = Limits {
+            max_cycles: machine.cycles + 1009,
+            ..Limits::default()
+        };
+        if matches!(machine.run(limits), Ok(StopReason::Exit { .. }) | Err(_)) {
+            break;
+        }
+        let mut registers = [0u32; 19];
+        registers[..16].copy_from_slice(&machine.r);
+        registers[15] = machine.pc;
+        registers[17] = machine.r[13];
+        let base = machine.r[13] & !3;
+        let mut words = Vec::new();
+        let mut a = base;
+        while a < top {
+            words.push(machine.read_word_32(a).unwrap_or(0));
+            a += 4;
+        }
+        out.push(Snapshot {
+            registers,
+            base,
+            words,
+            reads: 0,
+        });
+    }
+    out
+}
+
+fn build(flags: &[&str], dir: &Path) -> Option<PathBuf> {
+    let fw = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/firmware");
+    let mut sources = vec![fw.join("common/startup.c"), fw.join("common/semihost.c")];
+    for f in ["double", "fixed", "float", "main"] {
+        sources.push(fw.join(format!("dsp/{f}.c")));
+    }
+    let elf = dir.join("dsp.elf");
+    let ok = Command::new("arm-none-eabi-gcc")
+        .args([
+            "-mcpu=cortex-m7",
+            "-mthumb",
+            "-mfloat-abi=hard",
+            "-mfpu=fpv5-d16",
+            "-O2",
+        ])
+        .args([
+            "-ffunction-sections",
+            "-fdata-sections",
+            "-nostartfiles",
+            "-Wl,--gc-sections",
+        ])
+        .args(flags)
+        .arg(format!("-I{}", fw.join("common").display()))
+        .arg(format!("-I{}", fw.join("dsp").display()))
+        .arg("-T")
+        .arg(fw.join("common/imxrt1062.ld"))
+        .args(&sources)
+        .arg("-lm")
+        .arg("-o")
+        .arg(&elf)
+        .status()
+        .is_ok_and(|s| s.success());
+    ok.then_some(elf)
+}
+
+fn measure(label: &str, elf: &Path, source: Source) {
+    let bytes = std::fs::read(elf).unwrap();
+    let table = Table::from_elf_with(&bytes, label, &[source]).unwrap();
+    let mut states = snapshots(elf);
+    let limits = hotlink::unwind::Limits::default();
+    // Warm up, and count frames and reads once.
+    let mut frames = 0usize;
+    for s in &mut states {
+        frames += unwind(&table, s, limits).frames.len();
+    }
+    let reads: u64 = states.iter().map(|s| s.reads).sum();
+    let rounds = 200;
+    let start = Instant::now();
+    for _ in 0..rounds {
+        for s in &mut states {
+            std::hint::black_box(unwind(&table, s, limits));
+        }
+    }
+    let n = (rounds * states.len()) as f64;
+    let seconds = start.elapsed().as_secs_f64();
+    println!(
+        "{label:<34} {source:<14} {:>6} rows {:>10.0} unwinds/s {:>7.0} ns/unwind {:>5.2} frames {:>5.2} reads/unwind",
+        table.sources().map(|s| s.1).sum::<usize>(),
+        n / seconds,
+        1e9 * seconds / n,
+        frames as f64 / states.len() as f64,
+        reads as f64 / states.len() as f64,
+    );
+}
+
+fn main() {
+    let committed =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/firmware/build/dsp/dsp.elf");
+    measure("dsp (committed, -O2 -g)", &committed, Source::Dwarf);
+    let dir = tempfile::tempdir().unwrap();
+    let fp_dir = dir.path().join("fp");
+    let eh_dir = dir.path().join("eh");
+    std::fs::create_dir_all(&fp_dir).unwrap();
+    std::fs::create_dir_all(&eh_dir).unwrap();
+    match (
+        build(&["-g", "-fno-omit-frame-pointer"], &fp_dir),
+        build(&["-funwind-tables"], &eh_dir),
+    ) {
+        (Some(fp), Some(eh)) => {
+            measure("dsp -fno-omit-frame-pointer -g", &fp, Source::Dwarf);
+            measure("dsp -fno-omit-frame-pointer -g", &fp, Source::FramePointer);
+            measure("dsp -funwind-tables", &eh, Source::Ehabi);
+        }
+        _ => println!("arm-none-eabi-gcc missing: EHABI and frame-pointer rows not measured"),
+    }
+}
