@@ -1093,17 +1093,30 @@ fn collect_syms(e: &Expr, out: &mut FxHashSet<String>) {
     }
 }
 
+/// Evaluates the MEMORY regions. Their expressions may use symbols assigned by the script
+/// before them when those assignments are constant (the MCUXpresso SDK's `FLASH_BASE`,
+/// `TEXT_SIZE = FLASH_SIZE - ...`, `HEAP_SIZE = DEFINED(__heap_size__) ? ... : ...`), as GNU ld and
+/// LLD allow; anything else (a section address, `.`) is an error naming the symbol.
 pub fn eval_regions(script: &Script) -> Result<Vec<Region>, LayoutError> {
-    struct RegionCx<'a>(&'a [Region]);
+    struct RegionCx<'a> {
+        regions: &'a [Region],
+        constants: &'a FxHashMap<String, u64>,
+    }
     impl EvalContext for RegionCx<'_> {
         fn dot(&self) -> Result<u64, String> {
             Err("`.` cannot be used in MEMORY".into())
         }
         fn symbol(&self, name: &str) -> Result<u64, String> {
-            Err(format!("symbol `{name}` cannot be used in MEMORY"))
+            self.constants.get(name).copied().ok_or_else(|| {
+                format!(
+                    "symbol `{name}` cannot be used in MEMORY: only symbols the script assigns a \
+                     constant value before MEMORY can (assign it above MEMORY, without section \
+                     addresses or `.`)"
+                )
+            })
         }
-        fn defined(&self, _: &str) -> bool {
-            false
+        fn defined(&self, name: &str) -> bool {
+            self.constants.contains_key(name)
         }
         fn section_addr(&self, n: &str) -> Result<u64, String> {
             Err(format!("section `{n}` cannot be used in MEMORY"))
@@ -1118,14 +1131,14 @@ pub fn eval_regions(script: &Script) -> Result<Vec<Region>, LayoutError> {
             self.section_addr(n)
         }
         fn region_origin(&self, n: &str) -> Result<u64, String> {
-            self.0
+            self.regions
                 .iter()
                 .find(|r| r.name == n)
                 .map(|r| r.origin)
                 .ok_or_else(|| format!("no memory region `{n}`"))
         }
         fn region_length(&self, n: &str) -> Result<u64, String> {
-            self.0
+            self.regions
                 .iter()
                 .find(|r| r.name == n)
                 .map(|r| r.length)
@@ -1133,25 +1146,59 @@ pub fn eval_regions(script: &Script) -> Result<Vec<Region>, LayoutError> {
         }
     }
     let mut regions: Vec<Region> = Vec::new();
+    let mut constants: FxHashMap<String, u64> = FxHashMap::default();
     for c in &script.commands {
-        if let Command::Memory(list) = c {
-            for m in list {
-                if regions.iter().any(|r| r.name == m.name) {
-                    return Err(LayoutError::Other(format!(
-                        "{}: memory region `{}` defined twice",
-                        m.loc, m.name
-                    )));
+        match c {
+            Command::Assign(a) => {
+                let cx = RegionCx {
+                    regions: &regions,
+                    constants: &constants,
+                };
+                let provide_only = matches!(a.vis, Visibility::Provide | Visibility::ProvideHidden);
+                if provide_only && constants.contains_key(&a.target) {
+                    continue;
                 }
-                let origin = m.origin.eval(&RegionCx(&regions))?;
-                let length = m.length.eval(&RegionCx(&regions))?;
-                regions.push(Region {
-                    name: m.name.clone(),
-                    origin,
-                    length,
-                    attrs: m.attrs.clone(),
-                    current: origin,
-                });
+                // Not constant (uses `.`, a section or a later symbol): not usable in MEMORY,
+                // and evaluated with the sections as before.
+                let Ok(value) = a.expr.eval(&cx) else {
+                    constants.remove(&a.target);
+                    continue;
+                };
+                let old = constants.get(&a.target).copied();
+                let value = match (a.op, old) {
+                    (AssignOp::Set, _) => Some(value),
+                    (op, Some(old)) => op.apply(old, value),
+                    (_, None) => None,
+                };
+                match value {
+                    Some(v) => constants.insert(a.target.clone(), v),
+                    None => constants.remove(&a.target),
+                };
             }
+            Command::Memory(list) => {
+                for m in list {
+                    if regions.iter().any(|r| r.name == m.name) {
+                        return Err(LayoutError::Other(format!(
+                            "{}: memory region `{}` defined twice",
+                            m.loc, m.name
+                        )));
+                    }
+                    let cx = RegionCx {
+                        regions: &regions,
+                        constants: &constants,
+                    };
+                    let origin = m.origin.eval(&cx)?;
+                    let length = m.length.eval(&cx)?;
+                    regions.push(Region {
+                        name: m.name.clone(),
+                        origin,
+                        length,
+                        attrs: m.attrs.clone(),
+                        current: origin,
+                    });
+                }
+            }
+            _ => {}
         }
     }
     Ok(regions)
@@ -1233,21 +1280,12 @@ impl PassState<'_> {
                 })
             }
         };
-        let value = match a.op {
-            AssignOp::Set => rhs,
-            AssignOp::Add => old()?.wrapping_add(rhs),
-            AssignOp::Sub => old()?.wrapping_sub(rhs),
-            AssignOp::Mul => old()?.wrapping_mul(rhs),
-            AssignOp::Div => old()?.checked_div(rhs).ok_or_else(|| ScriptError {
-                loc: a.loc.clone(),
-                msg: "division by zero".into(),
-                text: a.target.clone(),
-            })?,
-            AssignOp::Shl => old()?.checked_shl(rhs as u32).unwrap_or(0),
-            AssignOp::Shr => old()?.checked_shr(rhs as u32).unwrap_or(0),
-            AssignOp::And => old()? & rhs,
-            AssignOp::Or => old()? | rhs,
-        };
+        let old = if a.op == AssignOp::Set { 0 } else { old()? };
+        let value = a.op.apply(old, rhs).ok_or_else(|| ScriptError {
+            loc: a.loc.clone(),
+            msg: "division by zero".into(),
+            text: a.target.clone(),
+        })?;
         if a.target == "." {
             if self.current_section.is_some() && value < self.dot && self.final_pass {
                 return Err(ScriptError {

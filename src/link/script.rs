@@ -80,6 +80,23 @@ pub enum AssignOp {
     Or,
 }
 
+impl AssignOp {
+    /// `old op rhs` (`old` is ignored by `=`); `None` for a division by zero.
+    pub fn apply(self, old: u64, rhs: u64) -> Option<u64> {
+        Some(match self {
+            AssignOp::Set => rhs,
+            AssignOp::Add => old.wrapping_add(rhs),
+            AssignOp::Sub => old.wrapping_sub(rhs),
+            AssignOp::Mul => old.wrapping_mul(rhs),
+            AssignOp::Div => old.checked_div(rhs)?,
+            AssignOp::Shl => old.checked_shl(rhs as u32).unwrap_or(0),
+            AssignOp::Shr => old.checked_shr(rhs as u32).unwrap_or(0),
+            AssignOp::And => old & rhs,
+            AssignOp::Or => old | rhs,
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Visibility {
     Plain,

@@ -427,3 +427,42 @@ fn garbage_never_panics() {
         assert!(parse_str("j.ld", junk).is_err(), "{junk}");
     }
 }
+
+/// MEMORY may use symbols the script assigns constants before it, `DEFINED()` ternaries and
+/// compound assignments included (MCUXpresso SDK scripts); a symbol that is not such a constant
+/// is an error naming it.
+#[test]
+fn memory_uses_constant_symbols_assigned_before_it() {
+    let script = parse_str(
+        "sdk.ld",
+        "HEAP_SIZE = DEFINED(__heap_size__) ? __heap_size__ : 0x1000;\n\
+         FLASH_BASE = 0x60000000;\n\
+         TEXT_SIZE = 0x800000;\n\
+         TEXT_SIZE -= 0x2000 + HEAP_SIZE;\n\
+         MEMORY {\n\
+           m_text (RX) : ORIGIN = FLASH_BASE + 0x2000, LENGTH = TEXT_SIZE\n\
+           m_data (RW) : ORIGIN = ORIGIN(m_text) + LENGTH(m_text), LENGTH = HEAP_SIZE\n\
+         }\n",
+    )
+    .unwrap();
+    let regions = crate::link::layout::eval_regions(&script).unwrap();
+    assert_eq!(
+        (regions[0].origin, regions[0].length),
+        (0x6000_2000, 0x80_0000 - 0x3000)
+    );
+    assert_eq!(
+        (regions[1].origin, regions[1].length),
+        (0x6000_2000 + 0x80_0000 - 0x3000, 0x1000)
+    );
+
+    let script = parse_str(
+        "bad.ld",
+        "END = ADDR(.text);\nMEMORY { m (RX) : ORIGIN = END, LENGTH = 4 }\n",
+    )
+    .unwrap();
+    let err = crate::link::layout::eval_regions(&script)
+        .err()
+        .expect("a section address is not a constant")
+        .to_string();
+    assert!(err.contains("bad.ld:2") && err.contains("`END`"), "{err}");
+}
