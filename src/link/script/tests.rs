@@ -461,8 +461,7 @@ fn memory_uses_constant_symbols_assigned_before_it() {
     )
     .unwrap();
     let err = crate::link::layout::eval_regions(&script)
-        .err()
-        .expect("a section address is not a constant")
+        .expect_err("a section address is not a constant")
         .to_string();
     assert!(err.contains("bad.ld:2") && err.contains("`END`"), "{err}");
 }
