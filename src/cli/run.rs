@@ -216,7 +216,7 @@ fn print_text(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
         writeln!(
             out,
             "registers without behaviour (stored only): {}",
-            r.registers_without_behaviour.join(", ")
+            group_registers(&r.registers_without_behaviour)
         )?;
     }
     writeln!(
@@ -246,4 +246,46 @@ fn print_text(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// The registers of one peripheral named one by one while they are few, as a count when many
+/// (teensy4-bsp's start-up clears all 256 eDMA channel descriptors): `DMA0 (256 registers)`.
+fn group_registers(names: &[String]) -> String {
+    const NAMED_UP_TO: usize = 4;
+    let peripheral = |n: &str| n.split(['+', '.']).next().unwrap_or(n).to_string();
+    let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
+    for name in names {
+        let p = peripheral(name);
+        match groups.iter_mut().find(|(q, _)| *q == p) {
+            Some((_, members)) => members.push(name),
+            None => groups.push((p, vec![name])),
+        }
+    }
+    groups
+        .iter()
+        .map(|(p, members)| {
+            if members.len() <= NAMED_UP_TO {
+                members.join(", ")
+            } else {
+                format!("{p} ({} registers)", members.len())
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn many_registers_of_one_peripheral_are_counted() {
+        let names: Vec<String> = ["OCOTP.ANA1", "IOMUXC+0x104", "IOMUXC+0x108"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain((0..6).map(|i| format!("DMA0+{:#x}", 0x1000 + 4 * i)))
+            .collect();
+        assert_eq!(
+            super::group_registers(&names),
+            "OCOTP.ANA1, IOMUXC+0x104, IOMUXC+0x108, DMA0 (6 registers)"
+        );
+    }
 }
