@@ -240,23 +240,7 @@ fn stopper(mode: u32) -> Option<SimTarget> {
     if !toolchain() {
         return None;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let (src, elf) = (dir.path().join("s.S"), dir.path().join("s.elf"));
-    std::fs::write(&src, STOPPER).unwrap();
-    let out = std::process::Command::new("arm-none-eabi-gcc")
-        .args(["-mcpu=cortex-m7", "-mthumb", "-nostdlib"])
-        .arg(format!("-Wl,--defsym=MODE={mode}"))
-        .args(["-Wl,-Ttext=0x60000000", "-Wl,-e,0x60000000", "-o"])
-        .arg(&elf)
-        .arg(&src)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let bytes = std::fs::read(&elf).unwrap();
+    let bytes = sim_support::flash_image(STOPPER, &[format!("-Wl,--defsym=MODE={mode}")]);
     let board = Board::resolve("imxrt1062").unwrap();
     Some(SimTarget::new(
         Machine::new(&board, &bytes, "s.elf").unwrap(),

@@ -70,23 +70,7 @@ fn teensy_image_enters_the_reset_function_from_the_ivt() {
 
 /// Builds a flash image from assembly linked at 0x6000_0000.
 fn build(asm: &str) -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("t.S");
-    std::fs::write(&src, format!(".syntax unified\n.thumb\n{asm}\n")).unwrap();
-    let elf = dir.path().join("t.elf");
-    let out = Command::new("arm-none-eabi-gcc")
-        .args(["-mcpu=cortex-m7", "-mthumb", "-nostdlib"])
-        .args(["-Wl,-Ttext=0x60000000", "-Wl,-e,0x60000000", "-o"])
-        .arg(&elf)
-        .arg(&src)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::read(elf).unwrap()
+    sim_support::flash_image(&format!(".syntax unified\n.thumb\n{asm}\n"), &[])
 }
 
 /// A vector table whose HardFault handler spins the way the SDK's does.

@@ -349,22 +349,7 @@ fn a_core_asleep_in_wfi_reads_idle_and_sends_sleep_packets() {
     if !toolchain() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let (src, elf) = (dir.path().join("s.S"), dir.path().join("s.elf"));
-    std::fs::write(&src, SLEEPER).unwrap();
-    let out = std::process::Command::new("arm-none-eabi-gcc")
-        .args(["-mcpu=cortex-m7", "-mthumb", "-nostdlib"])
-        .args(["-Wl,-Ttext=0x60000000", "-Wl,-e,0x60000000", "-o"])
-        .arg(&elf)
-        .arg(&src)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let bytes = std::fs::read(&elf).unwrap();
+    let bytes = sim_support::flash_image(SLEEPER, &[]);
     let board = Board::resolve("imxrt1062").unwrap();
     let m = Machine::new(&board, &bytes, "s.elf").unwrap();
     let mut target = SimTarget::new(m, 997);
