@@ -3,8 +3,6 @@
 mod sim_support;
 use sim_support::toolchain;
 
-use std::process::Command;
-
 use hotlink::board::Board;
 use hotlink::sim::{Limits, Machine, SimError, StopReason};
 
@@ -41,29 +39,8 @@ fn rejects_files_that_are_not_arm_elf() {
 
 /// Builds a flash image from assembly: vector table at 0x6000_0000, code after it.
 fn build(asm: &str) -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("t.S");
-    std::fs::write(&src, format!(".syntax unified\n.thumb\n{asm}\n")).unwrap();
-    let elf = dir.path().join("t.elf");
-    let out = Command::new("arm-none-eabi-gcc")
-        .args([
-            "-mcpu=cortex-m7",
-            "-mthumb",
-            "-mfloat-abi=hard",
-            "-mfpu=fpv5-d16",
-            "-nostdlib",
-        ])
-        .args(["-Wl,-Ttext=0x60000000", "-Wl,-e,0x60000000", "-o"])
-        .arg(&elf)
-        .arg(&src)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::read(elf).unwrap()
+    let fpu = ["-mfloat-abi=hard".to_string(), "-mfpu=fpv5-d16".to_string()];
+    sim_support::flash_image(&format!(".syntax unified\n.thumb\n{asm}\n"), &fpu)
 }
 
 const VECTORS: &str = ".text\n.word 0x20010000\n.word reset + 1\n.word nmi + 1\n.word hard + 1\n.word 0\n.word 0\n.word 0\n.thumb_func\nnmi:\nhard:\n b .\n";
