@@ -3,6 +3,7 @@
 mod boards;
 mod capture;
 mod check;
+mod diff;
 mod heat;
 mod inspect;
 mod link;
@@ -32,6 +33,7 @@ enum Command {
     Capture(capture::CaptureArgs),
     Check(check::CheckArgs),
     Compare(report::CompareArgs),
+    Diff(diff::DiffArgs),
     Heat(heat::HeatArgs),
     Inspect(inspect::InspectArgs),
     Demo(optimize::DemoArgs),
@@ -94,6 +96,7 @@ pub fn main() -> ExitCode {
         Command::Capture(args) => capture::run(args),
         Command::Check(args) => check::run(args),
         Command::Compare(args) => report::run_compare(args),
+        Command::Diff(args) => diff::run(args),
         Command::Heat(args) => heat::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Demo(args) => optimize::demo(args),

@@ -7,14 +7,13 @@
 
 mod link_support;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use hotlink::inventory::diff::{self, Difference, ImageView};
 use link_support::{
     firmware_build_dir, fixtures, hotlink, qemu_run, run, toolchain_or_skip, CFLAGS, LIBGCC, NEWLIB,
 };
-use object::{Object, ObjectSection, ObjectSymbol, SectionFlags, SectionKind, SymbolScope};
 
 /// Fixtures whose output differs from GNU ld by design; they are checked by running them instead.
 const BY_DESIGN: &[(&str, &str)] = &[
@@ -36,88 +35,23 @@ const BY_DESIGN: &[(&str, &str)] = &[
 const VENEER_ORDER: &str = "GNU ld orders the veneers inside a stub section by its internal hash \
      table; hotlink orders them by first use. Same veneers, same section sizes, different order";
 
-struct Image {
-    /// name → (address, size, bytes or None for NOBITS)
-    sections: BTreeMap<String, (u64, u64, Option<Vec<u8>>)>,
-    symbols: BTreeMap<String, u64>,
+fn view(path: &Path) -> ImageView {
+    ImageView::parse(&std::fs::read(path).unwrap(), &path.display().to_string()).unwrap()
 }
 
-fn read_image(path: &Path) -> Image {
-    let data = std::fs::read(path).unwrap();
-    let file = object::File::parse(&*data).unwrap();
-    let mut sections = BTreeMap::new();
-    for s in file.sections() {
-        let SectionFlags::Elf { sh_flags, .. } = s.flags() else {
-            continue;
-        };
-        if sh_flags.0 & object::elf::SHF_ALLOC.0 == 0 || s.size() == 0 {
-            continue;
-        }
-        let bytes = if s.kind() == SectionKind::UninitializedData {
-            None
-        } else {
-            Some(s.data().unwrap().to_vec())
-        };
-        sections.insert(
-            s.name().unwrap().to_string(),
-            (s.address(), s.size(), bytes),
-        );
-    }
-    let mut symbols = BTreeMap::new();
-    for sym in file.symbols() {
-        if sym.scope() == SymbolScope::Compilation || sym.is_undefined() {
-            continue;
-        }
-        symbols.insert(sym.name().unwrap().to_string(), sym.address());
-    }
-    Image { sections, symbols }
-}
-
-/// Every loadable section and global symbol of `reference` must be identical in `ours`.
+/// Every loadable section and global symbol of `reference` must be identical in `ours`
+/// (`hotlink diff`'s comparison).
 fn differences(reference: &Path, ours: &Path) -> Vec<String> {
-    let a = read_image(reference);
-    let b = read_image(ours);
-    let mut diffs = Vec::new();
-    for (name, (addr, size, bytes)) in &a.sections {
-        match b.sections.get(name) {
-            None => diffs.push(format!("section {name} missing")),
-            Some((addr2, size2, bytes2)) => {
-                if (addr, size) != (addr2, size2) {
-                    diffs.push(format!(
-                        "section {name}: {addr:#x}+{size:#x} vs {addr2:#x}+{size2:#x}"
-                    ));
-                } else if let (Some(x), Some(y)) = (bytes, bytes2) {
-                    if let Some(i) = (0..x.len()).find(|&i| x[i] != y[i]) {
-                        diffs.push(format!(
-                            "section {name}: bytes differ at {:#x}",
-                            addr + i as u64
-                        ));
-                    }
-                }
-            }
-        }
-    }
-    for (name, value) in &a.symbols {
-        match b.symbols.get(name) {
-            None => diffs.push(format!("symbol {name} missing")),
-            Some(v) if v != value => diffs.push(format!("symbol {name}: {value:#x} vs {v:#x}")),
-            _ => {}
-        }
-    }
-    diffs
+    diff::differences(&view(reference), &view(ours))
+        .iter()
+        .map(ToString::to_string)
+        .collect()
 }
 
-/// QEMU's mps2-an500 boots images whose vector table is at 0x6000_0000 (the RT1060 map): the
-/// first word there must be an initial stack pointer in RAM (Teensy-style images start with the
-/// FlexSPI configuration block instead and boot through the ROM's IVT).
+/// QEMU's mps2-an500 boots images whose vector table is at 0x6000_0000 (the RT1060 map); Teensy-
+/// and SDK-style images start with the FlexSPI configuration block and boot through the ROM's IVT.
 fn boots_on_mps2(elf: &Path) -> bool {
-    read_image(elf).sections.values().any(|(addr, _, bytes)| {
-        let sp = bytes
-            .as_deref()
-            .and_then(|b| b.get(..4))
-            .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
-        *addr == 0x6000_0000 && sp.is_some_and(|sp| (0x2000_0000..0x3000_0000).contains(&sp))
-    })
+    view(elf).vector_table_at_flash_start()
 }
 
 /// For images QEMU cannot boot (another part's memory map): string merging only makes `.rodata`
@@ -138,25 +72,22 @@ fn virtual_board_exits_0(elf: &Path, name: &str) {
 }
 
 fn only_rodata_growth_shifts(reference: &Path, ours: &Path, name: &str) {
-    let a = read_image(reference);
-    let b = read_image(ours);
-    let delta = b.sections[".rodata"].1 - a.sections[".rodata"].1;
+    let (a, b) = (view(reference), view(ours));
+    let delta = b.section_size(".rodata") - a.section_size(".rodata");
     assert!(
         delta > 0,
         "{name}: expected .rodata to be larger without string merging"
     );
-    for (sec, (addr, _, _)) in &a.sections {
-        let shift = b.sections[sec].0 - addr;
+    for d in diff::differences(&a, &b) {
+        let shift = match &d {
+            Difference::SectionMoved { a, b, .. } => b.0.wrapping_sub(a.0),
+            Difference::SymbolValue { a, b, .. } => b.wrapping_sub(*a),
+            Difference::SectionMissing(_) | Difference::SymbolMissing(_) => panic!("{name}: {d}"),
+            Difference::Bytes { .. } | Difference::SectionExtra(_) => 0,
+        };
         assert!(
             shift == 0 || shift == delta,
-            "{name}: section {sec} moved by {shift:#x}"
-        );
-    }
-    for (sym, value) in &a.symbols {
-        let shift = b.symbols[sym].wrapping_sub(*value);
-        assert!(
-            shift == 0 || shift == delta,
-            "{name}: symbol {sym} moved by {shift:#x}"
+            "{name}: {d} (moved by {shift:#x})"
         );
     }
 }
@@ -356,4 +287,51 @@ fn bad_inputs_give_clear_errors() {
         "{err}"
     );
     assert!(!dir.path().join("x.elf").exists(), "no output on failure");
+}
+
+/// `hotlink diff` says "same" for one image against itself (exit 0); for an image with one
+/// flipped code byte it exits 1 naming the section, the address and the function it is in; for
+/// two different programs it lists moved sections and changed symbols.
+#[test]
+fn hotlink_diff_reports_by_section_and_symbol() {
+    let vm = firmware_build_dir().join("vm/vm.elf");
+    let diff = |a: &Path, b: &Path| {
+        Command::new(hotlink())
+            .arg("diff")
+            .arg(a)
+            .arg(b)
+            .output()
+            .unwrap()
+    };
+    let same = diff(&vm, &vm);
+    assert!(same.status.success(), "{same:?}");
+
+    let data = std::fs::read(&vm).unwrap();
+    let file = object::File::parse(&*data).unwrap();
+    let main = object::Object::symbol_by_name(&file, "main").expect("vm has main");
+    let address = object::ObjectSymbol::address(&main) & !1;
+    let text = object::Object::section_by_name(&file, ".text").unwrap();
+    let (offset, _) = object::ObjectSection::file_range(&text).unwrap();
+    let at = (offset + address - object::ObjectSection::address(&text)) as usize;
+    let mut patched = data.clone();
+    patched[at + 2] ^= 0xFF;
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("patched.elf");
+    std::fs::write(&other, patched).unwrap();
+    let out = diff(&vm, &other);
+    let text_out = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text_out}");
+    assert!(
+        text_out.contains(&format!(
+            "section .text: bytes differ at {:#x} (in main+0x2), 1 bytes in all",
+            address + 2
+        )),
+        "{text_out}"
+    );
+
+    let out = diff(&vm, &firmware_build_dir().join("dsp/dsp.elf"));
+    let text_out = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text_out.contains("section .text: 0x"), "{text_out}");
+    assert!(text_out.contains("symbol main: 0x"), "{text_out}");
 }

@@ -6,6 +6,7 @@
 //! Reading is done with the `object` crate; the ARM-specific parts it leaves open (relocation
 //! names and meaning, Thumb symbol bit 0) are in [`relocs`].
 
+pub mod diff;
 mod image;
 mod read;
 pub mod relocs;
