@@ -13,7 +13,7 @@ use std::cell::RefCell;
 
 use crate::board::BootRom;
 
-use super::soc::{Io, Soc};
+use super::soc::Soc;
 use super::{Machine, SimError};
 
 /// Run-time choices for how the board starts and talks (set by `hotlink run`).
@@ -273,21 +273,12 @@ impl Machine {
         }
         let now = self.cycles;
         self.cycles += u64::from(super::soc::ACCESS_CYCLES);
-        let clock = self.core_hz;
-        let (output, echo) = (&mut self.output, self.echo);
-        match self.soc.as_deref_mut() {
-            Some(soc) if Soc::in_window(addr) => {
-                let mut io = Io {
-                    now,
-                    output,
-                    echo,
-                    core_hz: clock,
-                };
-                soc.read(addr, width, 0, &mut io)
-                    .map_err(|_| unknown_target(addr, ctx))
-            }
-            _ => Err(unknown_target(addr, ctx)),
+        if !Soc::in_window(addr) {
+            return Err(unknown_target(addr, ctx));
         }
+        self.with_soc(now, |soc, io| soc.read(addr, width, 0, io).ok())
+            .flatten()
+            .ok_or_else(|| unknown_target(addr, ctx))
     }
 
     fn boot_write(&mut self, addr: u32, value: u32, width: u32, ctx: &str) -> Result<(), SimError> {
@@ -300,25 +291,20 @@ impl Machine {
         }
         let now = self.cycles;
         self.cycles += u64::from(super::soc::ACCESS_CYCLES);
-        let clock = self.core_hz;
-        let (output, echo) = (&mut self.output, self.echo);
-        match self.soc.as_deref_mut() {
-            Some(soc) if Soc::in_window(addr) => {
-                let mut io = Io {
-                    now,
-                    output,
-                    echo,
-                    core_hz: clock,
-                };
-                soc.write(addr, value, width, &mut io)
-                    .map_err(|_| unknown_target(addr, ctx))?;
-                if std::mem::take(&mut soc.effects.flexram) {
-                    super::flexram::reconfigure(self);
-                }
-                Ok(())
-            }
-            _ => Err(unknown_target(addr, ctx)),
+        if !Soc::in_window(addr) {
+            return Err(unknown_target(addr, ctx));
         }
+        let written = self.with_soc(now, |soc, io| {
+            let ok = soc.write(addr, value, width, io).is_ok();
+            ok.then(|| std::mem::take(&mut soc.effects.flexram))
+        });
+        let Some(Some(flexram_changed)) = written else {
+            return Err(unknown_target(addr, ctx));
+        };
+        if flexram_changed {
+            super::flexram::reconfigure(self);
+        }
+        Ok(())
     }
 }
 

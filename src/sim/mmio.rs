@@ -9,25 +9,36 @@ use super::system::Fault;
 use super::{flexram, Machine, SimError, Trap};
 
 impl Machine {
-    /// A load from the peripheral window.
-    pub(crate) fn mmio_read(&mut self, addr: u32, size: u32) -> Result<u32, Trap> {
-        let Some(soc) = self.soc.as_deref_mut() else {
-            return Err(Trap::Fault(Fault::data_access(
-                self.pc,
-                addr,
-                BusError::Unmapped,
-            )));
-        };
-        self.cycles += u64::from(ACCESS_CYCLES);
+    /// Runs `access` on the SoC model with the bus context of an access at cycle `now` (the run's
+    /// output for the LPUARTs, the core clock); `None` on a board without a SoC model. The one
+    /// place the core's loads and stores and the boot ROM's DCD reach the peripherals.
+    pub(crate) fn with_soc<R>(
+        &mut self,
+        now: u64,
+        access: impl FnOnce(&mut soc::Soc, &mut Io<'_>) -> R,
+    ) -> Option<R> {
+        let soc = self.soc.as_deref_mut()?;
         let mut io = Io {
-            now: self.cycles,
+            now,
             output: &mut self.output,
             echo: self.echo,
             core_hz: self.core_hz,
         };
-        let value = soc
-            .read(addr, size, self.pc, &mut io)
-            .map_err(|e| self.mmio_fault(addr, e))?;
+        Some(access(soc, &mut io))
+    }
+
+    fn unmapped(&self, addr: u32) -> Trap {
+        Trap::Fault(Fault::data_access(self.pc, addr, BusError::Unmapped))
+    }
+
+    /// A load from the peripheral window.
+    pub(crate) fn mmio_read(&mut self, addr: u32, size: u32) -> Result<u32, Trap> {
+        let (now, pc) = (self.cycles + u64::from(ACCESS_CYCLES), self.pc);
+        let Some(read) = self.with_soc(now, |soc, io| soc.read(addr, size, pc, io)) else {
+            return Err(self.unmapped(addr));
+        };
+        self.cycles = now;
+        let value = read.map_err(|e| self.mmio_fault(addr, e))?;
         if self.trace_mmio {
             self.trace_line("read ", addr, value);
         }
@@ -39,22 +50,14 @@ impl Machine {
 
     /// A store to the peripheral window.
     pub(crate) fn mmio_write(&mut self, addr: u32, value: u32, size: u32) -> Result<(), Trap> {
-        let Some(soc) = self.soc.as_deref_mut() else {
-            return Err(Trap::Fault(Fault::data_access(
-                self.pc,
-                addr,
-                BusError::Unmapped,
-            )));
+        let now = self.cycles + u64::from(ACCESS_CYCLES);
+        let Some((written, flexram_changed)) = self.with_soc(now, |soc, io| {
+            let written = soc.write(addr, value, size, io);
+            (written, std::mem::take(&mut soc.effects.flexram))
+        }) else {
+            return Err(self.unmapped(addr));
         };
-        self.cycles += u64::from(ACCESS_CYCLES);
-        let mut io = Io {
-            now: self.cycles,
-            output: &mut self.output,
-            echo: self.echo,
-            core_hz: self.core_hz,
-        };
-        let written = soc.write(addr, value, size, &mut io);
-        let flexram_changed = std::mem::take(&mut soc.effects.flexram);
+        self.cycles = now;
         written.map_err(|e| self.mmio_fault(addr, e))?;
         if self.trace_mmio {
             self.trace_line("write", addr, value);
