@@ -8,8 +8,10 @@
 //! frame-pointer images are `dsp` rebuilt with `-funwind-tables` / `-fno-omit-frame-pointer`
 //! (needs arm-none-eabi-gcc; without it only the DWARF row is printed).
 
+#[path = "../tests/sim_support/mod.rs"]
+mod sim_support;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
 
 use hotlink::board::Board;
@@ -73,41 +75,6 @@ fn snapshots(elf: &Path) -> Vec<Snapshot> {
     out
 }
 
-fn build(flags: &[&str], dir: &Path) -> Option<PathBuf> {
-    let fw = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/firmware");
-    let mut sources = vec![fw.join("common/startup.c"), fw.join("common/semihost.c")];
-    for f in ["double", "fixed", "float", "main"] {
-        sources.push(fw.join(format!("dsp/{f}.c")));
-    }
-    let elf = dir.join("dsp.elf");
-    let ok = Command::new("arm-none-eabi-gcc")
-        .args([
-            "-mcpu=cortex-m7",
-            "-mthumb",
-            "-mfloat-abi=hard",
-            "-mfpu=fpv5-d16",
-            "-O2",
-        ])
-        .args([
-            "-ffunction-sections",
-            "-fdata-sections",
-            "-nostartfiles",
-            "-Wl,--gc-sections",
-        ])
-        .args(flags)
-        .arg(format!("-I{}", fw.join("common").display()))
-        .arg(format!("-I{}", fw.join("dsp").display()))
-        .arg("-T")
-        .arg(fw.join("common/imxrt1062.ld"))
-        .args(&sources)
-        .arg("-lm")
-        .arg("-o")
-        .arg(&elf)
-        .status()
-        .is_ok_and(|s| s.success());
-    ok.then_some(elf)
-}
-
 fn measure(label: &str, elf: &Path, source: Source) {
     let bytes = std::fs::read(elf).unwrap();
     let table = Table::from_elf_with(&bytes, label, &[source]).unwrap();
@@ -148,8 +115,8 @@ fn main() {
     std::fs::create_dir_all(&fp_dir).unwrap();
     std::fs::create_dir_all(&eh_dir).unwrap();
     match (
-        build(&["-g", "-fno-omit-frame-pointer"], &fp_dir),
-        build(&["-funwind-tables"], &eh_dir),
+        sim_support::build_variant("dsp", &["-g", "-fno-omit-frame-pointer"], &fp_dir).ok(),
+        sim_support::build_variant("dsp", &["-funwind-tables"], &eh_dir).ok(),
     ) {
         (Some(fp), Some(eh)) => {
             measure("dsp -fno-omit-frame-pointer -g", &fp, Source::Dwarf);

@@ -12,8 +12,7 @@
 mod common;
 mod sim_support;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use hotlink::board::Board;
 use hotlink::capture::stacks;
@@ -166,48 +165,6 @@ fn dwarf_unwinding_matches_the_exact_stacks_on_every_fixture() {
     }
 }
 
-/// Builds fixture `name` with extra compiler flags into `dir`, as the Makefile does.
-fn build_variant(name: &str, flags: &[&str], dir: &Path) -> PathBuf {
-    let fw = common::firmware_dir();
-    let mut sources: Vec<PathBuf> = vec![fw.join("common/startup.c"), fw.join("common/semihost.c")];
-    let mut own: Vec<PathBuf> = std::fs::read_dir(fw.join(name))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "c"))
-        .collect();
-    own.sort();
-    sources.extend(own);
-    let elf = dir.join(format!("{name}.elf"));
-    let status = Command::new("arm-none-eabi-gcc")
-        .args([
-            "-mcpu=cortex-m7",
-            "-mthumb",
-            "-mfloat-abi=hard",
-            "-mfpu=fpv5-d16",
-            "-O2",
-            "-ffunction-sections",
-            "-fdata-sections",
-            "-nostartfiles",
-            "-Wl,--gc-sections",
-        ])
-        .args(flags)
-        .arg(format!("-I{}", fw.join("common").display()))
-        .arg(format!("-I{}", fw.join(name).display()))
-        .arg("-T")
-        .arg(fw.join("common/imxrt1062.ld"))
-        .args(&sources)
-        .arg("-lm")
-        .arg("-o")
-        .arg(&elf)
-        .status()
-        .unwrap();
-    assert!(
-        status.success(),
-        "building the {name} variant with {flags:?} failed"
-    );
-    elf
-}
-
 /// DWARF unwinding on a build with frame pointers (`-fno-omit-frame-pointer` changes every
 /// prologue). The frame-pointer and EHABI unwinders are not yet checked against the oracle:
 /// the frame-pointer rows do not cover this build (issue #13 note).
@@ -217,7 +174,8 @@ fn dwarf_unwinding_matches_the_exact_stacks_with_frame_pointers() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let elf = build_variant("dsp", &["-g", "-fno-omit-frame-pointer"], dir.path());
+    let elf = sim_support::build_variant("dsp", &["-g", "-fno-omit-frame-pointer"], dir.path())
+        .unwrap_or_else(|e| panic!("{e}"));
     check(
         "dsp -fno-omit-frame-pointer",
         &elf,

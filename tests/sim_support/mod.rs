@@ -3,6 +3,7 @@
 // Each test crate compiles this module separately and uses a different subset.
 #![allow(dead_code)]
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Whether arm-none-eabi-gcc is here: skips locally with a printed reason, fails in CI.
@@ -42,4 +43,48 @@ pub fn flash_image(source: &str, extra: &[String]) -> Vec<u8> {
         String::from_utf8_lossy(&out.stderr)
     );
     std::fs::read(elf).unwrap()
+}
+
+/// Builds fixture `name` (tests/firmware/<name>/*.c with the common startup) with extra compiler
+/// `flags` into `dir`, as the Makefile does: variants such as `-fno-omit-frame-pointer` or
+/// `-funwind-tables` builds for the unwinder. `Err` says why it did not build.
+pub fn build_variant(name: &str, flags: &[&str], dir: &Path) -> Result<PathBuf, String> {
+    let fw = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/firmware");
+    let mut sources: Vec<PathBuf> = vec![fw.join("common/startup.c"), fw.join("common/semihost.c")];
+    let mut own: Vec<PathBuf> = std::fs::read_dir(fw.join(name))
+        .map_err(|e| format!("{}: {e}", fw.join(name).display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "c"))
+        .collect();
+    own.sort();
+    sources.extend(own);
+    let elf = dir.join(format!("{name}.elf"));
+    let status = Command::new("arm-none-eabi-gcc")
+        .args([
+            "-mcpu=cortex-m7",
+            "-mthumb",
+            "-mfloat-abi=hard",
+            "-mfpu=fpv5-d16",
+            "-O2",
+            "-ffunction-sections",
+            "-fdata-sections",
+            "-nostartfiles",
+            "-Wl,--gc-sections",
+        ])
+        .args(flags)
+        .arg(format!("-I{}", fw.join("common").display()))
+        .arg(format!("-I{}", fw.join(name).display()))
+        .arg("-T")
+        .arg(fw.join("common/imxrt1062.ld"))
+        .args(&sources)
+        .arg("-lm")
+        .arg("-o")
+        .arg(&elf)
+        .status()
+        .map_err(|e| format!("arm-none-eabi-gcc: {e}"))?;
+    if !status.success() {
+        return Err(format!("building the {name} variant with {flags:?} failed"));
+    }
+    Ok(elf)
 }
