@@ -1,0 +1,337 @@
+//! The cache what-if of a candidate plan.
+//!
+//! Per-section costs ([`super::costs`]) are measured on the image as linked: a section that stays
+//! in XIP flash is priced with the instruction-cache misses it had there, sharing the 32 KB cache
+//! with every other hot section. Once the plan takes hot code into TCM (which the core fetches
+//! without the cache), what stays in flash competes with less and misses less. On an image whose
+//! hot code thrashes the cache that is a large part of the gain at small budgets, and per-section
+//! costs cannot see it (on the `sdk` fixture at 8 KB of ITCM the prediction was 54.5% under the
+//! measured gain, docs/PERFORMANCE.md).
+//!
+//! So the image is run once more on the virtual board with two shadow instruction caches of the
+//! board's geometry fed the run's fetch stream: one sees every line (as the run's own cache did),
+//! the other skips the lines of the sections the plan moves to TCM. The misses the staying code
+//! no longer takes, priced at what a miss cost in this very run (the firmware's clocks scale it),
+//! are what the plan saves beyond the per-section costs. Moving code also moves what stays: the
+//! link closes the gaps, which changes which lines share a cache set, so the second cache sees
+//! each staying line at its address less the bytes moved out below it (alignment padding aside).
+//! Code moved to OCRAM still goes through the cache; its own misses change too, priced at OCRAM's
+//! line fill as [`super::costs`] prices its cost there.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use anyhow::{Context, Result};
+
+use crate::board::{Board, RegionKind};
+use crate::sim::timing::Cache;
+use crate::sim::{Limits, Machine, Observer, StopReason};
+
+/// What the what-if run found.
+#[derive(Clone, Debug, Default)]
+pub struct CacheWhatIf {
+    /// Cycles the code staying in cached memory saves once the moved code leaves the cache.
+    pub saving: f64,
+    /// Misses (full misses and prefetch-buffer hits) of the code that stays in flash, as linked
+    /// and with the plan applied.
+    pub staying_misses: (u64, u64),
+}
+
+/// A section the plan moves: its address range in the image that was run, and whether its new
+/// region is fetched without the instruction cache (TCM).
+#[derive(Clone, Copy, Debug)]
+pub struct Moved {
+    pub start: u32,
+    pub end: u32,
+    pub uncached: bool,
+}
+
+/// Runs `elf` on `board` with the shadow caches and prices what the staying code saves when the
+/// `moved` sections leave their place.
+pub fn cache_what_if(
+    board: &Board,
+    elf: &[u8],
+    path: &str,
+    moved: &[Moved],
+) -> Result<CacheWhatIf> {
+    let shadow = Rc::new(RefCell::new(Shadow::new(board, moved)));
+    let mut machine = Machine::new(board, elf, path)?;
+    // As the stall model's runs: the firmware may program its own flash.
+    machine.mem.allow_flash_writes();
+    machine.set_observer(Some(Box::new(Feed(shadow.clone()))));
+    let stop = machine
+        .run(Limits {
+            max_instructions: 2_000_000_000,
+            max_cycles: u64::MAX,
+        })
+        .with_context(|| format!("the cache what-if run of {path}"))?;
+    machine.set_observer(None);
+    if !matches!(stop, StopReason::Exit { .. }) {
+        anyhow::bail!("the cache what-if run of {path} did not reach its exit ({stop:?})");
+    }
+    let stall: u64 = machine
+        .region_stats()
+        .iter()
+        .filter(|r| r.kind == RegionKind::Xip.as_str())
+        .map(|r| r.stall_cycles)
+        .sum();
+    let s = shadow.borrow();
+    Ok(s.price(board, stall))
+}
+
+/// Miss and prefetch-buffer-hit counts.
+#[derive(Clone, Copy, Debug, Default)]
+struct Misses {
+    full: u64,
+    prefetch: u64,
+}
+
+impl Misses {
+    fn weighted(self, miss: f64, prefetch: f64) -> f64 {
+        self.full as f64 * miss + self.prefetch as f64 * prefetch
+    }
+}
+
+/// One instruction cache and the XIP prefetch buffer in front of it (as `sim::timing` models
+/// them: a miss on the line after the last one filled is a prefetch hit).
+struct Lane {
+    cache: Cache,
+    next_line: u32,
+}
+
+impl Lane {
+    /// Fetches the line of `address`; `None` on a hit, else whether the prefetch buffer held it.
+    fn fetch(&mut self, address: u32, shift: u32, prefetchable: bool) -> Option<bool> {
+        let line = address >> shift;
+        if self.cache.access(address) {
+            return None;
+        }
+        let prefetched = prefetchable && line == self.next_line;
+        self.next_line = line.wrapping_add(1);
+        Some(prefetched)
+    }
+}
+
+fn tally(misses: &mut Misses, outcome: Option<bool>) {
+    match outcome {
+        Some(true) => misses.prefetch += 1,
+        Some(false) => misses.full += 1,
+        None => {}
+    }
+}
+
+struct Shadow {
+    /// Moved sections, sorted by start.
+    moved: Vec<Moved>,
+    /// Bytes of the first `i` moved sections: how far the link shifts code above them down.
+    moved_below: Vec<u32>,
+    /// Cached code memory: (start, end, is XIP flash).
+    cached: Vec<(u32, u32, bool)>,
+    prefetch: bool,
+    shift: u32,
+    last_line: u32,
+    /// Sees every fetched line, as the run's own cache.
+    as_linked: Lane,
+    /// Does not see the lines moved to TCM.
+    planned: Lane,
+    /// XIP misses of the whole run in `as_linked`: relates the run's stall cycles to misses.
+    all: Misses,
+    /// XIP misses of the code that stays, in each lane.
+    staying_as_linked: Misses,
+    staying_planned: Misses,
+    /// Misses of the code moved to OCRAM, in each lane.
+    ocram_as_linked: Misses,
+    ocram_planned: Misses,
+}
+
+impl Shadow {
+    fn new(board: &Board, moved: &[Moved]) -> Shadow {
+        let geometry = &board.cache.instruction;
+        let cached: Vec<(u32, u32, bool)> = board
+            .regions
+            .iter()
+            .filter(|r| {
+                r.cacheable
+                    && matches!(
+                        r.kind,
+                        RegionKind::Xip | RegionKind::Ocram | RegionKind::Semc
+                    )
+            })
+            .map(|r| {
+                let start = r.base.0 as u32;
+                let end = (r.base.0 + r.size.0).min(u64::from(u32::MAX)) as u32;
+                (start, end, r.kind == RegionKind::Xip)
+            })
+            .collect();
+        // Only what leaves cached memory changes the cache's view (code moving from TCM to
+        // flash is rare and small: not modelled).
+        let mut moved: Vec<Moved> = moved
+            .iter()
+            .filter(|m| cached.iter().any(|&(s, e, _)| s <= m.start && m.start < e))
+            .copied()
+            .collect();
+        moved.sort_by_key(|m| m.start);
+        let moved_below = std::iter::once(0)
+            .chain(moved.iter().scan(0u32, |sum, m| {
+                *sum += m.end - m.start;
+                Some(*sum)
+            }))
+            .collect();
+        let lane = || Lane {
+            cache: Cache::new(geometry),
+            next_line: u32::MAX,
+        };
+        Shadow {
+            moved,
+            moved_below,
+            cached,
+            prefetch: board.timing.xip_prefetch,
+            shift: geometry.line.max(4).trailing_zeros(),
+            last_line: u32::MAX,
+            as_linked: lane(),
+            planned: lane(),
+            all: Misses::default(),
+            staying_as_linked: Misses::default(),
+            staying_planned: Misses::default(),
+            ocram_as_linked: Misses::default(),
+            ocram_planned: Misses::default(),
+        }
+    }
+
+    /// The moved section holding `pc`, or where the staying `pc` ends up once the link has
+    /// closed the gaps below it.
+    fn moved_at(&self, pc: u32) -> Result<Moved, u32> {
+        let i = self.moved.partition_point(|m| m.start <= pc);
+        match i.checked_sub(1).map(|k| self.moved[k]) {
+            Some(m) if pc < m.end => Ok(m),
+            _ => Err(pc - self.moved_below[i]),
+        }
+    }
+
+    fn fetch(&mut self, pc: u32) {
+        let line = pc >> self.shift;
+        if line == self.last_line {
+            return;
+        }
+        self.last_line = line;
+        let Some(&(_, _, xip)) = self.cached.iter().find(|&&(s, e, _)| s <= pc && pc < e) else {
+            return;
+        };
+        let prefetchable = xip && self.prefetch;
+        let linked = self.as_linked.fetch(pc, self.shift, prefetchable);
+        if xip {
+            tally(&mut self.all, linked);
+        }
+        match self.moved_at(pc) {
+            // Fetched from TCM: never reaches the cache.
+            Ok(m) if m.uncached => {}
+            // Moved to OCRAM: it still competes for the cache (where it lands there is not
+            // known here: at its old address).
+            Ok(_) => {
+                let planned = self.planned.fetch(pc, self.shift, false);
+                tally(&mut self.ocram_as_linked, linked);
+                tally(&mut self.ocram_planned, planned);
+            }
+            Err(address) => {
+                let planned = self.planned.fetch(address, self.shift, prefetchable);
+                if xip {
+                    tally(&mut self.staying_as_linked, linked);
+                    tally(&mut self.staying_planned, planned);
+                }
+            }
+        }
+    }
+
+    /// The staying code's saving in cycles, with a miss priced as the run's XIP `stall` cycles
+    /// spread over its misses (full misses and prefetch hits in the board's proportion).
+    fn price(&self, board: &Board, stall: u64) -> CacheWhatIf {
+        let miss = f64::from(board.timing.xip_miss_cycles);
+        let prefetch = f64::from(board.timing.xip_prefetch_hit_cycles);
+        let scale = stall as f64 / self.all.weighted(miss, prefetch).max(1.0);
+        let staying = self.staying_as_linked.weighted(miss, prefetch)
+            - self.staying_planned.weighted(miss, prefetch);
+        // What costs::StallModel charges an OCRAM miss: an XIP miss times the line fill's share.
+        let fill = f64::from(board.timing.ocram_line_fill_cycles);
+        let ocram =
+            self.ocram_as_linked.weighted(fill, fill) - self.ocram_planned.weighted(fill, fill);
+        CacheWhatIf {
+            saving: (scale * (staying + ocram)).max(0.0),
+            staying_misses: (
+                self.staying_as_linked.full + self.staying_as_linked.prefetch,
+                self.staying_planned.full + self.staying_planned.prefetch,
+            ),
+        }
+    }
+}
+
+/// The observer the machine owns; the shadow caches stay readable after the run.
+struct Feed(Rc<RefCell<Shadow>>);
+
+impl Observer for Feed {
+    fn retire(&mut self, pc: u32, _cycles: u32) {
+        self.0.borrow_mut().fetch(pc);
+    }
+    fn call(&mut self, _site: u32, _target: u32) {}
+    fn ret(&mut self, _site: u32, _target: u32) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn board() -> Board {
+        Board::resolve("imxrt1062").unwrap()
+    }
+
+    /// A loop over more flash lines than the cache holds misses on every line; with half of
+    /// them moved to TCM the rest fit and stop missing, and the saving says so.
+    #[test]
+    fn moving_half_of_a_thrashing_loop_lets_the_rest_hit() {
+        let board = board();
+        let base = board
+            .regions
+            .iter()
+            .find(|r| r.kind == RegionKind::Xip)
+            .unwrap()
+            .base
+            .0 as u32;
+        let size = board.cache.instruction.size.0 as u32;
+        let half = base + size * 3 / 4;
+        let moved = [Moved {
+            start: base,
+            end: half,
+            uncached: true,
+        }];
+        let mut shadow = Shadow::new(&board, &moved);
+        for _ in 0..4 {
+            // 1.5 cache sizes of straight-line code, a stride of one line per fetch.
+            for pc in (base..base + size * 3 / 2).step_by(board.cache.instruction.line as usize) {
+                shadow.fetch(pc);
+            }
+        }
+        let lines = u64::from(size / 2 / board.cache.instruction.line);
+        assert_eq!(
+            shadow.staying_as_linked.full + shadow.staying_as_linked.prefetch,
+            4 * (lines + lines / 2),
+            "as linked, every staying line misses in every pass"
+        );
+        assert_eq!(
+            shadow.staying_planned.full + shadow.staying_planned.prefetch,
+            lines + lines / 2,
+            "with the first half in TCM, the rest misses only in the first pass"
+        );
+        let priced = shadow.price(&board, 1_000_000);
+        assert!(priced.saving > 0.0, "{priced:?}");
+    }
+
+    #[test]
+    fn nothing_moved_saves_nothing() {
+        let board = board();
+        let mut shadow = Shadow::new(&board, &[]);
+        let base = 0x6000_2000;
+        for pc in (base..base + 0x20000).step_by(4) {
+            shadow.fetch(pc);
+        }
+        assert_eq!(shadow.price(&board, 123_456).saving, 0.0);
+    }
+}
