@@ -31,6 +31,8 @@ use crate::sim::{Limits, Machine, Observer, StopReason};
 #[derive(Clone, Debug, Default)]
 pub struct CacheWhatIf {
     /// Cycles the code staying in cached memory saves once the moved code leaves the cache.
+    /// Never below zero: a what-if in which the staying code misses more (new set conflicts)
+    /// leaves the per-section prediction as it is.
     pub saving: f64,
     /// Misses (full misses and prefetch-buffer hits) of the code that stays in flash, as linked
     /// and with the plan applied.
