@@ -175,7 +175,7 @@ impl Table {
                     Some((_, data)) => dwarf::rows(data, &mut table.warnings),
                     None => continue,
                 },
-                Source::Ehabi => match section(".ARM.exidx") {
+                Source::Ehabi => match exidx(&file) {
                     Some((address, data)) => {
                         let extab = section(".ARM.extab");
                         ehabi::rows(address, data, extab, &functions, &mut table.warnings)
@@ -208,6 +208,19 @@ impl Table {
             .iter()
             .find_map(|(source, rows)| rows.lookup(pc).map(|r| (*source, r)))
     }
+}
+
+/// The EHABI index table, found by its section type: linker scripts name the output section
+/// freely (`.ARM.exidx`, or `.ARM` as in the fixtures' and NXP's scripts).
+fn exidx<'a>(file: &object::File<'a>) -> Option<(u32, &'a [u8])> {
+    use object::read::elf::SectionHeader;
+    let object::File::Elf32(elf) = file else {
+        return None;
+    };
+    let section = elf
+        .sections()
+        .find(|s| s.elf_section_header().sh_type(elf.endian()) == object::elf::SHT_ARM_EXIDX)?;
+    Some((section.address() as u32, section.data().ok()?))
 }
 
 /// The bytes of code at `address` (up to the end of its section), for code analysis.
