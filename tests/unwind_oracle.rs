@@ -5,9 +5,10 @@
 //! [`Target`] interface (the path a probe takes), the unwinder rebuilds the stack from the core
 //! registers and memory alone, and the two stacks must be identical frame for frame on at least
 //! 99% of the samples. The committed fixtures are built without frame pointers and unwound with
-//! `.debug_frame`; when the ARM toolchain is here, two fixtures are rebuilt with
-//! `-fno-omit-frame-pointer` and with `-funwind-tables` and unwound from the frame pointer and
-//! from the EHABI tables alone. Disagreements are printed, so the rest is reported.
+//! `.debug_frame`; when the ARM toolchain is here, dsp and vm are rebuilt with
+//! `-fno-omit-frame-pointer` and with `-funwind-tables` and unwound from the frame-pointer rows
+//! (decoded from the code) and from the EHABI tables, DWARF left out. Disagreements and samples
+//! without unwind information are printed, so the rest is reported.
 
 mod common;
 mod sim_support;
@@ -173,47 +174,46 @@ fn dwarf_unwinding_matches_the_exact_stacks_on_every_fixture() {
     }
 }
 
+/// Checks dsp and vm rebuilt with `flags`, unwound from each of `configurations` (sources and
+/// the share of samples allowed outside their coverage). Skips without the ARM toolchain.
+fn check_variants(flags: &[&str], configurations: &[(&[Source], f64)]) {
+    if !sim_support::toolchain() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["dsp", "vm"] {
+        let elf =
+            sim_support::build_variant(name, flags, dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let label = format!("{name} {}", flags.join(" "));
+        for (sources, uncovered) in configurations {
+            check(&label, &elf, "imxrt1062", sources, *uncovered);
+        }
+    }
+}
+
 /// A build with frame pointers (`-fno-omit-frame-pointer` changes every prologue), unwound from
 /// its DWARF CFI and then from the code alone (frame pointers, and SP arithmetic in the library
 /// functions built without them), DWARF and EHABI left out.
 #[test]
 fn dwarf_and_frame_pointer_unwinding_match_the_exact_stacks_with_frame_pointers() {
-    if !sim_support::toolchain() {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    for name in ["dsp", "vm"] {
-        let elf = sim_support::build_variant(name, &["-g", "-fno-omit-frame-pointer"], dir.path())
-            .unwrap_or_else(|e| panic!("{e}"));
-        let label = format!("{name} -fno-omit-frame-pointer");
-        check(&label, &elf, "imxrt1062", &[Source::Dwarf], 0.02);
-        check(&label, &elf, "imxrt1062", &[Source::FramePointer], 0.02);
-    }
+    check_variants(
+        &["-g", "-fno-omit-frame-pointer"],
+        &[(&[Source::Dwarf], 0.02), (&[Source::FramePointer], 0.02)],
+    );
 }
 
 /// A `-funwind-tables` build unwound from its EHABI tables (`.ARM.exidx`/`.ARM.extab`), DWARF
 /// left out. The tables describe function bodies, not prologues and epilogues: samples there
-/// are the disagreements.
+/// are the disagreements. newlib's libm and libgcc are built without unwind tables: samples
+/// there cannot be unwound from EHABI alone (over a quarter on dsp), and the frame-pointer rows
+/// decoded from the code fill them in.
 #[test]
 fn ehabi_unwinding_matches_the_exact_stacks() {
-    if !sim_support::toolchain() {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    for name in ["dsp", "vm"] {
-        let elf = sim_support::build_variant(name, &["-funwind-tables"], dir.path())
-            .unwrap_or_else(|e| panic!("{e}"));
-        let label = format!("{name} -funwind-tables");
-        // newlib's libm and libgcc are built without unwind tables: samples there cannot be
-        // unwound from EHABI alone (about a third on dsp), and the frame-pointer rows decoded
-        // from the code fill them in.
-        check(&label, &elf, "imxrt1062", &[Source::Ehabi], 0.5);
-        check(
-            &label,
-            &elf,
-            "imxrt1062",
-            &[Source::Ehabi, Source::FramePointer],
-            0.02,
-        );
-    }
+    check_variants(
+        &["-funwind-tables"],
+        &[
+            (&[Source::Ehabi], 0.5),
+            (&[Source::Ehabi, Source::FramePointer], 0.02),
+        ],
+    );
 }
