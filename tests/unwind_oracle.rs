@@ -174,6 +174,26 @@ fn dwarf_unwinding_matches_the_exact_stacks_on_every_fixture() {
     }
 }
 
+/// The frame-pointer rows decoded from the code also unwind the committed builds, which have no
+/// frame pointers: every frame's CFA comes from SP arithmetic.
+#[test]
+fn frame_pointer_rows_unwind_builds_without_frame_pointers() {
+    for (name, board) in [
+        ("vm", "imxrt1062"),
+        ("dsp", "imxrt1062"),
+        ("flashwrite", "imxrt1062"),
+        ("big", "imxrt1062"),
+    ] {
+        check(
+            name,
+            &common::fixture_elf(name),
+            board,
+            &[Source::FramePointer],
+            0.02,
+        );
+    }
+}
+
 /// Checks dsp and vm rebuilt with `flags`, unwound from each of `configurations` (sources and
 /// the share of samples allowed outside their coverage). Skips without the ARM toolchain.
 fn check_variants(flags: &[&str], configurations: &[(&[Source], f64)]) {
