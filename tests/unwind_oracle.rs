@@ -155,8 +155,10 @@ fn check(name: &str, elf: &Path, board: &str, sources: &[Source], uncovered: f64
     );
 }
 
+/// The committed fixtures (no frame pointers) from their DWARF CFI, and from the frame-pointer
+/// rows decoded from the code alone: without r7 frames every CFA comes from SP arithmetic.
 #[test]
-fn dwarf_unwinding_matches_the_exact_stacks_on_every_fixture() {
+fn dwarf_and_frame_pointer_unwinding_match_the_exact_stacks_on_every_fixture() {
     for (name, board) in [
         ("vm", "imxrt1062"),
         ("vm-rt1176", "imxrt1176"),
@@ -164,33 +166,9 @@ fn dwarf_unwinding_matches_the_exact_stacks_on_every_fixture() {
         ("flashwrite", "imxrt1062"),
         ("big", "imxrt1062"),
     ] {
-        check(
-            name,
-            &common::fixture_elf(name),
-            board,
-            &[Source::Dwarf],
-            0.02,
-        );
-    }
-}
-
-/// The frame-pointer rows decoded from the code also unwind the committed builds, which have no
-/// frame pointers: every frame's CFA comes from SP arithmetic.
-#[test]
-fn frame_pointer_rows_unwind_builds_without_frame_pointers() {
-    for (name, board) in [
-        ("vm", "imxrt1062"),
-        ("dsp", "imxrt1062"),
-        ("flashwrite", "imxrt1062"),
-        ("big", "imxrt1062"),
-    ] {
-        check(
-            name,
-            &common::fixture_elf(name),
-            board,
-            &[Source::FramePointer],
-            0.02,
-        );
+        for sources in [Source::Dwarf, Source::FramePointer] {
+            check(name, &common::fixture_elf(name), board, &[sources], 0.02);
+        }
     }
 }
 
