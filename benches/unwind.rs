@@ -1,5 +1,6 @@
 //! Unwinding speed on the host: unwinds per second from DWARF (`.debug_frame`), EHABI
-//! (`.ARM.exidx`) and r7 frame-pointer rows, on the same sampled states of the `dsp` fixture.
+//! (`.ARM.exidx`) and frame-pointer rows (decoded from the code), on sampled states of the `dsp`
+//! fixture.
 //! `cargo bench --bench unwind`; figures go to docs/PERFORMANCE.md.
 //!
 //! The states are snapshots (core registers and the stack words) taken every 1009 cycles on the
@@ -75,15 +76,19 @@ fn snapshots(elf: &Path) -> Vec<Snapshot> {
     out
 }
 
-fn measure(label: &str, elf: &Path, source: Source) {
+fn measure(label: &str, elf: &Path, sources: &[Source]) {
     let bytes = std::fs::read(elf).unwrap();
-    let table = Table::from_elf_with(&bytes, label, &[source]).unwrap();
+    let table = Table::from_elf_with(&bytes, label, sources).unwrap();
+    let names: Vec<&str> = sources.iter().map(|s| s.as_str()).collect();
+    let names = names.join("+");
     let mut states = snapshots(elf);
     let limits = hotlink::unwind::Limits::default();
     // Warm up, and count frames and reads once.
-    let mut frames = 0usize;
+    let (mut frames, mut truncated) = (0usize, 0usize);
     for s in &mut states {
-        frames += unwind(&table, s, limits).frames.len();
+        let u = unwind(&table, s, limits);
+        frames += u.frames.len();
+        truncated += usize::from(u.truncated.is_some());
     }
     let reads: u64 = states.iter().map(|s| s.reads).sum();
     let rounds = 200;
@@ -96,7 +101,7 @@ fn measure(label: &str, elf: &Path, source: Source) {
     let n = (rounds * states.len()) as f64;
     let seconds = start.elapsed().as_secs_f64();
     println!(
-        "{label:<34} {source:<14} {:>6} rows {:>10.0} unwinds/s {:>7.0} ns/unwind {:>5.2} frames {:>5.2} reads/unwind",
+        "{label:<34} {names:<20} {:>6} rows {:>10.0} unwinds/s {:>7.0} ns/unwind {:>5.2} frames {:>5.2} reads/unwind, {truncated} truncated",
         table.sources().map(|s| s.1).sum::<usize>(),
         n / seconds,
         1e9 * seconds / n,
@@ -108,7 +113,12 @@ fn measure(label: &str, elf: &Path, source: Source) {
 fn main() {
     let committed =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/firmware/build/dsp/dsp.elf");
-    measure("dsp (committed, -O2 -g)", &committed, Source::Dwarf);
+    measure("dsp (committed, -O2 -g)", &committed, &[Source::Dwarf]);
+    measure(
+        "dsp (committed, -O2 -g)",
+        &committed,
+        &[Source::FramePointer],
+    );
     let dir = tempfile::tempdir().unwrap();
     let fp_dir = dir.path().join("fp");
     let eh_dir = dir.path().join("eh");
@@ -119,9 +129,19 @@ fn main() {
         sim_support::build_variant("dsp", &["-funwind-tables"], &eh_dir).ok(),
     ) {
         (Some(fp), Some(eh)) => {
-            measure("dsp -fno-omit-frame-pointer -g", &fp, Source::Dwarf);
-            measure("dsp -fno-omit-frame-pointer -g", &fp, Source::FramePointer);
-            measure("dsp -funwind-tables", &eh, Source::Ehabi);
+            measure("dsp -fno-omit-frame-pointer -g", &fp, &[Source::Dwarf]);
+            measure(
+                "dsp -fno-omit-frame-pointer -g",
+                &fp,
+                &[Source::FramePointer],
+            );
+            measure("dsp -funwind-tables", &eh, &[Source::Ehabi]);
+            // libm and libgcc have no EHABI tables: the code's rows fill them in.
+            measure(
+                "dsp -funwind-tables",
+                &eh,
+                &[Source::Ehabi, Source::FramePointer],
+            );
         }
         _ => println!("arm-none-eabi-gcc missing: EHABI and frame-pointer rows not measured"),
     }

@@ -82,6 +82,41 @@ fn folded_stacks_render_as_a_flame_graph() {
     assert!(svg.contains("main"));
 }
 
+/// The HTML report of a run carries the flame graph of a profile with stacks (as an image, so
+/// that inferno's script does not run in the report), and has none without stacks.
+#[test]
+fn the_html_report_shows_the_flame_graph_of_a_profile_with_stacks() {
+    let report = hotlink::report::build(&hotlink::report::ReportInput {
+        elf: common::fixture_elf("dsp"),
+        board: "imxrt1062".into(),
+        map: None,
+        plan: None,
+        window: None,
+        writable_flash: false,
+        ram_only: vec![],
+        limits: hotlink::sim::Limits::default(),
+    })
+    .unwrap();
+    let mut profile = captured();
+    let html = hotlink::report::html::report_html(&report, 10, Some(&profile)).unwrap();
+    let at = html
+        .find("<h2>Call stacks</h2>")
+        .expect("a call-stack section");
+    let img = &html[at..];
+    let src = img
+        .split("src=\"data:image/svg+xml,")
+        .nth(1)
+        .expect("the flame graph as an SVG image");
+    let svg = &src[..src.find('"').unwrap()];
+    // Percent-encoded SVG, whose frames name the functions on the stacks.
+    assert!(svg.starts_with("%3C?xml"), "{}", &svg[..40.min(svg.len())]);
+    assert!(svg.contains("%3Csvg") && svg.contains("main") && svg.contains("fir_f32"));
+    assert!(!html.contains("<script"), "the report runs no scripts");
+    profile.call_stacks = None;
+    let html = hotlink::report::html::report_html(&report, 10, Some(&profile)).unwrap();
+    assert!(!html.contains("Call stacks"));
+}
+
 #[test]
 fn speedscope_has_the_schema_required_fields() {
     let profile = captured();

@@ -54,6 +54,10 @@ pub struct ReportArgs {
     /// Functions listed.
     #[arg(long, default_value_t = 20)]
     top: usize,
+    /// A profile with call stacks (`capture --method halt --stacks`): its flame graph goes in
+    /// the HTML report.
+    #[arg(long)]
+    profile: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t)]
     format: ReportFormat,
     /// Write the report here instead of stdout (atomically).
@@ -95,6 +99,30 @@ fn emit(text: String, output: &Option<PathBuf>) -> Result<()> {
 }
 
 pub fn run_report(args: ReportArgs) -> Result<()> {
+    let profile = args
+        .profile
+        .as_deref()
+        .map(crate::profile::Profile::load)
+        .transpose()?;
+    if let (Some(p), Some(path)) = (&profile, &args.profile) {
+        if p.call_stacks.is_none() {
+            anyhow::bail!(
+                "{}: the profile has no call stacks; capture one with `hotlink capture --method halt --stacks`",
+                path.display()
+            );
+        }
+        if !p
+            .elf
+            .same_program(&crate::profile::ElfIdentity::of_file(&args.elf)?)
+        {
+            anyhow::bail!(
+                "{}: the profile was taken on another image ({}) than {}; capture it on this one",
+                path.display(),
+                p.elf.path,
+                args.elf.display()
+            );
+        }
+    }
     let report = report::build(&ReportInput {
         elf: args.elf.clone(),
         board: args.board.clone(),
@@ -121,7 +149,7 @@ pub fn run_report(args: ReportArgs) -> Result<()> {
     let text = match args.format {
         ReportFormat::Text => report::to_text(&report, args.top),
         ReportFormat::Json => report.to_json() + "\n",
-        ReportFormat::Html => report::html::report_html(&report, args.top)?,
+        ReportFormat::Html => report::html::report_html(&report, args.top, profile.as_ref())?,
     };
     emit(text, &args.output)
 }

@@ -8,6 +8,8 @@ use anyhow::Result;
 
 use super::plot::{self, Chart, Span, Strip, UsageBar};
 use super::{Comparison, RunReport};
+use crate::profile::export::flame_graph_svg;
+use crate::profile::Profile;
 
 const STYLE: &str = "body{font-family:sans-serif;margin:2em;color:#222}\
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;\
@@ -256,8 +258,42 @@ fn details(out: &mut String, r: &RunReport, top: usize) {
     out.push_str("</table>\n");
 }
 
-/// One report as an HTML page.
-pub fn report_html(r: &RunReport, top: usize) -> Result<String> {
+/// Percent-encodes what a `data:` URI inside a double-quoted attribute cannot hold as is.
+fn data_uri(mime: &str, text: &str) -> String {
+    let mut out = format!("data:{mime},");
+    for c in text.chars() {
+        match c {
+            '%' | '#' | '"' | '&' | '<' | '>' | '\n' | '\r' => {
+                let _ = write!(out, "%{:02X}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The flame graph of a profile's call stacks (inferno), or nothing when it has none. It goes in
+/// as an image: inferno's SVG carries a script and page-wide styles (`text {..}`) that, inline,
+/// would run in and restyle the report, which promises no scripts.
+fn flame_graph(profile: &Profile) -> Result<String> {
+    let Some(stacks) = &profile.call_stacks else {
+        return Ok(String::new());
+    };
+    let svg = flame_graph_svg(profile, &format!("Call stacks: {}", profile.elf.path))?;
+    Ok(format!(
+        "<h2>Call stacks</h2>\n<p>{} sampled stacks ({} samples, {} truncated) from {}; width is \
+         inclusive cost, callers below their callees.</p>\n<figure><img alt=\"flame graph\" \
+         style=\"max-width:100%\" src=\"{}\"></figure>\n",
+        stacks.iter().count(),
+        stacks.total(),
+        stacks.iter().filter(|s| s.2).map(|s| s.1).sum::<u64>(),
+        esc(&profile.elf.path),
+        data_uri("image/svg+xml", &svg)
+    ))
+}
+
+/// One report as an HTML page; with a `profile` that has call stacks, their flame graph too.
+pub fn report_html(r: &RunReport, top: usize, profile: Option<&Profile>) -> Result<String> {
     let mut body = format!("<h1>hotlink report: {}</h1>\n", esc(&r.image.path));
     summary_rows(&mut body, r);
     body.push_str("<h2>Regions</h2>\n");
@@ -268,6 +304,9 @@ pub fn report_html(r: &RunReport, top: usize) -> Result<String> {
         "Heat by address (functions that ran)",
     ))?);
     body.push_str(&figure(&top_functions_chart(r, top.min(25)))?);
+    if let Some(profile) = profile {
+        body.push_str(&flame_graph(profile)?);
+    }
     details(&mut body, r, top);
     Ok(page(&format!("hotlink report: {}", r.image.path), &body))
 }

@@ -2,8 +2,8 @@
 //! a debug probe) and for the virtual board.
 //!
 //! The unwind information of an image — DWARF CFI (`.debug_frame`), ARM EHABI
-//! (`.ARM.exidx`/`.ARM.extab`) or, as a fallback, the r7 frame-pointer prologues GCC emits with
-//! `-fno-omit-frame-pointer` — is compiled once into a [`Table`] of address ranges, each with one
+//! (`.ARM.exidx`/`.ARM.extab`) or, as a fallback, the frames decoded from the code itself (r7
+//! frame pointers from `-fno-omit-frame-pointer`, SP arithmetic elsewhere) — is compiled once into a [`Table`] of address ranges, each with one
 //! [`Rule`]: "the caller's stack pointer (CFA) is register + offset, these registers were saved
 //! at these offsets from it". One unwind step is then a binary search and, typically, one memory
 //! read (the saved LR); saved registers are read only when a later rule needs them. This is
@@ -13,9 +13,9 @@
 //! Exception frames (an `EXC_RETURN` value as return address) are unwound through the hardware
 //! stack frame the core pushed, on the main or process stack as the value says.
 
+mod analysis;
 mod dwarf;
 mod ehabi;
-mod prologue;
 mod walk;
 
 use std::fmt;
@@ -58,7 +58,9 @@ pub enum Source {
     Dwarf,
     /// ARM EHABI tables: exact after the prologue; the first instruction is handled as an entry.
     Ehabi,
-    /// r7 frame pointer, set up by the prologue (`push {.., r7, lr}; sub sp; add r7, sp`).
+    /// Decoded from the code: the r7 frame pointer GCC sets up with `-fno-omit-frame-pointer`
+    /// (`push {.., r7, lr}; sub sp; add r7, sp`), and the SP arithmetic of every prologue and
+    /// epilogue, so that frames without a frame pointer (libraries) unwind too.
     FramePointer,
 }
 
@@ -173,7 +175,7 @@ impl Table {
                     Some((_, data)) => dwarf::rows(data, &mut table.warnings),
                     None => continue,
                 },
-                Source::Ehabi => match section(".ARM.exidx") {
+                Source::Ehabi => match exidx(&file) {
                     Some((address, data)) => {
                         let extab = section(".ARM.extab");
                         ehabi::rows(address, data, extab, &functions, &mut table.warnings)
@@ -181,7 +183,7 @@ impl Table {
                     None => continue,
                 },
                 Source::FramePointer => {
-                    prologue::rows(&functions, |a| code_at(&file, a), &mut table.warnings)
+                    analysis::rows(&functions, |a| code_at(&file, a), &mut table.warnings)
                 }
             };
             let rows = Rows::from_ranges(ranges);
@@ -208,7 +210,20 @@ impl Table {
     }
 }
 
-/// The bytes of code at `address` (up to the end of its section), for prologue decoding.
+/// The EHABI index table, found by its section type: linker scripts name the output section
+/// freely (`.ARM.exidx`, or `.ARM` as in the fixtures' and NXP's scripts).
+fn exidx<'a>(file: &object::File<'a>) -> Option<(u32, &'a [u8])> {
+    use object::read::elf::SectionHeader;
+    let object::File::Elf32(elf) = file else {
+        return None;
+    };
+    let section = elf
+        .sections()
+        .find(|s| s.elf_section_header().sh_type(elf.endian()) == object::elf::SHT_ARM_EXIDX)?;
+    Some((section.address() as u32, section.data().ok()?))
+}
+
+/// The bytes of code at `address` (up to the end of its section), for code analysis.
 fn code_at<'a>(file: &object::File<'a>, address: u32) -> Option<&'a [u8]> {
     file.sections().find_map(|s| {
         let start = s.address() as u32;
