@@ -73,10 +73,17 @@ impl BlockCache {
         Some((self.blocks[id as usize], usize::from(page.region)))
     }
 
-    /// Instruction `k` of the arena (a [`Block`] names its range).
+    /// Lends the arena out while a block runs, so that the run loop executes instructions in
+    /// place (a copy of each onto the stack cost a store-forwarding stall per instruction).
+    /// Blocks are only inserted between blocks; give it back with [`BlockCache::restore_arena`].
     #[inline]
-    pub fn insn(&self, k: usize) -> Insn {
-        self.insns[k]
+    pub fn take_arena(&mut self) -> Vec<Insn> {
+        std::mem::take(&mut self.insns)
+    }
+
+    #[inline]
+    pub fn restore_arena(&mut self, insns: Vec<Insn>) {
+        self.insns = insns;
     }
 
     /// Caches `insns`, decoded from `pc` on in region `region`, as the block starting at `pc`.

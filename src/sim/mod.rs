@@ -463,7 +463,7 @@ impl Machine {
     /// status if the program exited.
     #[inline(always)]
     fn run_block<const OBSERVE: bool>(&mut self, budget: u64) -> Result<Option<i32>, SimError> {
-        let mut pc = self.pc;
+        let pc = self.pc;
         let (block, region) = match self.blocks.get(pc) {
             Some(hit) => hit,
             None => match self.decode_block(pc) {
@@ -472,8 +472,22 @@ impl Machine {
             },
         };
         let count = block.len.min(usize::try_from(budget).unwrap_or(usize::MAX));
-        for k in block.first..block.first + count {
-            let insn = &self.blocks.insn(k);
+        let arena = self.blocks.take_arena();
+        let exit = self.run_insns::<OBSERVE>(&arena[block.first..block.first + count], pc, region);
+        self.blocks.restore_arena(arena);
+        exit
+    }
+
+    /// The loop of [`Machine::run_block`] over the block's first `count` instructions, which
+    /// start at `pc` in region `region`.
+    #[inline(always)]
+    fn run_insns<const OBSERVE: bool>(
+        &mut self,
+        insns: &[Insn],
+        mut pc: u32,
+        region: usize,
+    ) -> Result<Option<i32>, SimError> {
+        for insn in insns {
             self.pc = pc;
             let fall_through = pc.wrapping_add(u32::from(insn.len));
             self.r[15] = pc.wrapping_add(4);
