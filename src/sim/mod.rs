@@ -445,10 +445,11 @@ impl Machine {
             }
             let budget = limits.max_instructions - self.instructions;
             let exit = if self.observer.is_some() {
-                self.run_block::<true>(budget)?
+                self.run_block::<true>(budget)
             } else {
-                self.run_block::<false>(budget)?
+                self.run_block::<false>(budget)
             };
+            let exit = exit.map_err(|e| *e)?;
             if let Some(status) = exit {
                 return Ok(StopReason::Exit { status });
             }
@@ -460,15 +461,19 @@ impl Machine {
     /// timers and the cycle limit are seen at the same instruction boundaries as when stepping
     /// one instruction at a time. `OBSERVE`: report each retirement to the observer (a separate
     /// instance so that the loop without an observer carries no test for it). Returns the exit
-    /// status if the program exited.
+    /// status if the program exited; the error is boxed so that the common result fits in two
+    /// registers (the full `Result` was copied through the stack after every block).
     #[inline(always)]
-    fn run_block<const OBSERVE: bool>(&mut self, budget: u64) -> Result<Option<i32>, SimError> {
+    fn run_block<const OBSERVE: bool>(
+        &mut self,
+        budget: u64,
+    ) -> Result<Option<i32>, Box<SimError>> {
         let pc = self.pc;
         let (block, region) = match self.blocks.get(pc) {
             Some(hit) => hit,
             None => match self.decode_block(pc) {
                 Ok(new) => new,
-                Err(trap) => return self.handle_trap(trap, pc),
+                Err(trap) => return self.handle_trap(trap, pc).map_err(Box::new),
             },
         };
         let count = block.len.min(usize::try_from(budget).unwrap_or(usize::MAX));
@@ -486,7 +491,7 @@ impl Machine {
         insns: &[Insn],
         mut pc: u32,
         region: usize,
-    ) -> Result<Option<i32>, SimError> {
+    ) -> Result<Option<i32>, Box<SimError>> {
         for insn in insns {
             self.pc = pc;
             let fall_through = pc.wrapping_add(u32::from(insn.len));
@@ -512,7 +517,7 @@ impl Machine {
                 }
             }
             if let Err(trap) = result {
-                return self.handle_trap(trap, pc);
+                return self.handle_trap(trap, pc).map_err(Box::new);
             }
             self.pc = self.next_pc;
             if self.next_pc != fall_through || self.cycles >= self.next_event {
