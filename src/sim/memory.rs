@@ -57,6 +57,17 @@ impl std::fmt::Display for BusError {
 pub struct Memory {
     pub regions: Vec<MemRegion>,
     page_map: Vec<u8>,
+    /// One region data loads and stores reach without the page map (see
+    /// [`Memory::set_fast_region`]); `size` 0 when there is none.
+    fast: FastWindow,
+}
+
+/// The bounds of the fast-path region, kept beside the page map's lookup.
+#[derive(Clone, Copy)]
+struct FastWindow {
+    base: u32,
+    size: u32,
+    index: usize,
 }
 
 impl Memory {
@@ -92,7 +103,15 @@ impl Memory {
                 data: vec![0; size as usize],
             });
         }
-        Ok(Memory { regions, page_map })
+        Ok(Memory {
+            regions,
+            page_map,
+            fast: FastWindow {
+                base: 0,
+                size: 0,
+                index: 0,
+            },
+        })
     }
 
     /// Lets stores program the XIP flash directly, as a FlexSPI configured for AHB writes (or a
@@ -121,6 +140,48 @@ impl Memory {
         for p in first..first + (size >> PAGE_SHIFT) {
             self.page_map[p as usize] = index as u8;
         }
+        if self.fast.size != 0 && self.fast.index == index {
+            self.fast.size = size;
+        }
+    }
+
+    /// Lets [`Memory::read_fast`] and [`Memory::write_fast`] reach region `index` directly: the
+    /// machine names its zero-wait data TCM, where most loads and stores go. The region must be
+    /// readable and writable and must not be executable (stores to it then never touch code).
+    pub fn set_fast_region(&mut self, index: usize) {
+        let r = &self.regions[index];
+        debug_assert!(r.readable && r.writable && !r.executable);
+        self.fast = FastWindow {
+            base: r.base,
+            size: r.size,
+            index,
+        };
+    }
+
+    /// A load of `N` bytes wholly inside the fast region, with the region's index; `None` when
+    /// the address is elsewhere (the caller takes [`Memory::read`]).
+    #[inline(always)]
+    pub fn read_fast<const N: usize>(&self, addr: u32) -> Option<([u8; N], usize)> {
+        let off = addr.wrapping_sub(self.fast.base);
+        if off >= self.fast.size || self.fast.size - off < N as u32 {
+            return None;
+        }
+        let data = &self.regions[self.fast.index].data;
+        let off = off as usize;
+        Some((data.get(off..off + N)?.try_into().ok()?, self.fast.index))
+    }
+
+    /// A store of `bytes` wholly inside the fast region: its index, or `None` when elsewhere.
+    #[inline(always)]
+    pub fn write_fast(&mut self, addr: u32, bytes: &[u8]) -> Option<usize> {
+        let off = addr.wrapping_sub(self.fast.base);
+        if off >= self.fast.size || ((self.fast.size - off) as usize) < bytes.len() {
+            return None;
+        }
+        let off = off as usize;
+        let data = &mut self.regions[self.fast.index].data;
+        data.get_mut(off..off + bytes.len())?.copy_from_slice(bytes);
+        Some(self.fast.index)
     }
 
     /// The region holding `addr`, if any.

@@ -6,11 +6,14 @@
 //! decoder), `exec`/`fpu` (integer and floating-point semantics), `system` (NVIC, SysTick, SCB,
 //! exceptions), [`memory`] (the bus over the board's regions), `semihost`, `dwt` and [`timing`].
 //!
-//! Speed: instructions are decoded once per halfword address into a per-4 KiB-page cache of
-//! compact [`decode::Insn`] values; stores into a page with cached code invalidate it (startup
-//! code copying functions to ITCM). The main loop has no allocation and one event comparison per
-//! instruction; timers and pending exceptions are folded into `next_event`.
+//! Speed: instructions are decoded once into straight-line blocks (`block`) found by their start
+//! address; stores over cached code drop its page's blocks (startup code copying functions to
+//! ITCM). The main loop has no allocation, one block lookup per block and one event comparison
+//! per instruction; timers, pending exceptions and the cycle limit are folded into `next_event`,
+//! so the core stops and takes interrupts at the same instruction boundaries as a one-by-one
+//! interpreter would.
 
+mod block;
 mod boot;
 pub mod decode;
 mod dwt;
@@ -114,14 +117,6 @@ pub(crate) enum Trap {
     Stop(SimError),
 }
 
-/// Decoded instructions of one 4 KiB page of code.
-struct CodePage {
-    insns: Box<[Insn]>,
-    region: u8,
-}
-
-const INSNS_PER_PAGE: usize = 1 << (PAGE_SHIFT - 1);
-
 /// The SoC model a board's `[boot]` table names, with its fuses and UART input.
 fn new_soc(
     board: &Board,
@@ -198,7 +193,8 @@ pub struct Machine {
     pub instructions: u64,
     /// The cycle at which `events` must next run (timers, pending exceptions, limits).
     next_event: u64,
-    code: Vec<Option<Box<CodePage>>>,
+    /// Decoded blocks of instructions by start address.
+    blocks: block::BlockCache,
     /// Program output (semihosting stdout and stderr, in order).
     pub output: Vec<u8>,
     /// Also copy program output to the host's stdout/stderr as it is produced.
@@ -257,8 +253,15 @@ impl Machine {
             .min()
             .unwrap_or(0);
         let timing = Timing::new(board, &mem.regions);
-        let mut code = Vec::new();
-        code.resize_with(1 << (32 - PAGE_SHIFT), || None);
+        if let Some(dtcm) = mem.regions.iter().enumerate().position(|(i, r)| {
+            r.kind == crate::board::RegionKind::Dtcm
+                && timing.data_is_free(i)
+                && r.readable
+                && r.writable
+                && !r.executable
+        }) {
+            mem.set_fast_region(dtcm);
+        }
         let setup = boot::current_setup();
         let soc = match &board.boot {
             Some(rom) => Some(Box::new(new_soc(board, rom, &setup)?)),
@@ -298,7 +301,7 @@ impl Machine {
             cycles: 0,
             instructions: 0,
             next_event: 0,
-            code,
+            blocks: block::BlockCache::new(),
             output: Vec::new(),
             echo: false,
             first_fault: None,
@@ -365,14 +368,7 @@ impl Machine {
 
     /// Drops decoded instructions of region `index` (its memory was remapped).
     fn forget_code_of_region(&mut self, index: usize) {
-        for page in self.code.iter_mut() {
-            if page
-                .as_ref()
-                .is_some_and(|p| usize::from(p.region) == index)
-            {
-                *page = None;
-            }
-        }
+        self.blocks.forget_region(index);
     }
 
     /// Reset from the vector table at `vtor`: SP from word 0, PC from word 1.
@@ -447,52 +443,89 @@ impl Machine {
                     limit: limits.max_instructions,
                 });
             }
-            if let Some(status) = self.step()? {
+            let budget = limits.max_instructions - self.instructions;
+            let exit = if self.observer.is_some() {
+                self.run_block::<true>(budget)
+            } else {
+                self.run_block::<false>(budget)
+            };
+            let exit = exit.map_err(|e| *e)?;
+            if let Some(status) = exit {
                 return Ok(StopReason::Exit { status });
             }
         }
     }
 
-    /// Executes one instruction; returns the exit status if the program exited.
-    #[inline]
-    fn step(&mut self) -> Result<Option<i32>, SimError> {
+    /// Executes the block at the PC, at most `budget` (≥ 1) instructions of it, and stops early
+    /// after an instruction that branched, trapped or reached `next_event` — so interrupts,
+    /// timers and the cycle limit are seen at the same instruction boundaries as when stepping
+    /// one instruction at a time. `OBSERVE`: report each retirement to the observer (a separate
+    /// instance so that the loop without an observer carries no test for it). Returns the exit
+    /// status if the program exited; the error is boxed so that the common result fits in two
+    /// registers (the full `Result` was copied through the stack after every block).
+    #[inline(always)]
+    fn run_block<const OBSERVE: bool>(
+        &mut self,
+        budget: u64,
+    ) -> Result<Option<i32>, Box<SimError>> {
         let pc = self.pc;
-        // The cached instruction is copied out as one aligned 16-byte value; wrapping it in an
-        // `Option` made the compiler split the copy into overlapping moves that stalled store
-        // forwarding on every step.
-        let (mut insn, mut region) = self.cached(pc);
-        if insn.op == Op::Undecoded {
-            match self.decode_at(pc) {
-                Ok((i, r)) => (insn, region) = (i, r),
-                Err(trap) => return self.handle_trap(trap, pc),
-            }
-        }
-        self.r[15] = pc.wrapping_add(4);
-        self.next_pc = pc.wrapping_add(u32::from(insn.len));
-        let mut cost = self.timing.issue(&insn, pc, region);
-        let before = self.cycles;
-        let result = if self.it == 0 || self.it_condition_passes() {
-            self.exec(&insn)
-        } else {
-            Ok(())
+        let (block, region) = match self.blocks.get(pc) {
+            Some(hit) => hit,
+            None => match self.decode_block(pc) {
+                Ok(new) => new,
+                Err(trap) => return self.handle_trap(trap, pc).map_err(Box::new),
+            },
         };
-        if self.it != 0 && insn.op != Op::It {
-            self.advance_it();
-        }
-        self.instructions += 1;
-        self.last_pc = pc;
-        cost += (self.cycles - before) as u32;
-        self.cycles = before + u64::from(cost);
-        if let Some(obs) = self.observer.as_mut() {
-            obs.retire(pc, cost);
-        }
-        match result {
-            Ok(()) => {
-                self.pc = self.next_pc;
-                Ok(None)
+        let count = block.len.min(usize::try_from(budget).unwrap_or(usize::MAX));
+        let arena = self.blocks.take_arena();
+        let exit = self.run_insns::<OBSERVE>(&arena[block.first..block.first + count], pc, region);
+        self.blocks.restore_arena(arena);
+        exit
+    }
+
+    /// The loop of [`Machine::run_block`] over the block's first `count` instructions, which
+    /// start at `pc` in region `region`.
+    #[inline(always)]
+    fn run_insns<const OBSERVE: bool>(
+        &mut self,
+        insns: &[Insn],
+        mut pc: u32,
+        region: usize,
+    ) -> Result<Option<i32>, Box<SimError>> {
+        for insn in insns {
+            self.pc = pc;
+            let fall_through = pc.wrapping_add(u32::from(insn.len));
+            self.r[15] = pc.wrapping_add(4);
+            self.next_pc = fall_through;
+            let mut cost = self.timing.issue(insn, pc, region);
+            let before = self.cycles;
+            let result = if self.it == 0 || self.it_condition_passes() {
+                self.exec(insn)
+            } else {
+                Ok(())
+            };
+            if self.it != 0 && insn.op != Op::It {
+                self.advance_it();
             }
-            Err(trap) => self.handle_trap(trap, pc),
+            self.instructions += 1;
+            self.last_pc = pc;
+            cost += (self.cycles - before) as u32;
+            self.cycles = before + u64::from(cost);
+            if OBSERVE {
+                if let Some(obs) = self.observer.as_mut() {
+                    obs.retire(pc, cost);
+                }
+            }
+            if let Err(trap) = result {
+                return self.handle_trap(trap, pc).map_err(Box::new);
+            }
+            self.pc = self.next_pc;
+            if self.next_pc != fall_through || self.cycles >= self.next_event {
+                break;
+            }
+            pc = fall_through;
         }
+        Ok(None)
     }
 
     fn handle_trap(&mut self, trap: Trap, pc: u32) -> Result<Option<i32>, SimError> {
@@ -507,20 +540,32 @@ impl Machine {
         }
     }
 
-    /// The decoded instruction at `pc` and its region; [`Insn::UNDECODED`] when not cached.
-    #[inline]
-    fn cached(&self, pc: u32) -> (Insn, usize) {
-        match self.code[(pc >> PAGE_SHIFT) as usize].as_deref() {
-            Some(page) => (
-                page.insns[((pc as usize) & ((1 << PAGE_SHIFT) - 1)) >> 1],
-                usize::from(page.region),
-            ),
-            None => (Insn::UNDECODED, 0),
+    /// Decodes the block starting at `pc` into the cache. A fetch fault on its first
+    /// instruction is the trap to take; a later one ends the block before that instruction
+    /// (the fault is taken if execution gets there).
+    #[cold]
+    fn decode_block(&mut self, pc: u32) -> Result<(block::Block, usize), Trap> {
+        let (first, region) = self.decode_at(pc)?;
+        let mut insns = vec![first];
+        let mut at = pc.wrapping_add(u32::from(first.len));
+        let page = pc >> PAGE_SHIFT;
+        while insns.len() < block::MAX_INSNS
+            && !block::ends_block(&insns[insns.len() - 1])
+            && at >> PAGE_SHIFT == page
+        {
+            match self.decode_at(at) {
+                Ok((insn, _)) => {
+                    insns.push(insn);
+                    at = at.wrapping_add(u32::from(insn.len));
+                }
+                Err(_) => break,
+            }
         }
+        let block = self.blocks.insert(pc, region, &insns);
+        Ok((block, region))
     }
 
-    /// Decodes the instruction at `pc` into the cache.
-    #[cold]
+    /// Decodes the instruction at `pc` (with its timing class) and names its region.
     fn decode_at(&mut self, pc: u32) -> Result<(Insn, usize), Trap> {
         let fetch_fault = |e: BusError| Trap::Fault(system::Fault::instruction_access(pc, e));
         let (hw1, region) = self.mem.fetch16(pc).map_err(fetch_fault)?;
@@ -531,28 +576,16 @@ impl Machine {
             decode::decode16(hw1)
         };
         insn.timing = timing::classify(&insn);
-        let slot = &mut self.code[(pc >> PAGE_SHIFT) as usize];
-        let page = slot.get_or_insert_with(|| {
-            Box::new(CodePage {
-                insns: vec![Insn::UNDECODED; INSNS_PER_PAGE].into_boxed_slice(),
-                region: region as u8,
-            })
-        });
-        page.insns[((pc as usize) & ((1 << PAGE_SHIFT) - 1)) >> 1] = insn;
         Ok((insn, region))
     }
 
-    /// Forgets decoded instructions overlapping a store of `len` bytes at `addr` (a 32-bit
-    /// instruction starting 2 bytes before the store overlaps it too).
+    /// Forgets decoded instructions overlapping a store of `len` bytes at `addr`; when that
+    /// drops anything, the running block stops after the current instruction (through
+    /// `next_event`) so that the next one is decoded afresh.
     #[inline]
     fn invalidate_code(&mut self, addr: u32, len: u32) {
-        let start = (addr & !1).wrapping_sub(2);
-        let count = (len + (addr & 1) + 3) / 2;
-        for k in 0..count {
-            let h = start.wrapping_add(2 * k);
-            if let Some(page) = self.code[(h >> PAGE_SHIFT) as usize].as_deref_mut() {
-                page.insns[((h as usize) & ((1 << PAGE_SHIFT) - 1)) >> 1] = Insn::UNDECODED;
-            }
+        if self.blocks.invalidate(addr, len) {
+            self.next_event = 0;
         }
     }
 

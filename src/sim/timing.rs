@@ -306,8 +306,20 @@ impl Timing {
         }
     }
 
+    /// Whether data accesses to region `index` cost nothing but their counter in
+    /// [`Timing::data`] whatever the clocks: an uncached TCM without wait states (what the
+    /// memory fast path may skip `data` for).
+    pub fn data_is_free(&self, index: usize) -> bool {
+        let cost = self.costs[index];
+        matches!(
+            self.board_costs[index].0,
+            RegionKind::Itcm | RegionKind::Dtcm
+        ) && !cost.cached
+            && cost.uncached == 0
+    }
+
     /// Cycles to fetch and issue `i` at `pc` from region `region`.
-    #[inline]
+    #[inline(always)]
     pub fn issue(&mut self, i: &Insn, pc: u32, region: usize) -> u32 {
         let stats = &mut self.stats[region];
         stats.fetches += 1;
