@@ -389,7 +389,7 @@ impl Target for SimTarget {
             .unwrap_or(usize::MAX)
             .min(self.swo_pending.len());
         out.extend(self.swo_pending.drain(..take));
-        let overrun = std::mem::take(&mut self.swo_overrun);
+        let overrun = std::mem::take(&mut self.swo_overrun) && self.probe.reports_overrun;
         self.advance(self.round_trip_cycles())?;
         Ok(TraceRead { overrun })
     }
