@@ -3,11 +3,13 @@
 //! endless loop (`-DSDK_FOREVER`: `loop_iteration(n); loop_idle();` forever); and `capture`
 //! and `check` on the sdk and teensy fixtures as committed, on the virtual board.
 
+mod common;
 mod sim_support;
+use common::{fails, ok};
 use sim_support::toolchain;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use hotlink::board::Board;
 use hotlink::measure::{self, windows, Measurement};
@@ -16,37 +18,6 @@ use hotlink::report::Window;
 use hotlink::sim::{Limits, Machine};
 
 const LOOP: &str = "loop_iteration..loop_idle";
-
-fn hotlink(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hotlink"))
-        .args(args)
-        .output()
-        .expect("hotlink runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = hotlink(args);
-    assert!(
-        out.status.success(),
-        "hotlink {args:?} failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn fails(args: &[&str]) -> String {
-    let out = hotlink(args);
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "hotlink {args:?}: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-    err
-}
-
-fn committed(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("tests/firmware/build/{name}/{name}.elf"))
-}
 
 /// Builds the never-exiting sdk variant into `dir` with the fixtures' Makefile.
 fn build_forever(dir: &Path) -> PathBuf {
@@ -208,7 +179,7 @@ fn a_main_loop_is_measured_window_by_window_and_the_run_stops_after_n() {
 #[test]
 fn windows_of_a_program_that_exits_first_are_an_error_naming_how_many_ran() {
     // The committed sdk calls coremark_like once, then exits.
-    let elf = committed("sdk");
+    let elf = common::fixture_elf("sdk");
     let window = Window::parse("coremark_like..workload_run").unwrap();
     let mut m = machine(&elf);
     let err = windows::run_windows(&mut m, &window, "sdk", 2, Limits::default(), None).unwrap_err();
@@ -240,7 +211,7 @@ fn capture_and_check_on_the_sdk_and_teensy_fixtures() {
     let dir = tempfile::tempdir().unwrap();
     let mut benchmarks = Vec::new();
     for (name, hot) in [("sdk", "coremark_like"), ("teensy", "main")] {
-        let elf = committed(name);
+        let elf = common::fixture_elf(name);
         let elf = elf.to_str().unwrap();
         let exact = dir.path().join(format!("{name}.exact.json"));
         ok(&["capture", "--sim", "-o", exact.to_str().unwrap(), elf]);
