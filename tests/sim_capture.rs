@@ -513,3 +513,37 @@ fn swo_on_the_sdk_image_after_its_clock_code_gated_the_trace_clock() {
     assert_eq!(target.read_word(CCM_CCGR0).unwrap() & (3 << 22), 0);
     assert_eq!(target.read_word(IOMUXC_MUX_GPIO_AD_B0_10).unwrap(), 0);
 }
+
+/// Attached before the sdk's clock code runs (as with `--reset`), SWO starts (the ROM leaves
+/// the gate open) and goes quiet when the firmware gates the trace clock: CYCCNT says how many
+/// samples never came, and the warning names the firmware's gate, not the probe.
+#[test]
+fn swo_attached_before_the_sdk_clock_code_reports_the_line_it_turned_off() {
+    let (m, _) = machine("sdk");
+    let mut target = SimTarget::new(m, 20_000);
+    let collected = swo(
+        &mut target,
+        &Limits::default(),
+        swo_options(Some(1024), 33_000_000),
+        &mut |_, _| {},
+    );
+    let missing: u64 = collected
+        .parameters
+        .iter()
+        .find(|(k, _)| k == "swo_samples_missing")
+        .map(|(_, v)| v.parse().unwrap())
+        .unwrap();
+    assert!(
+        missing > 10 * collected.samples,
+        "{missing} missing, {} received",
+        collected.samples
+    );
+    assert!(
+        collected
+            .warnings
+            .iter()
+            .any(|w| w.contains("turned the SWO line off") && w.contains("gated")),
+        "{:?}",
+        collected.warnings
+    );
+}

@@ -223,7 +223,7 @@ pub fn swo(
         if let Some(what) = changes.describe() {
             collected
                 .warnings
-                .push(format!("{what}; both are put back at the end"));
+                .push(format!("{what}; put back at the end"));
         }
         Ok((found, period))
     })();
@@ -290,6 +290,26 @@ pub fn swo(
         clock.observe(cyccnt);
         counted.at(&clock, period, &collected, lost_so_far(&decoder, &health));
     }
+    let missing = counted.missing();
+    if missing > 0 && matches!(options.trace_clock, TraceClockSource::Ccm { .. }) {
+        // The line may have stopped because the firmware changed the clock or the pad after
+        // the capture set them up (a capture attached before the firmware's clock code).
+        if let Ok(now) = clock::TraceClockRegisters::read(target) {
+            let now = now.decode();
+            if now.tpiu_hz().is_none() || !now.pin_muxed {
+                collected.warnings.push(format!(
+                    "the firmware turned the SWO line off during the capture ({}): attach \
+                     after its clock setup (no --reset), or leave the trace clock on in the \
+                     firmware",
+                    if now.pin_muxed {
+                        "the trace clock is gated or off again"
+                    } else {
+                        "pad GPIO_AD_B0_10 is no longer ARM_TRACE_SWO"
+                    }
+                ));
+            }
+        }
+    }
     if let Err(e) = changes.undo(target) {
         collected.warnings.push(format!(
             "could not put the trace clock gate or pad back: {e}"
@@ -301,7 +321,6 @@ pub fn swo(
     collected.parameter("itm_resyncs", stats.resyncs);
     collected.parameter("itm_overflow_packets", health.overflows);
     collected.parameter("probe_overruns", health.overruns);
-    let missing = counted.missing();
     collected.parameter("swo_samples_missing", missing);
     if missing > 0 {
         collected.lost += missing;
