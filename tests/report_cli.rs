@@ -3,40 +3,14 @@
 
 mod common;
 mod link_support;
+use common::{fails, ok};
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use hotlink::linkmap::LinkMap;
 use hotlink::plan::{Placement, Plan, PlanRegion, Prediction};
 use hotlink::report::{Comparison, RunReport};
-
-fn hotlink(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hotlink"))
-        .args(args)
-        .output()
-        .expect("hotlink runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = hotlink(args);
-    assert!(
-        out.status.success(),
-        "hotlink {args:?} failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Runs hotlink expecting a clean failure (exit 1, not a panic); returns stderr.
-fn fails(args: &[&str]) -> String {
-    let out = hotlink(args);
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "hotlink {args:?}: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-    err
-}
 
 fn fixture(name: &str, ext: &str) -> String {
     common::firmware_build_dir()

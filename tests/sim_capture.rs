@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::rc::Rc;
 
 use hotlink::board::Board;
-use hotlink::capture::clock::{CCM_CCGR0, IOMUXC_MUX_GPIO_AD_B0_10};
+use hotlink::capture::clock::{CCM_CBCMR, CCM_CCGR0, CCM_CSCDR1, IOMUXC_MUX_GPIO_AD_B0_10};
 use hotlink::capture::collect::{halt, pcsr, Collected};
 use hotlink::capture::swo::{swo, SwoOptions, TraceClockSource};
 use hotlink::capture::target::{regs, Target};
@@ -147,7 +147,12 @@ fn swo_pc_sampling_agrees_with_exact_counts_on_vm_and_dsp() {
         let (m, exact) = machine(name);
         let mut target = SimTarget::new(m, 50_000);
         // 1024-cycle samples (5 bytes each) need 30 Mbaud at 600 MHz; 33 Mbaud (the 132 MHz
-        // trace clock / 4) keeps up. The SDK-style clock setup gates the trace clock: consent.
+        // trace clock / 4) keeps up. vm and dsp have no clock code, so the ROM's 88 MHz trace
+        // clock holds; the debugger sets what the SDK's clock code would (PLL2 / 4).
+        let cbcmr = target.read_word(CCM_CBCMR).unwrap();
+        target.write_word(CCM_CBCMR, cbcmr & !(3 << 14)).unwrap();
+        let cscdr1 = target.read_word(CCM_CSCDR1).unwrap();
+        target.write_word(CCM_CSCDR1, cscdr1 | (3 << 25)).unwrap();
         let collected = swo(
             &mut target,
             &Limits::default(),
@@ -180,10 +185,11 @@ fn swo_options(period_cycles: Option<u64>, baud: u32) -> SwoOptions {
     }
 }
 
-/// Sets the SWO line up by hand: trace clock on, pad muxed, TPIU in NRZ at 132 MHz / (acpr + 1).
+/// Sets the SWO line up by hand: trace clock on, pad muxed, TPIU in NRZ at the ROM's 88 MHz
+/// trace clock / (acpr + 1).
 fn swo_line(target: &mut SimTarget, acpr: u32) {
-    target.set_soc_register(CCM_CCGR0, 0xFFFF_FFFF);
-    target.set_soc_register(IOMUXC_MUX_GPIO_AD_B0_10, 9);
+    target.write_word(CCM_CCGR0, 0xFFFF_FFFF).unwrap();
+    target.write_word(IOMUXC_MUX_GPIO_AD_B0_10, 9).unwrap();
     target
         .write_word(regs::TPIU_SPPR, regs::TPIU_SPPR_NRZ)
         .unwrap();
@@ -234,7 +240,8 @@ fn exception_trace_on_rtos() {
         "every exception entered also exits"
     );
     assert!(returns > 0, "returns to thread mode");
-    // At 33 Mbaud, bursts of context switches overrun the FIFO: overflow packets say so.
+    // At 22 Mbaud (the ROM's 88 MHz trace clock / 4), bursts of context switches overrun the
+    // FIFO: overflow packets say so.
     let (_, _, _, dropped, overflows) = rtos_exception_trace(Some(3));
     assert!(
         dropped > 0 && overflows > 0,
@@ -428,4 +435,115 @@ fn pcsr_reads_idle_while_halted_and_registers_read_through_dcrsr() {
     assert!(!debug::state(&mut target).unwrap().halted);
     assert!(target.read_word(0x5000_0000).is_err(), "unmapped memory");
     assert!(target.enable_swo(132_000_000, 0).is_err());
+}
+
+/// #15 defect 1, on the SDK-style image: its clock code (as the SDK's `BOARD_BootClockRUN`)
+/// selects the trace clock (system PLL / 4 = 132 MHz) and gates it off. Attached after that,
+/// SWO reads the trace clock from the SoC model's CCM, refuses without consent, and with it
+/// turns the gate on, muxes the pad, captures a profile that agrees with the exact one, and
+/// puts both back.
+#[test]
+fn swo_on_the_sdk_image_after_its_clock_code_gated_the_trace_clock() {
+    let attach = || {
+        let (m, exact) = machine("sdk");
+        let mut target = SimTarget::new(m, 20_000);
+        // Out of the ROM the debugger sees the ROM's clock setting (every gate open, trace from
+        // PLL2 PFD0); the firmware's clock code changes it, and the debugger sees that too.
+        assert_eq!(target.read_word(CCM_CCGR0).unwrap() & (3 << 22), 3 << 22);
+        assert_eq!((target.read_word(CCM_CBCMR).unwrap() >> 14) & 3, 2);
+        // The board runs until its clock code has gated the trace clock off and moved it to
+        // PLL2.
+        let set_up = |t: &mut SimTarget| {
+            t.read_word(CCM_CCGR0).unwrap() & (3 << 22) == 0
+                && (t.read_word(CCM_CBCMR).unwrap() >> 14) & 3 == 0
+        };
+        while !set_up(&mut target) {
+            target.wait_for_next_poll().unwrap();
+        }
+        exact.borrow_mut().clear();
+        (target, exact)
+    };
+    let (mut target, _) = attach();
+    let refused = swo(
+        &mut target,
+        &Limits::default(),
+        SwoOptions {
+            trace_clock: TraceClockSource::Ccm { consent: false },
+            ..swo_options(None, 6_000_000)
+        },
+        &mut |_, _| {},
+    );
+    let why = format!("{:?}", refused.stop);
+    assert!(
+        why.contains("gated off") && why.contains("--enable-trace-clock"),
+        "{why}"
+    );
+
+    let (mut target, exact) = attach();
+    let collected = swo(
+        &mut target,
+        &Limits::default(),
+        swo_options(Some(1024), 33_000_000),
+        &mut |_, _| {},
+    );
+    assert_eq!(
+        collected.stop,
+        Some(StopReason::Exited(0)),
+        "{:?}",
+        collected.warnings
+    );
+    let param = |name: &str| {
+        collected
+            .parameters
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(param("trace_clock_hz").as_deref(), Some("132000000"));
+    assert_eq!(param("tpiu_acpr").as_deref(), Some("3"), "132 MHz / 4");
+    assert!(
+        collected.warnings.iter().any(|w| w.contains("CCGR0")),
+        "{:?}",
+        collected.warnings
+    );
+    assert_eq!(collected.lost, 0, "the line keeps up");
+    let m = target.machine();
+    assert_agrees("sdk swo", m, &exact.borrow(), &collected);
+    // Put back as the firmware left them: gate off, pad in its reset mode.
+    assert_eq!(target.read_word(CCM_CCGR0).unwrap() & (3 << 22), 0);
+    assert_eq!(target.read_word(IOMUXC_MUX_GPIO_AD_B0_10).unwrap(), 0);
+}
+
+/// Attached before the sdk's clock code runs (as with `--reset`), SWO starts (the ROM leaves
+/// the gate open) and goes quiet when the firmware gates the trace clock: CYCCNT says how many
+/// samples never came, and the warning names the firmware's gate, not the probe.
+#[test]
+fn swo_attached_before_the_sdk_clock_code_reports_the_line_it_turned_off() {
+    let (m, _) = machine("sdk");
+    let mut target = SimTarget::new(m, 20_000);
+    let collected = swo(
+        &mut target,
+        &Limits::default(),
+        swo_options(Some(1024), 33_000_000),
+        &mut |_, _| {},
+    );
+    let missing: u64 = collected
+        .parameters
+        .iter()
+        .find(|(k, _)| k == "swo_samples_missing")
+        .map(|(_, v)| v.parse().unwrap())
+        .unwrap();
+    assert!(
+        missing > 10 * collected.samples,
+        "{missing} missing, {} received",
+        collected.samples
+    );
+    assert!(
+        collected
+            .warnings
+            .iter()
+            .any(|w| w.contains("turned the SWO line off") && w.contains("gated")),
+        "{:?}",
+        collected.warnings
+    );
 }

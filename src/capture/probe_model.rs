@@ -22,6 +22,9 @@ pub struct ProbeModel {
     pub swo_buffer_bytes: usize,
     /// SWO bytes one host read returns at most (`None`: all that is buffered).
     pub swo_bytes_per_read: Option<usize>,
+    /// Whether the host learns of a buffer overrun. CMSIS-DAP reports it in DAP_SWO_Status,
+    /// but probe-rs 0.32 does not pass it on: `false` is a real probe as hotlink sees it.
+    pub reports_overrun: bool,
 }
 
 impl ProbeModel {
@@ -34,6 +37,7 @@ impl ProbeModel {
             max_swo_baud: u32::MAX,
             swo_buffer_bytes: usize::MAX,
             swo_bytes_per_read: None,
+            reports_overrun: true,
         }
     }
 
@@ -47,6 +51,7 @@ impl ProbeModel {
             max_swo_baud: 6_000_000,
             swo_buffer_bytes: 4096,
             swo_bytes_per_read: Some(60),
+            reports_overrun: true,
         }
     }
 
@@ -60,6 +65,7 @@ impl ProbeModel {
             max_swo_baud: 24_000_000,
             swo_buffer_bytes: 8192,
             swo_bytes_per_read: Some(8192),
+            reports_overrun: true,
         }
     }
 

@@ -8,21 +8,27 @@
 //!   a reset (a scheduled one models a watchdog) sets S_RESET_ST and keeps the debug registers
 //!   (they are reset by power-on only);
 //! - the TPIU (ACPR, SPPR, FFCR) in [`crate::sim`]'s DWT model, fed by the trace clock that the
-//!   i.MX RT's CCM registers give ([`super::clock`]): a gated clock or an unmuxed pad leaves the
-//!   line silent; a prescaler that does not match the probe's UART gives garbage;
+//!   SoC model's CCM registers give ([`super::clock`]), as the firmware's own clock code left
+//!   them: a gated clock or an unmuxed pad leaves the line silent; a prescaler that does not
+//!   match the probe's UART gives garbage;
+//! - the SoC's peripheral registers as a debugger sees them: reads and writes in the
+//!   peripheral window go to the board's SoC model ([`crate::sim::soc`]), the same registers
+//!   the firmware programs;
 //! - the probe's round-trip latency: every read takes [`ProbeModel::round_trip`] of host time,
 //!   during which a running core runs on; the probe's SWO buffer overruns when the host does not
 //!   empty it fast enough.
 //!
-//! Until the SoC model lands in [`crate::sim`], the CCM/IOMUXC registers that decide the trace
-//! clock live here, with the values the NXP SDK's clock code leaves (trace clock 132 MHz, gate
-//! off); [`SimTarget::set_soc_register`] plays the firmware's part in tests.
+//! The trace clock follows the firmware's clock code at the granularity of the host's polls:
+//! after each stretch the core runs, and after each debugger write, the registers are read
+//! again and the TPIU retimed when they changed. Boards without a SoC model keep the DWT
+//! model's fixed trace clock, and their CCM reads fail as on a chip without one.
 
 use std::time::Duration;
 
 use super::clock::{self, TraceClockRegisters};
 use super::probe_model::{self, ProbeModel};
 use super::target::{regs, Target, TargetError, TraceRead};
+use crate::sim::soc::{map::MAP, Soc};
 use crate::sim::{Limits, Machine, SimError, StopReason};
 
 /// The PC a locked-up core reports.
@@ -48,7 +54,8 @@ pub struct SimTarget {
     /// A reset at this core cycle (a watchdog, a brown-out).
     reset_at: Option<u64>,
     vtor: u32,
-    soc: TraceClockRegisters,
+    /// The trace clock registers as last applied to the TPIU (`None` before the first time).
+    trace_registers: Option<TraceClockRegisters>,
     /// The probe's SWO receiver baud, once set up.
     swo_baud: Option<u64>,
     /// SWO bytes in the probe's buffer.
@@ -77,21 +84,12 @@ impl SimTarget {
             exited: None,
             reset_at: None,
             vtor,
-            soc: TraceClockRegisters {
-                // SDK clock code: trace from PLL2 / 4, CCGR0.CG11 off; PLL2 at 528 MHz with
-                // PFD0 352, PFD1 594, PFD2 396 MHz; the pad at its reset mode (ALT0, JTAG_TDO).
-                cbcmr: 0,
-                cscdr1: 3 << 25,
-                ccgr0: !clock::CCGR0_CG11_MASK,
-                pll_sys: (1 << 13) | 1,
-                pfd_528: 27 | (16 << 8) | (24 << 16) | (29 << 24),
-                swo_pad_mux: 0,
-            },
+            trace_registers: None,
             swo_baud: None,
             swo_pending: Vec::new(),
             swo_overrun: false,
         };
-        target.apply_trace_clock();
+        target.follow_trace_clock();
         target
     }
 
@@ -111,41 +109,54 @@ impl SimTarget {
         self.reset_at = Some(cycle);
     }
 
-    /// Writes one of the modelled SoC clock/pad registers as the firmware would.
-    pub fn set_soc_register(&mut self, address: u32, value: u32) -> bool {
-        let slot = match address {
-            clock::CCM_CBCMR => &mut self.soc.cbcmr,
-            clock::CCM_CSCDR1 => &mut self.soc.cscdr1,
-            clock::CCM_CCGR0 => &mut self.soc.ccgr0,
-            clock::CCM_ANALOG_PLL_SYS => &mut self.soc.pll_sys,
-            clock::CCM_ANALOG_PFD_528 => &mut self.soc.pfd_528,
-            clock::IOMUXC_MUX_GPIO_AD_B0_10 => &mut self.soc.swo_pad_mux,
-            _ => return false,
+    /// Retimes the TPIU when the SoC's trace clock registers changed since the last look (the
+    /// firmware's clock code, or a debugger write). Reads them without side effects.
+    fn follow_trace_clock(&mut self) {
+        let Some(soc) = self.machine.soc.as_deref() else {
+            return;
         };
-        *slot = value;
-        self.apply_trace_clock();
-        true
-    }
-
-    fn soc_register(&self, address: u32) -> Option<u32> {
-        Some(match address {
-            clock::CCM_CBCMR => self.soc.cbcmr,
-            clock::CCM_CSCDR1 => self.soc.cscdr1,
-            clock::CCM_CCGR0 => self.soc.ccgr0,
-            clock::CCM_ANALOG_PLL_SYS => self.soc.pll_sys,
-            clock::CCM_ANALOG_PFD_528 => self.soc.pfd_528,
-            clock::IOMUXC_MUX_GPIO_AD_B0_10 => self.soc.swo_pad_mux,
-            _ => return None,
-        })
-    }
-
-    fn apply_trace_clock(&mut self) {
-        let decoded = self.soc.decode();
+        let peek = |address| peek(soc, address).unwrap_or(0);
+        let registers = TraceClockRegisters {
+            cbcmr: peek(clock::CCM_CBCMR),
+            cscdr1: peek(clock::CCM_CSCDR1),
+            ccgr0: peek(clock::CCM_CCGR0),
+            pll_sys: peek(clock::CCM_ANALOG_PLL_SYS),
+            pfd_528: peek(clock::CCM_ANALOG_PFD_528),
+            swo_pad_mux: peek(clock::IOMUXC_MUX_GPIO_AD_B0_10),
+        };
+        if self.trace_registers == Some(registers) {
+            return;
+        }
+        self.trace_registers = Some(registers);
+        let decoded = registers.decode();
         let (now, core) = (self.machine.cycles, self.machine.core_clock_hz());
         self.machine
             .sys
             .dwt
             .set_trace_clock(now, core, decoded.tpiu_hz(), decoded.pin_muxed);
+    }
+
+    /// A debugger's access to the peripheral window: a bus access to the SoC model, as the
+    /// probe's AHB-AP makes one. `None` when the board has no SoC model.
+    fn soc_access(&mut self, address: u32, write: Option<u32>) -> Option<Result<u32, TargetError>> {
+        if !Soc::in_window(address) {
+            return None;
+        }
+        let now = self.machine.cycles;
+        let result = self.machine.with_soc(now, |soc, io| match write {
+            Some(value) => soc.write(address, value, 4, io).map(|()| value),
+            None => soc.read(address, 4, 0, io),
+        })?;
+        Some(result.map_err(|_| {
+            TargetError::Other(format!(
+                "{} {address:#010x}: a reserved peripheral slot (bus error)",
+                if write.is_some() {
+                    "writing"
+                } else {
+                    "reading"
+                }
+            ))
+        }))
     }
 
     fn check_alive(&self) -> Result<(), TargetError> {
@@ -181,7 +192,7 @@ impl SimTarget {
                     self.exited = Some(i64::from(status));
                     return Err(TargetError::Exited(i64::from(status)));
                 }
-                Ok(_) => {}
+                Ok(_) => self.follow_trace_clock(),
                 Err(SimError::Lockup(_)) => self.locked_up = true,
                 Err(SimError::Breakpoint { .. }) if self.debug_enabled => self.halted = true,
                 Err(e) => return Err(TargetError::Other(e.to_string())),
@@ -256,8 +267,8 @@ impl SimTarget {
 
     /// A word as the debugger reads it now.
     fn debug_read(&mut self, address: u32) -> Result<u32, TargetError> {
-        if let Some(value) = self.soc_register(address) {
-            return Ok(value);
+        if let Some(value) = self.soc_access(address, None) {
+            return value;
         }
         Ok(match address {
             regs::DHCSR => self.dhcsr(),
@@ -299,6 +310,20 @@ impl SimTarget {
     }
 }
 
+/// A SoC register's stored value, read without the side effects of a bus read (a behaviour's
+/// computed bits, the firmware's poll watch): what decides the trace clock.
+fn peek(soc: &Soc, address: u32) -> Option<u32> {
+    let block = MAP
+        .iter()
+        .find(|b| (b.base..b.base + b.size).contains(&address))?;
+    let regs = &soc.peripheral(block.name)?.regs;
+    let offset = address - block.base;
+    Some(match regs.find(offset) {
+        Some((i, _)) => regs.values[i],
+        None => regs.extra.get(&offset).copied().unwrap_or(0),
+    })
+}
+
 impl Target for SimTarget {
     fn read_word(&mut self, address: u32) -> Result<u32, TargetError> {
         let value = self.debug_read(address)?;
@@ -314,7 +339,9 @@ impl Target for SimTarget {
     }
 
     fn write_word(&mut self, address: u32, value: u32) -> Result<(), TargetError> {
-        if self.set_soc_register(address, value) {
+        if let Some(written) = self.soc_access(address, Some(value)) {
+            written?;
+            self.follow_trace_clock();
             return Ok(());
         }
         match address {
@@ -362,7 +389,7 @@ impl Target for SimTarget {
             .unwrap_or(usize::MAX)
             .min(self.swo_pending.len());
         out.extend(self.swo_pending.drain(..take));
-        let overrun = std::mem::take(&mut self.swo_overrun);
+        let overrun = std::mem::take(&mut self.swo_overrun) && self.probe.reports_overrun;
         self.advance(self.round_trip_cycles())?;
         Ok(TraceRead { overrun })
     }

@@ -10,7 +10,11 @@
 //!    and a period the probe cannot carry is refused;
 //! 4. only PC samples are enabled (exception trace would eat the bandwidth and be thrown away);
 //! 5. while running, a silent line and a stream that does not decode (a clock or baud mismatch)
-//!    stop the capture with the reason; overflow packets and probe overruns are counted.
+//!    stop the capture with the reason; overflow packets and probe overruns are counted;
+//! 6. loss the probe does not report (probe-rs 0.32 reads CMSIS-DAP's SWO status but does not
+//!    pass its overrun bit on, and J-Link/ST-Link say nothing) is found by counting: CYCCNT,
+//!    read now and then, says how many sample periods passed; the packets that should have
+//!    arrived for them and did not are reported as lost.
 
 use rustc_hash::FxHashMap;
 
@@ -27,6 +31,13 @@ const SAMPLE_BYTES: u64 = 5;
 const HEADROOM: f64 = 0.7;
 /// A granted baud and the TPIU's line rate must agree this well for the UART to frame bytes.
 const RATE_TOLERANCE: f64 = 0.02;
+/// Host time between two CYCCNT reads for the loss count: often enough to see every 32-bit
+/// wrap (7.1 s at 600 MHz), rarely enough to cost nothing next to the trace reads.
+const CYCCNT_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
+/// Samples that may be in flight (TPIU FIFO, line, probe buffer) when CYCCNT is read, besides
+/// [`MISSING_SHARE`] of the expected ones: fewer missing than that is not loss.
+const IN_FLIGHT_SAMPLES: u64 = 8;
+const MISSING_SHARE: f64 = 0.02;
 
 /// Where the trace clock's frequency comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -212,7 +223,7 @@ pub fn swo(
         if let Some(what) = changes.describe() {
             collected
                 .warnings
-                .push(format!("{what}; both are put back at the end"));
+                .push(format!("{what}; put back at the end"));
         }
         Ok((found, period))
     })();
@@ -232,10 +243,18 @@ pub fn swo(
         std::time::Duration::from_secs_f64((400 * period) as f64 / target.core_clock_hz() as f64)
             .max(std::time::Duration::from_millis(2));
     let mut clock = CycleClock::new();
+    // Periods counted by CYCCNT, against packets received by the same moment.
+    let mut counted = Counted::default();
+    let mut last_cyccnt = None;
     let stop = (|| -> Result<StopReason, TargetError> {
         loop {
             if run.should_stop(target, &collected) {
                 break Ok(StopReason::Limit);
+            }
+            if last_cyccnt.is_none_or(|t| target.now().saturating_sub(t) >= CYCCNT_EVERY) {
+                clock.observe(target.read_word(regs::DWT_CYCCNT)?);
+                last_cyccnt = Some(target.now());
+                counted.at(&clock, period, &collected, lost_so_far(&decoder, &health));
             }
             buffer.clear();
             let read = target.read_trace(&mut buffer);
@@ -269,6 +288,27 @@ pub fn swo(
     .unwrap_or_else(StopReason::from);
     if let Ok(cyccnt) = target.read_word(regs::DWT_CYCCNT) {
         clock.observe(cyccnt);
+        counted.at(&clock, period, &collected, lost_so_far(&decoder, &health));
+    }
+    let missing = counted.missing();
+    if missing > 0 && matches!(options.trace_clock, TraceClockSource::Ccm { .. }) {
+        // The line may have stopped because the firmware changed the clock or the pad after
+        // the capture set them up (a capture attached before the firmware's clock code).
+        if let Ok(now) = clock::TraceClockRegisters::read(target) {
+            let now = now.decode();
+            if now.tpiu_hz().is_none() || !now.pin_muxed {
+                collected.warnings.push(format!(
+                    "the firmware turned the SWO line off during the capture ({}): attach \
+                     after its clock setup (no --reset), or leave the trace clock on in the \
+                     firmware",
+                    if now.pin_muxed {
+                        "the trace clock is gated or off again"
+                    } else {
+                        "pad GPIO_AD_B0_10 is no longer ARM_TRACE_SWO"
+                    }
+                ));
+            }
+        }
     }
     if let Err(e) = changes.undo(target) {
         collected.warnings.push(format!(
@@ -276,11 +316,21 @@ pub fn swo(
         ));
     }
     let stats = decoder.stats();
-    collected.lost += stats.dropped_bytes / SAMPLE_BYTES + health.overflows;
+    collected.lost += lost_so_far(&decoder, &health);
     collected.parameter("itm_bytes", stats.bytes);
     collected.parameter("itm_resyncs", stats.resyncs);
     collected.parameter("itm_overflow_packets", health.overflows);
     collected.parameter("probe_overruns", health.overruns);
+    collected.parameter("swo_samples_missing", missing);
+    if missing > 0 {
+        collected.lost += missing;
+        collected.warnings.push(format!(
+            "{missing} of the {} PC samples that CYCCNT says were taken never arrived: lost \
+             between the target's trace port and hotlink (the probe's SWO buffer or USB; a \
+             longer --sample-period or a faster probe helps)",
+            counted.expected
+        ));
+    }
     if health.overflows > 0 {
         collected.warnings.push(format!(
             "{} overflow packets: the target's trace FIFO dropped samples (the line is too \
@@ -298,6 +348,35 @@ pub fn swo(
     collected.cycles = Some((collected.samples + collected.idle + collected.lost) * period);
     run.finish(target, Some(found), &mut collected, stop);
     collected
+}
+
+/// Sample periods CYCCNT counted against the packets received, at the last CYCCNT read.
+#[derive(Default)]
+struct Counted {
+    expected: u64,
+    received: u64,
+}
+
+impl Counted {
+    /// Records the counts now. The packets received include idle (sleep) samples and the
+    /// ones already counted as lost (`lost`: undecodable bytes, overflow packets).
+    fn at(&mut self, clock: &CycleClock, period: u64, collected: &Collected, lost: u64) {
+        if let Some(cycles) = clock.total() {
+            self.expected = cycles / period.max(1);
+            self.received = collected.samples + collected.idle + lost;
+        }
+    }
+
+    /// Samples that should have arrived and did not, beyond what may still be in flight.
+    fn missing(&self) -> u64 {
+        let allowance = IN_FLIGHT_SAMPLES + (self.expected as f64 * MISSING_SHARE) as u64;
+        self.expected.saturating_sub(self.received + allowance)
+    }
+}
+
+/// Samples known lost so far: bytes the decoder could not use, and overflow packets.
+fn lost_so_far(decoder: &Decoder, health: &Health) -> u64 {
+    decoder.stats().dropped_bytes / SAMPLE_BYTES + health.overflows
 }
 
 /// Stops a capture whose stream is silent or does not decode.

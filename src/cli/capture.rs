@@ -13,8 +13,10 @@ use crate::capture::probe::ProbeTarget;
 use crate::capture::sim::SimTarget;
 use crate::capture::swo::{self, SwoOptions, TraceClockSource};
 use crate::capture::{callsite, clock, into_profile, verify, Collected, ProbeModel, Target};
+use crate::measure::windows;
+use crate::profile::ExactProfiler;
 use crate::profile::{ElfIdentity, Method};
-use crate::report::{simulate, SimOptions};
+use crate::report::{simulate, SimOptions, Window};
 use crate::sim::{Image, Machine, StopReason};
 
 /// Sampling method on hardware.
@@ -112,6 +114,13 @@ pub struct CaptureArgs {
     /// Virtual board: let stores write the XIP flash (see `hotlink run --writable-flash`).
     #[arg(long)]
     writable_flash: bool,
+    /// Virtual board, exact profile: profile only inside this window (`START..STOP`, e.g. one
+    /// main-loop iteration), for firmware that never exits (with --windows).
+    #[arg(long, value_name = "START..STOP")]
+    window: Option<String>,
+    /// With --window: stop after N windows (the firmware need not exit).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    windows: u64,
 }
 
 pub fn run(args: CaptureArgs) -> Result<()> {
@@ -123,7 +132,13 @@ pub fn run(args: CaptureArgs) -> Result<()> {
         bail!("--stacks needs --method halt (call stacks are unwound while the core is halted)");
     }
     if args.sim && args.method.is_none() {
-        return capture_sim(&args, &board, &bytes);
+        return match &args.window {
+            Some(spec) => capture_sim_windows(&args, &board, &bytes, &Window::parse(spec)?),
+            None => capture_sim(&args, &board, &bytes),
+        };
+    }
+    if args.window.is_some() {
+        bail!("--window profiles the virtual board's exact run (--sim without --method)");
     }
     let image = Image::parse(&bytes, &path)?;
     let chip = args
@@ -292,6 +307,52 @@ fn capture_sim(args: &CaptureArgs, board: &Board, bytes: &[u8]) -> Result<()> {
     eprintln!(
         "exact profile of {} cycles written to {}",
         run.cycles,
+        args.output.display()
+    );
+    Ok(())
+}
+
+/// The exact profile of the first `--windows` windows of a run on the virtual board: only the
+/// instructions inside the windows count, and the run stops after the last one.
+fn capture_sim_windows(
+    args: &CaptureArgs,
+    board: &Board,
+    bytes: &[u8],
+    window: &Window,
+) -> Result<()> {
+    let path = args.elf.display().to_string();
+    let mut m = Machine::new(board, bytes, &path)?;
+    if args.writable_flash {
+        m.mem.allow_flash_writes();
+    }
+    let (profiler, counts) = ExactProfiler::new(args.sample_period.unwrap_or(1024));
+    let limits = crate::sim::Limits {
+        max_cycles: windows::DEFAULT_LIMIT_SECONDS * board.core_clock_hz,
+        ..Default::default()
+    };
+    let seen = windows::run_windows(
+        &mut m,
+        window,
+        &path,
+        args.windows,
+        limits,
+        Some(Box::new(profiler)),
+    )?;
+    let mut profile =
+        counts
+            .borrow()
+            .into_profile(&m, ElfIdentity::of_bytes(&path, bytes), &args.board);
+    profile.totals.cycles = Some(seen.cycles.iter().sum());
+    profile.totals.instructions = Some(seen.instructions.iter().sum());
+    let parameters = &mut profile.capture.parameters;
+    parameters.insert("window".into(), window.to_string());
+    parameters.insert("windows".into(), args.windows.to_string());
+    profile.record_layout(bytes);
+    profile.save(&args.output)?;
+    eprintln!(
+        "exact profile of {} window(s) {window} ({} cycles) written to {}",
+        args.windows,
+        seen.cycles.iter().sum::<u64>(),
         args.output.display()
     );
     Ok(())

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use clap::Args;
 
 use super::Format;
@@ -28,6 +28,10 @@ pub struct MeasureArgs {
     /// Measure between entering the first symbol and entering the second (`START..STOP`).
     #[arg(long, value_name = "START..STOP")]
     window: Option<String>,
+    /// Firmware that never exits (a main loop): measure each of the first N windows and stop
+    /// the run after the N-th (needs --window; the virtual board only).
+    #[arg(long, value_name = "N")]
+    windows: Option<u64>,
     /// How many runs.
     #[arg(long, default_value_t = 1)]
     repeat: usize,
@@ -54,6 +58,9 @@ pub struct MeasureArgs {
 pub fn run(args: MeasureArgs) -> Result<()> {
     let window = args.window.as_deref().map(Window::parse).transpose()?;
     let m = if args.probe.is_some() || args.chip.is_some() {
+        if args.windows.is_some() {
+            bail!("--windows runs on the virtual board only; on hardware, measure one window (--window) with --repeat");
+        }
         let board = Board::resolve(&args.board)?;
         let chip = args.chip.clone().unwrap_or(board.probe_rs_target.clone());
         measure::probe::on_probe(
@@ -73,6 +80,7 @@ pub fn run(args: MeasureArgs) -> Result<()> {
             &args.elf,
             &args.board,
             window.as_ref(),
+            args.windows,
             args.writable_flash,
             args.repeat,
             Limits {

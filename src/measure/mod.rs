@@ -1,8 +1,10 @@
 //! Measuring how many cycles an image takes: on the virtual board (deterministic) or on hardware
 //! through a debug probe ([`probe`]), for the whole run or a window between two symbols, repeated
-//! N times and summarised as min/median/max.
+//! N times and summarised as min/median/max. Firmware that never exits is measured window by
+//! window and stopped after N windows ([`windows`]).
 
 pub mod probe;
+pub mod windows;
 
 use std::path::Path;
 
@@ -23,7 +25,11 @@ pub struct Measurement {
     pub target: String,
     /// The window measured (`START..STOP`), or none for the whole run.
     pub window: Option<String>,
-    /// Cycles of each run, in order.
+    /// Windows measured per run (`--windows N`): `runs` then holds each window's cycles, run
+    /// after run, and the run stopped after the N-th window (firmware that never exits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub windows: Option<u64>,
+    /// Cycles of each run (of each window with `windows`), in order.
     pub runs: Vec<u64>,
     pub min: u64,
     pub median: u64,
@@ -52,6 +58,7 @@ impl Measurement {
             board: board.to_string(),
             target: target.to_string(),
             window: window.map(|w| w.to_string()),
+            windows: None,
             min: sorted[0],
             median: sorted[sorted.len() / 2],
             max: sorted[sorted.len() - 1],
@@ -62,11 +69,13 @@ impl Measurement {
 }
 
 /// Runs `elf` on the virtual board `repeat` times and measures the whole run, or `window`.
-/// The program must exit with status 0, and a window must be entered at least once.
+/// The program must exit with status 0, and a window must be entered at least once. With
+/// `windows`, each run stops after that many windows instead (the program need not exit).
 pub fn on_sim(
     elf: &Path,
     board_spec: &str,
     window: Option<&Window>,
+    windows: Option<u64>,
     writable_flash: bool,
     repeat: usize,
     limits: Limits,
@@ -77,6 +86,38 @@ pub fn on_sim(
     let board = Board::resolve(board_spec)?;
     let path = elf.display().to_string();
     let bytes = std::fs::read(elf).with_context(|| format!("cannot read {path}"))?;
+    if let Some(count) = windows {
+        let Some(window) = window else {
+            bail!("--windows {count} needs --window START..STOP (the main loop's two symbols)");
+        };
+        let limits = Limits {
+            max_cycles: match limits.max_cycles {
+                u64::MAX => windows::DEFAULT_LIMIT_SECONDS * board.core_clock_hz,
+                given => given,
+            },
+            ..limits
+        };
+        let (mut runs, mut instructions) = (Vec::new(), 0);
+        for _ in 0..repeat {
+            let mut m = crate::sim::Machine::new(&board, &bytes, &path)?;
+            if writable_flash {
+                m.mem.allow_flash_writes();
+            }
+            let counts = windows::run_windows(&mut m, window, &path, count, limits, None)?;
+            instructions = counts.instructions.iter().sum();
+            runs.extend(counts.cycles);
+        }
+        let mut m = Measurement::new(
+            &path,
+            &board.name,
+            "sim",
+            Some(window),
+            runs,
+            Some(instructions),
+        )?;
+        m.windows = Some(count);
+        return Ok(m);
+    }
     let options = SimOptions {
         window: window.cloned(),
         writable_flash,
@@ -106,15 +147,28 @@ pub fn on_sim(
 
 /// The measurement for people.
 pub fn to_text(m: &Measurement) -> String {
+    let (count, per) = match m.windows {
+        Some(n) => (
+            format!("{n} window(s) per run, {} window(s)", m.runs.len()),
+            format!(
+                "\ncycles per window: {}",
+                m.runs
+                    .iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+        ),
+        None => (format!("{} run(s)", m.runs.len()), String::new()),
+    };
     format!(
-        "{} on {} ({}), {}: {} run(s), cycles min {} median {} max {}{}\n",
+        "{} on {} ({}), {}: {count}, cycles min {} median {} max {}{}{per}\n",
         m.image,
         m.board,
         m.target,
         m.window
             .as_deref()
             .map_or("whole run".to_string(), |w| format!("window {w}")),
-        m.runs.len(),
         m.min,
         m.median,
         m.max,

@@ -40,6 +40,9 @@ pub struct Benchmark {
     /// `START..STOP` symbols, or absent for the whole run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<String>,
+    /// Firmware that never exits: stop after this many windows; `cycles` is their sum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub windows: Option<u64>,
     /// The image programs its own flash (see `hotlink run --writable-flash`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub writable_flash: bool,
@@ -165,11 +168,15 @@ pub fn check(path: &Path, baseline: &Baseline, max_regression_percent: f64) -> C
                     &image_path(path, &b.image),
                     &b.board,
                     window.as_ref(),
+                    b.windows,
                     b.writable_flash,
                     1,
                     Limits::default(),
                 )?;
-                Ok(m.median)
+                Ok(match b.windows {
+                    Some(_) => m.runs.iter().sum(),
+                    None => m.median,
+                })
             })();
             match measured {
                 Ok(cycles) => {

@@ -9,7 +9,7 @@
 
 use std::io::{self, Read};
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -173,4 +173,33 @@ pub fn hotlink(args: &[&str]) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// Runs the hotlink binary under test; returns its whole output (with the exit code).
+pub fn hotlink_output(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hotlink"))
+        .args(args)
+        .output()
+        .expect("run hotlink")
+}
+
+/// Runs hotlink expecting success; returns stdout.
+pub fn ok(args: &[&str]) -> String {
+    let out = hotlink_output(args);
+    assert!(
+        out.status.success(),
+        "hotlink {args:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs hotlink expecting a clean failure (exit 1, not a panic); returns stderr.
+pub fn fails(args: &[&str]) -> String {
+    let out = hotlink_output(args);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "hotlink {args:?}: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    err
 }

@@ -10,7 +10,10 @@
  *  4. ARM PLL to 1200 MHz (24 MHz x 100 / 2), wait LOCK; ARM_PODF /2 -> 600 MHz;
  *     AHB /1, IPG /4 (150 MHz); back to the PLL;
  *  5. system PLL 528 MHz and USB1 PLL 480 MHz with their PFDs, wait LOCK;
- *  6. UART root = pll3_80m / 1 = 80 MHz, PERCLK = 24 MHz oscillator.
+ *  6. UART root = pll3_80m / 1 = 80 MHz, PERCLK = 24 MHz oscillator;
+ *  7. the trace clock as the SDK's generated clock code leaves it: gate CCGR0
+ *     CG11 off, TRACE_PODF /4, TRACE_CLK_SEL = system PLL (132 MHz when on).
+ *     A debugger that wants SWO must turn the gate back on and mux the pad.
  * The XIP (FlexSPI) root clock the ROM set up is left alone, as the SDK does
  * when it runs from that flash.
  */
@@ -104,6 +107,14 @@ static void set_peripheral_roots(void)
     CCM_CCGR(1) |= (3u << 20) | (3u << 22) | (3u << 12);
 }
 
+static void set_trace_clock(void)
+{
+    CCM_CCGR(0) &= ~CCM_CCGR0_CG11_TRACE;
+    CCM_CSCDR1 = (CCM_CSCDR1 & ~(3u << CCM_CSCDR1_TRACE_PODF_SHIFT)) |
+                 (3u << CCM_CSCDR1_TRACE_PODF_SHIFT);
+    CCM_CBCMR = CCM_CBCMR & ~(3u << CCM_CBCMR_TRACE_CLK_SEL_SHIFT);
+}
+
 void BOARD_BootClockRUN(void)
 {
     init_external_clock();
@@ -114,5 +125,6 @@ void BOARD_BootClockRUN(void)
     set_core_from_pll();
     init_sys_and_usb_plls();
     set_peripheral_roots();
+    set_trace_clock();
     SystemCoreClock = 600000000u;
 }

@@ -30,6 +30,22 @@ static void check(const char *what, uint32_t got, uint32_t want)
     }
 }
 
+#ifdef SDK_FOREVER
+/* The never-exiting variant (tests build it with -DSDK_FOREVER): a shipped application's
+ * main loop, measured between entering loop_iteration and entering loop_idle. */
+volatile uint32_t loop_result;
+
+__attribute__((noinline)) void loop_iteration(uint32_t n)
+{
+    loop_result = coremark_like(WORKLOAD_SEED + n, 1u) ^ workload_run(1u);
+}
+
+__attribute__((noinline)) void loop_idle(void)
+{
+    __asm volatile("nop" ::: "memory");
+}
+#endif
+
 int main(void)
 {
     BOARD_ConfigMPU();
@@ -57,5 +73,11 @@ int main(void)
     snprintf(tx_log, sizeof tx_log, "crc=0x%04lx ring=0x%08lx", (unsigned long)crc,
              (unsigned long)ring);
     printf("%s %s\n", tx_log, failures ? "FAIL" : "OK");
+#ifdef SDK_FOREVER
+    for (uint32_t n = 0;; n++) {
+        loop_iteration(n);
+        loop_idle();
+    }
+#endif
     exit(failures ? 1 : 0);
 }
