@@ -1,8 +1,12 @@
 //! `hotlink plan` never breaks boot, on the SDK-style fixture (tests/firmware/sdk): its
 //! `Reset_Handler` calls `SystemInit` through a register (`ldr r0, =SystemInit; blx r0`) before it
 //! copies `.ram_function`, and its boot header sits at a fixed address. With every function hot,
-//! the plan keeps exactly those put and says why. The image does not run on the virtual board
-//! yet, so the plan fails unless `--static-estimate` is given, and then says it is a guess.
+//! the plan keeps exactly those put and says why; if the image cannot run on the virtual board,
+//! the plan fails unless `--static-estimate` is given, and then says it is a guess.
+//!
+//! With every function hot and no `--exclude`, plans of the SDK-style and the Teensy-style
+//! fixtures link with hotlink and boot on the virtual board: what the baseline run executed
+//! before the startup copied the receiving section stays in flash, and `plan` says so.
 
 mod common;
 
@@ -117,4 +121,78 @@ fn sdk_startup_code_stays_and_the_estimate_is_never_silent() {
         assert!(stdout.contains("static estimate"), "{stdout}");
         assert!(estimate.contains("guess"), "{estimate}");
     }
+}
+
+/// The fixture's link arguments (its `.link` file, one per line) without its output and map.
+fn link_args(dir: &Path, name: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(dir.join(format!("{name}.link"))).unwrap();
+    let mut args: Vec<String> = text.lines().map(str::to_string).collect();
+    if let Some(i) = args.iter().position(|a| a == "-o") {
+        args.drain(i..i + 2);
+    }
+    args.retain(|a| !a.starts_with("-Map="));
+    args
+}
+
+/// Every function hot, no `--exclude`: plan, link the plan with hotlink, boot the result.
+fn every_function_hot_links_and_boots(name: &str) {
+    if !common::require_tool("arm-none-eabi-gcc") {
+        return;
+    }
+    let fixture = common::firmware_build_dir().join(name);
+    let elf = fixture.join(format!("{name}.elf"));
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("hot.json");
+    every_function_hot(&elf, &profile);
+    let plan_path = dir.path().join("plan.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_hotlink"))
+        .arg("plan")
+        .arg("--profile")
+        .arg(&profile)
+        .arg("--map")
+        .arg(fixture.join(format!("{name}.map")))
+        .arg("-o")
+        .arg(&plan_path)
+        .arg(&elf)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{name}: {out:?}");
+    assert!(
+        stdout.contains("ran before the startup copy into")
+            && stdout.contains("of the baseline run on the virtual board"),
+        "{name}: the run's reason is printed:\n{stdout}"
+    );
+    let plan = Plan::load(&plan_path).unwrap();
+    assert!(!plan.placements.is_empty(), "{name}: nothing moved");
+    let planned = dir.path().join("planned.elf");
+    let out = Command::new(env!("CARGO_BIN_EXE_hotlink"))
+        .arg("link")
+        .args(link_args(&fixture, name))
+        .arg(format!("--plan={}", plan_path.display()))
+        .arg("-o")
+        .arg(&planned)
+        .current_dir(&fixture)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{name}: link --plan: {out:?}");
+    let out = Command::new(env!("CARGO_BIN_EXE_hotlink"))
+        .arg("run")
+        .arg(&planned)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("exit status    0"),
+        "{name}: the planned image boots and passes: {out:?}"
+    );
+}
+
+#[test]
+fn sdk_with_every_function_hot_links_and_boots() {
+    every_function_hot_links_and_boots("sdk");
+}
+
+#[test]
+fn teensy_with_every_function_hot_links_and_boots() {
+    every_function_hot_links_and_boots("teensy");
 }
