@@ -10,7 +10,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use hotlink::plan::Plan;
@@ -134,17 +134,14 @@ fn link_args(dir: &Path, name: &str) -> Vec<String> {
     args
 }
 
-/// Every function hot, no `--exclude`: plan, link the plan with hotlink, boot the result.
-fn every_function_hot_links_and_boots(name: &str) {
-    if !common::require_tool("arm-none-eabi-gcc") {
-        return;
-    }
+/// Plans fixture `name` with every function hot and no `--exclude`; returns the plan's path
+/// and what `plan` printed.
+fn plan_every_function_hot(name: &str, dir: &Path) -> (PathBuf, String) {
     let fixture = common::firmware_build_dir().join(name);
     let elf = fixture.join(format!("{name}.elf"));
-    let dir = tempfile::tempdir().unwrap();
-    let profile = dir.path().join("hot.json");
+    let profile = dir.join("hot.json");
     every_function_hot(&elf, &profile);
-    let plan_path = dir.path().join("plan.json");
+    let plan_path = dir.join("plan.json");
     let out = Command::new(env!("CARGO_BIN_EXE_hotlink"))
         .arg("plan")
         .arg("--profile")
@@ -156,15 +153,38 @@ fn every_function_hot_links_and_boots(name: &str) {
         .arg(&elf)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{name}: {out:?}");
+    let plan = Plan::load(&plan_path).unwrap();
+    assert!(!plan.placements.is_empty(), "{name}: nothing moved");
+    (plan_path, String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Runs `elf` on the virtual board: it must exit with status 0.
+fn assert_boots_and_passes(elf: &Path, who: &str) {
+    let out = Command::new(env!("CARGO_BIN_EXE_hotlink"))
+        .arg("run")
+        .arg(elf)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("exit status    0"),
+        "{who}: the planned image boots and passes: {out:?}"
+    );
+}
+
+/// Every function hot, no `--exclude`: plan, link the plan with hotlink, boot the result.
+fn every_function_hot_links_and_boots(name: &str) {
+    if !common::require_tool("arm-none-eabi-gcc") {
+        return;
+    }
+    let fixture = common::firmware_build_dir().join(name);
+    let dir = tempfile::tempdir().unwrap();
+    let (plan_path, stdout) = plan_every_function_hot(name, dir.path());
     assert!(
         stdout.contains("ran before the startup copy into")
             && stdout.contains("of the baseline run on the virtual board"),
         "{name}: the run's reason is printed:\n{stdout}"
     );
-    let plan = Plan::load(&plan_path).unwrap();
-    assert!(!plan.placements.is_empty(), "{name}: nothing moved");
     let planned = dir.path().join("planned.elf");
     let out = Command::new(env!("CARGO_BIN_EXE_hotlink"))
         .arg("link")
@@ -176,15 +196,7 @@ fn every_function_hot_links_and_boots(name: &str) {
         .output()
         .unwrap();
     assert!(out.status.success(), "{name}: link --plan: {out:?}");
-    let out = Command::new(env!("CARGO_BIN_EXE_hotlink"))
-        .arg("run")
-        .arg(&planned)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("exit status    0"),
-        "{name}: the planned image boots and passes: {out:?}"
-    );
+    assert_boots_and_passes(&planned, name);
 }
 
 #[test]
@@ -195,4 +207,70 @@ fn sdk_with_every_function_hot_links_and_boots() {
 #[test]
 fn teensy_with_every_function_hot_links_and_boots() {
     every_function_hot_links_and_boots("teensy");
+}
+
+/// `hotlink patch-script` on the SDK's own script: GNU ld and LLD link the plan with the patched
+/// copy, `hotlink verify` accepts both maps, and both images boot and pass.
+#[test]
+fn sdk_script_patched_for_gnu_ld_and_lld_boots() {
+    if !common::require_tools(&["arm-none-eabi-gcc", "arm-none-eabi-ld", "ld.lld"]) {
+        return;
+    }
+    let fixture = common::firmware_build_dir().join("sdk");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (plan_path, _) = plan_every_function_hot("sdk", d);
+    let patched = d.join("patched.ld");
+    let out = Command::new(env!("CARGO_BIN_EXE_hotlink"))
+        .arg("patch-script")
+        .arg(format!("--plan={}", plan_path.display()))
+        .arg(fixture.join("rt1062_flexspi_nor.ld"))
+        .arg("-o")
+        .arg(&patched)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(".ram_function moved ahead of .text"),
+        "{stderr}"
+    );
+    let text = std::fs::read_to_string(&patched).unwrap();
+    assert!(
+        text.contains(".ram_function : AT(__ram_function_flash_start)"),
+        "the load address the startup copy reads is kept:\n{text}"
+    );
+    let args: Vec<String> = link_args(&fixture, "sdk")
+        .into_iter()
+        .map(|a| {
+            if a == "rt1062_flexspi_nor.ld" {
+                patched.display().to_string()
+            } else {
+                a
+            }
+        })
+        .collect();
+    for linker in ["arm-none-eabi-ld", "ld.lld"] {
+        let (elf, map) = (
+            d.join(format!("{linker}.elf")),
+            d.join(format!("{linker}.map")),
+        );
+        let out = Command::new(linker)
+            .args(&args)
+            .arg("-o")
+            .arg(&elf)
+            .arg(format!("-Map={}", map.display()))
+            .current_dir(&fixture)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{linker}: {out:?}");
+        let out = Command::new(env!("CARGO_BIN_EXE_hotlink"))
+            .arg("verify")
+            .arg(format!("--plan={}", plan_path.display()))
+            .arg(format!("--map={}", map.display()))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{linker}: verify: {out:?}");
+        assert_boots_and_passes(&elf, linker);
+    }
 }

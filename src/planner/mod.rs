@@ -10,6 +10,7 @@
 
 mod copy;
 mod costs;
+pub mod patch;
 pub mod safety;
 mod startup_run;
 
