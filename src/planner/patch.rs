@@ -25,6 +25,7 @@ use crate::link::script::{parse_str, Command, OutputItem, OutputSection, Script,
 use crate::plan::{Placement, Plan};
 
 /// The patched script and what was done to it, for people.
+#[derive(Debug)]
 pub struct Patched {
     pub text: String,
     pub notes: Vec<String>,
