@@ -9,6 +9,7 @@ mod inspect;
 mod link;
 mod measure;
 mod optimize;
+mod patch;
 mod plan;
 mod profile;
 mod report;
@@ -39,6 +40,7 @@ enum Command {
     Demo(optimize::DemoArgs),
     Link(link::LinkArgs),
     Optimize(optimize::OptimizeArgs),
+    PatchScript(patch::PatchScriptArgs),
     Plan(plan::PlanArgs),
     Measure(measure::MeasureArgs),
     Profile(profile::ProfileArgs),
@@ -102,6 +104,7 @@ pub fn main() -> ExitCode {
         Command::Demo(args) => optimize::demo(args),
         Command::Link(args) => link::run(args),
         Command::Optimize(args) => optimize::run(args),
+        Command::PatchScript(args) => patch::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Measure(args) => measure::run(args),
         Command::Profile(args) => profile::run(args),

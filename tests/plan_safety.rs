@@ -1,12 +1,16 @@
 //! `hotlink plan` never breaks boot, on the SDK-style fixture (tests/firmware/sdk): its
 //! `Reset_Handler` calls `SystemInit` through a register (`ldr r0, =SystemInit; blx r0`) before it
 //! copies `.ram_function`, and its boot header sits at a fixed address. With every function hot,
-//! the plan keeps exactly those put and says why. The image does not run on the virtual board
-//! yet, so the plan fails unless `--static-estimate` is given, and then says it is a guess.
+//! the plan keeps exactly those put and says why; if the image cannot run on the virtual board,
+//! the plan fails unless `--static-estimate` is given, and then says it is a guess.
+//!
+//! With every function hot and no `--exclude`, plans of the SDK-style and the Teensy-style
+//! fixtures link with hotlink and boot on the virtual board: what the baseline run executed
+//! before the startup copied the receiving section stays in flash, and `plan` says so.
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use hotlink::plan::Plan;
@@ -116,5 +120,157 @@ fn sdk_startup_code_stays_and_the_estimate_is_never_silent() {
     if let Some(estimate) = &plan.estimate {
         assert!(stdout.contains("static estimate"), "{stdout}");
         assert!(estimate.contains("guess"), "{estimate}");
+    }
+}
+
+/// The fixture's link arguments (its `.link` file, one per line) without its output and map.
+fn link_args(dir: &Path, name: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(dir.join(format!("{name}.link"))).unwrap();
+    let mut args: Vec<String> = text.lines().map(str::to_string).collect();
+    if let Some(i) = args.iter().position(|a| a == "-o") {
+        args.drain(i..i + 2);
+    }
+    args.retain(|a| !a.starts_with("-Map="));
+    args
+}
+
+/// Plans fixture `name` with every function hot and no `--exclude`; returns the plan's path
+/// and what `plan` printed.
+fn plan_every_function_hot(name: &str, dir: &Path) -> (PathBuf, String) {
+    let fixture = common::firmware_build_dir().join(name);
+    let elf = fixture.join(format!("{name}.elf"));
+    let profile = dir.join("hot.json");
+    every_function_hot(&elf, &profile);
+    let plan_path = dir.join("plan.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_hotlink"))
+        .arg("plan")
+        .arg("--profile")
+        .arg(&profile)
+        .arg("--map")
+        .arg(fixture.join(format!("{name}.map")))
+        .arg("-o")
+        .arg(&plan_path)
+        .arg(&elf)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{name}: {out:?}");
+    let plan = Plan::load(&plan_path).unwrap();
+    assert!(!plan.placements.is_empty(), "{name}: nothing moved");
+    (plan_path, String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Runs `elf` on the virtual board: it must exit with status 0.
+fn assert_boots_and_passes(elf: &Path, who: &str) {
+    let out = Command::new(env!("CARGO_BIN_EXE_hotlink"))
+        .arg("run")
+        .arg(elf)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("exit status    0"),
+        "{who}: the planned image boots and passes: {out:?}"
+    );
+}
+
+/// Every function hot, no `--exclude`: plan, link the plan with hotlink, boot the result.
+fn every_function_hot_links_and_boots(name: &str) {
+    if !common::require_tool("arm-none-eabi-gcc") {
+        return;
+    }
+    let fixture = common::firmware_build_dir().join(name);
+    let dir = tempfile::tempdir().unwrap();
+    let (plan_path, stdout) = plan_every_function_hot(name, dir.path());
+    assert!(
+        stdout.contains("ran before the startup copy into")
+            && stdout.contains("of the baseline run on the virtual board"),
+        "{name}: the run's reason is printed:\n{stdout}"
+    );
+    let planned = dir.path().join("planned.elf");
+    let out = Command::new(env!("CARGO_BIN_EXE_hotlink"))
+        .arg("link")
+        .args(link_args(&fixture, name))
+        .arg(format!("--plan={}", plan_path.display()))
+        .arg("-o")
+        .arg(&planned)
+        .current_dir(&fixture)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{name}: link --plan: {out:?}");
+    assert_boots_and_passes(&planned, name);
+}
+
+#[test]
+fn sdk_with_every_function_hot_links_and_boots() {
+    every_function_hot_links_and_boots("sdk");
+}
+
+#[test]
+fn teensy_with_every_function_hot_links_and_boots() {
+    every_function_hot_links_and_boots("teensy");
+}
+
+/// `hotlink patch-script` on the SDK's own script: GNU ld and LLD link the plan with the patched
+/// copy, `hotlink verify` accepts both maps, and both images boot and pass.
+#[test]
+fn sdk_script_patched_for_gnu_ld_and_lld_boots() {
+    if !common::require_tools(&["arm-none-eabi-gcc", "arm-none-eabi-ld", "ld.lld"]) {
+        return;
+    }
+    let fixture = common::firmware_build_dir().join("sdk");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (plan_path, _) = plan_every_function_hot("sdk", d);
+    let patched = d.join("patched.ld");
+    let out = Command::new(env!("CARGO_BIN_EXE_hotlink"))
+        .arg("patch-script")
+        .arg(format!("--plan={}", plan_path.display()))
+        .arg(fixture.join("rt1062_flexspi_nor.ld"))
+        .arg("-o")
+        .arg(&patched)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(".ram_function moved ahead of .text"),
+        "{stderr}"
+    );
+    let text = std::fs::read_to_string(&patched).unwrap();
+    assert!(
+        text.contains(".ram_function : AT(__ram_function_flash_start)"),
+        "the load address the startup copy reads is kept:\n{text}"
+    );
+    let args: Vec<String> = link_args(&fixture, "sdk")
+        .into_iter()
+        .map(|a| {
+            if a == "rt1062_flexspi_nor.ld" {
+                patched.display().to_string()
+            } else {
+                a
+            }
+        })
+        .collect();
+    for linker in ["arm-none-eabi-ld", "ld.lld"] {
+        let (elf, map) = (
+            d.join(format!("{linker}.elf")),
+            d.join(format!("{linker}.map")),
+        );
+        let out = Command::new(linker)
+            .args(&args)
+            .arg("-o")
+            .arg(&elf)
+            .arg(format!("-Map={}", map.display()))
+            .current_dir(&fixture)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{linker}: {out:?}");
+        let out = Command::new(env!("CARGO_BIN_EXE_hotlink"))
+            .arg("verify")
+            .arg(format!("--plan={}", plan_path.display()))
+            .arg(format!("--map={}", map.display()))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{linker}: verify: {out:?}");
+        assert_boots_and_passes(&elf, linker);
     }
 }

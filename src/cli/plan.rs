@@ -137,7 +137,7 @@ fn emit_ld(path: &std::path::Path, planned: &planner::Planned) -> Result<()> {
     Ok(())
 }
 
-fn split_pair(text: &str, what: &str) -> Result<(String, String)> {
+pub(super) fn split_pair(text: &str, what: &str) -> Result<(String, String)> {
     text.split_once('=')
         .map(|(a, b)| (a.to_string(), b.to_string()))
         .with_context(|| format!("{what} `{text}`: expected NAME=VALUE"))

@@ -175,7 +175,7 @@ fn matches_file(pattern: &str, obj_path: &str, member: Option<&str>) -> bool {
     }
 }
 
-fn spec_matches_file(spec: &InputSpec, path: &str, member: Option<&str>) -> bool {
+pub fn spec_matches_file(spec: &InputSpec, path: &str, member: Option<&str>) -> bool {
     matches_file(&spec.file, path, member)
         && !spec
             .exclude_files
@@ -863,7 +863,7 @@ fn discard_matches(os: &OutputSection, r: &Resolved, oi: usize, si: usize) -> bo
 }
 
 /// Which pattern of `spec` (index) matches section `name` of the given file.
-fn section_matches(
+pub fn section_matches(
     spec: &InputSpec,
     path: &str,
     member: Option<&str>,

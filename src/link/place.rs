@@ -96,7 +96,7 @@ pub fn region_covering(regions: &[Region], address: u64) -> Option<usize> {
 }
 
 /// The output section that receives the sections planned for `region`.
-fn receiving_section(
+pub fn receiving_section(
     region: &PlanRegion,
     place_into: &[(String, String)],
     script: &Script,

@@ -19,6 +19,7 @@ use crate::linkmap::{gnu::kind_of, LinkMap};
 pub struct Section {
     pub name: String,
     pub address: u64,
+    pub size: u64,
     /// Linker-script symbols at its run or load addresses, and whether code references each.
     pub symbols: Vec<(String, bool)>,
 }
@@ -89,6 +90,8 @@ pub fn receiving_sections(
     let sections = map
         .output_sections
         .iter()
+        // Dynamic relocations (`.rel.dyn`, an empty orphan GNU ld lists at 0) are never code.
+        .filter(|s| !s.name.starts_with(".rel"))
         .filter(|s| in_ram(s.address) && (s.kind == "code" || kind_of(&s.name) == "code"))
         .map(|s| {
             // Run addresses from start to end; load addresses only inside a non-empty load
@@ -102,6 +105,7 @@ pub fn receiving_sections(
             Section {
                 name: s.name.clone(),
                 address: s.address,
+                size: s.size,
                 symbols: script_symbols
                     .iter()
                     .filter(|(_, value)| bounds(*value))

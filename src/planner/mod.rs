@@ -10,7 +10,9 @@
 
 mod copy;
 mod costs;
+pub mod patch;
 pub mod safety;
+mod startup_run;
 mod whatif;
 
 use std::collections::BTreeSet;
@@ -151,8 +153,7 @@ pub fn plan(inputs: &PlanInputs<'_>, options: &PlanOptions) -> Result<Planned> {
         options.static_estimate,
     )?;
     warnings.extend(estimate.clone());
-    let copy_symbols = copies.copied_symbols();
-    let pinned = startup_pins(inputs, &items, &copy_symbols);
+    let pinned = startup_run::startup_pins(inputs, &items, &copies, &mut warnings);
     let mut problem = model(
         inputs,
         options,
@@ -535,41 +536,6 @@ fn region_budgets(
         }
     }
     Ok(regions)
-}
-
-/// The startup-safe set of [`safety`], from the entry point and the image's bytes.
-fn startup_pins(
-    inputs: &PlanInputs<'_>,
-    items: &Items<'_>,
-    copy_symbols: &[String],
-) -> std::collections::BTreeMap<usize, String> {
-    use object::{Object, ObjectSection};
-    let file = object::File::parse(inputs.elf).ok();
-    let entry_address = inputs
-        .map
-        .entry
-        .as_ref()
-        .map(|e| e.address)
-        .or_else(|| file.as_ref().map(|f| f.entry()));
-    let entry = entry_address.and_then(|a| items.at(a & !1));
-    let bytes = |i: usize| -> Option<Vec<u8>> {
-        let s = items.sections[i];
-        let file = file.as_ref()?;
-        let section = file
-            .sections()
-            .find(|x| x.address() <= s.address && s.address + s.size <= x.address() + x.size())?;
-        let data = section.data().ok()?;
-        let start = (s.address - section.address()) as usize;
-        Some(data.get(start..start + s.size as usize)?.to_vec())
-    };
-    safety::startup_safe_set(&safety::StartupFacts {
-        sections: &items.sections,
-        not_code: &items.not_code,
-        references: &items.references,
-        entry,
-        copy_symbols,
-        bytes: &bytes,
-    })
 }
 
 /// The solver's problem: regions, items with costs and constraints, call edges.

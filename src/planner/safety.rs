@@ -188,12 +188,28 @@ struct Followed {
     copy_symbol: Option<String>,
 }
 
-fn runs_before_copy(refs: &[&ItemRef], code: &[u8], copy_symbols: &[String]) -> Followed {
-    let loads = literal_loads(code);
-    let used_at = |r: &ItemRef| match r.kind {
+/// Where in its item a reference is used: a literal-pool word where the instruction that loads
+/// it sits, anything else where it is relocated. `loads` comes from [`literal_loads`].
+fn used_at(r: &ItemRef, loads: &FxHashMap<u64, u64>) -> u64 {
+    match r.kind {
         RefKind::Data => loads.get(&r.offset).copied().unwrap_or(r.offset),
         _ => r.offset,
-    };
+    }
+}
+
+/// Offsets in `code` of the instructions that use one of `symbols` (the copy's set-up loads),
+/// for the startup run to watch.
+pub fn symbol_uses(refs: &[&ItemRef], code: &[u8], symbols: &[String]) -> Vec<u64> {
+    let loads = literal_loads(code);
+    refs.iter()
+        .filter(|r| r.symbol.as_ref().is_some_and(|s| symbols.contains(s)))
+        .map(|r| used_at(r, &loads))
+        .collect()
+}
+
+fn runs_before_copy(refs: &[&ItemRef], code: &[u8], copy_symbols: &[String]) -> Followed {
+    let loads = literal_loads(code);
+    let used_at = |r: &ItemRef| used_at(r, &loads);
     let copy_uses: Vec<(u64, &str)> = refs
         .iter()
         .filter_map(|r| {
