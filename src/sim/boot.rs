@@ -284,6 +284,7 @@ impl Machine {
     fn boot_write(&mut self, addr: u32, value: u32, width: u32, ctx: &str) -> Result<(), SimError> {
         if self.mem.region_index(addr).is_some() {
             let bytes = value.to_le_bytes();
+            self.note_written(addr, width);
             return self
                 .mem
                 .poke(addr, &bytes[..width as usize])
