@@ -14,8 +14,8 @@ use crate::capture::sim::SimTarget;
 use crate::capture::swo::{self, SwoOptions, TraceClockSource};
 use crate::capture::{callsite, clock, into_profile, verify, Collected, ProbeModel, Target};
 use crate::profile::{ElfIdentity, Method};
-use crate::report::{simulate, SimOptions};
 use crate::sim::{Image, Machine, StopReason};
+use crate::simrun::{simulate, SimOptions};
 
 /// Sampling method on hardware.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -34,8 +34,8 @@ thread_local! {
 }
 
 /// Runs `f` with `setup` applying to every [`Machine`] built on this thread meanwhile. Scoped so
-/// that the shared run driver (`report::simulate`) needs no new parameter while it is moved into
-/// the sim layer; afterwards the setup is back to the default.
+/// that the shared run driver ([`crate::simrun`]) needs no new parameter; afterwards the setup
+/// is back to the default.
 pub fn with_run_setup<R>(setup: RunSetup, f: impl FnOnce() -> R) -> R {
     let previous = SETUP.with(|s| s.replace(setup));
     let result = f();
