@@ -54,8 +54,8 @@ pub struct Denial {
 /// Read and write permission for privileged and unprivileged code, by AP value.
 fn ap_allows(ap: u32, access: Access, privileged: bool) -> bool {
     let (read, write) = match (ap, privileged) {
-        (1 | 2 | 3, true) => (true, true),
-        (5 | 6 | 7, true) => (true, false),
+        (1..=3, true) => (true, true),
+        (5..=7, true) => (true, false),
         (2 | 6 | 7, false) => (true, false),
         (3, false) => (true, true),
         _ => (false, false),
