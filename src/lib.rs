@@ -19,6 +19,7 @@ pub mod planner;
 pub mod profile;
 pub mod report;
 pub mod sim;
+pub mod simrun;
 pub mod units;
 pub mod unwind;
 pub mod versioned;

@@ -18,8 +18,8 @@ use crate::linkmap::LinkMap;
 use crate::plan::{Placement, Plan};
 use crate::planner::{self, PlanInputs, PlanOptions};
 use crate::profile::Profile;
-use crate::report::{simulate, SimOptions};
 use crate::sim::Limits;
+use crate::simrun::{simulate, SimOptions};
 
 /// A link command line (ld's options) and the directory its relative paths are relative to.
 #[derive(Clone, Debug)]

@@ -260,3 +260,218 @@ fn run_traces_mmio_and_lists_registers_without_behaviour() {
         "{plain:?}"
     );
 }
+
+/// Vectors whose fault handlers exit with status IPSR + 0x100 × MMFSR, or 0xBAD when MMFAR is
+/// not `0x20000100` after a data fault.
+const MPU_VECTORS: &str = ".text\n.word 0x20010000, reset + 1, fault + 1, fault + 1, fault + 1\n\
+    .thumb_func\n.type fault, %function\nfault:\n mrs r2, ipsr\n ldr r0, =0xE000ED28\n ldr r3, [r0]\n\
+    and r3, r3, #0xFF\n lsls r1, r3, #8\n add r2, r2, r1\n tst r3, #0x80\n beq 1f\n\
+    ldr r0, =0xE000ED34\n ldr r1, [r0]\n ldr r0, =0x20000100\n cmp r0, r1\n it ne\n movne r2, #0xBAD\n\
+    1: sub sp, sp, #8\n ldr r0, =0x20026\n str r0, [sp]\n str r2, [sp, #4]\n mov r1, sp\n\
+    movs r0, #0x20\n bkpt 0xab\n.ltorg\n.size fault, . - fault\n.type reset, %function\n";
+
+/// Programs MPU region 0 at `base` with RASR `rasr`, enables the MPU (with the default map for
+/// privileged code) and, if `memfault`, the MemManage exception.
+fn mpu_setup(base: u32, rasr: u32, memfault: bool) -> String {
+    let enable = if memfault {
+        " ldr r0, =0xE000ED24\n mov r1, #0x10000\n str r1, [r0]\n"
+    } else {
+        ""
+    };
+    format!(
+        " ldr r0, =0xE000ED98\n movs r1, #0\n str r1, [r0]\n ldr r1, ={base:#x}\n str r1, [r0, #4]\n\
+         ldr r1, ={rasr:#x}\n str r1, [r0, #8]\n ldr r0, =0xE000ED94\n movs r1, #5\n str r1, [r0]\n{enable}"
+    )
+}
+
+#[test]
+fn the_mpu_refuses_a_write_to_a_read_only_region_as_memmanage() {
+    if !toolchain() {
+        return;
+    }
+    // Region 0: the first 4 KB of DTCM, read-only (AP=6), SIZE=11.
+    let rasr = (6 << 24) | (11 << 1) | 1;
+    for (memfault, status) in [(true, 0x8204), (false, 0x8203)] {
+        let bytes = build(&format!(
+            "{MPU_VECTORS}.thumb_func\nreset:\n{}\
+             ldr r0, =0x20000100\n str r0, [r0]\n b .\n.ltorg\n.size reset, . - reset\n",
+            mpu_setup(0x2000_0000, rasr, memfault)
+        ));
+        let mut m = Machine::new(&board(), &bytes, "t.elf").unwrap();
+        // MemManage (4) taken, or escalated to HardFault (3); MMFSR DACCVIOL | MMARVALID.
+        assert_eq!(m.run(LIMITS).unwrap(), StopReason::Exit { status });
+        let f = m.first_fault.as_ref().unwrap();
+        assert_eq!(f.address, Some(0x2000_0100), "{f}");
+        assert!(
+            f.cause.contains("MPU region 0") && f.cause.contains("write"),
+            "{f}"
+        );
+        assert_eq!(
+            f.exception,
+            if memfault { "MemManage" } else { "HardFault" }
+        );
+    }
+    // Reads stay allowed, and the rest of DTCM is untouched by region 0.
+    let bytes = build(&format!(
+        "{MPU_VECTORS}.thumb_func\nreset:\n{}\
+         ldr r0, =0x20000100\n ldr r1, [r0]\n ldr r0, =0x20001000\n str r0, [r0]\n{EXIT}.size reset, . - reset\n",
+        mpu_setup(0x2000_0000, rasr, true)
+    ));
+    assert_eq!(run(&bytes).unwrap(), StopReason::Exit { status: 0 });
+}
+
+#[test]
+fn the_mpu_refuses_to_execute_an_execute_never_region() {
+    if !toolchain() {
+        return;
+    }
+    // Region 0: the first 4 KB of ITCM, full access but XN. The code writes `bx lr` there and
+    // calls it: the fetch is a MemManage fault with IACCVIOL.
+    let rasr = (1 << 28) | (3 << 24) | (11 << 1) | 1;
+    let body = |mpu: String| {
+        build(&format!(
+            "{MPU_VECTORS}.thumb_func\nreset:\n{mpu}\
+             ldr r0, =0x100\n ldr r1, =0x4770\n strh r1, [r0]\n orr r0, r0, #1\n blx r0\n\
+             {EXIT}.size reset, . - reset\n"
+        ))
+    };
+    let mut m = Machine::new(&board(), &body(mpu_setup(0, rasr, true)), "t.elf").unwrap();
+    assert_eq!(m.run(LIMITS).unwrap(), StopReason::Exit { status: 0x104 });
+    let f = m.first_fault.as_ref().unwrap();
+    assert!(
+        f.cause.contains("0x00000100") && f.cause.contains("region 0") && f.cause.contains("XN"),
+        "{f}"
+    );
+    // Without the XN bit the same call returns.
+    let rasr = (3 << 24) | (11 << 1) | 1;
+    assert_eq!(
+        run(&body(mpu_setup(0, rasr, true))).unwrap(),
+        StopReason::Exit { status: 0 }
+    );
+}
+
+#[test]
+fn pit_gpt_and_lpuart_interrupts_reach_their_handlers_through_the_nvic() {
+    if !toolchain() {
+        return;
+    }
+    // Five PIT channel-0 expiries (IRQ 122), three GPT1 compares (IRQ 100), then LPUART1's TIE
+    // handler (IRQ 20) sends "irq ok" byte by byte. Counters live at 0x2000_0000/4/8; main
+    // sleeps in WFI between them.
+    let bytes = build(
+        ".text\n.word 0x20010000, reset + 1, hard + 1, hard + 1\n.rept 32\n.word hard + 1\n.endr\n\
+         .word uart + 1\n.rept 79\n.word hard + 1\n.endr\n.word gpt + 1\n.rept 21\n.word hard + 1\n.endr\n\
+         .word pit + 1\n\
+         .thumb_func\nhard:\n b .\n\
+         .thumb_func\nreset:\n ldr r4, =0x20000000\n movs r0, #0\n str r0, [r4]\n str r0, [r4, #4]\n\
+         str r0, [r4, #8]\n ldr r0, =0xE000E100\n mov r1, #0x100000\n str r1, [r0]\n\
+         ldr r1, =0x04000010\n str r1, [r0, #12]\n\
+         ldr r0, =0x40084000\n movs r1, #0\n str r1, [r0]\n ldr r1, =999\n str r1, [r0, #0x100]\n\
+         movs r1, #3\n str r1, [r0, #0x108]\n\
+         1: ldr r1, [r4]\n cmp r1, #5\n bge 2f\n wfi\n b 1b\n\
+         2: movs r1, #0\n str r1, [r0, #0x108]\n\
+         ldr r0, =0x401EC000\n movs r1, #0x40\n str r1, [r0]\n ldr r1, =2399\n str r1, [r0, #0x10]\n\
+         movs r1, #1\n str r1, [r0, #0xC]\n movs r1, #0x41\n str r1, [r0]\n\
+         3: ldr r1, [r4, #4]\n cmp r1, #3\n bge 4f\n wfi\n b 3b\n\
+         4: movs r1, #0\n str r1, [r0]\n\
+         ldr r0, =0x40184000\n ldr r1, =0x00880000\n str r1, [r0, #0x18]\n\
+         5: ldr r1, [r4, #8]\n cmp r1, #6\n bge 6f\n wfi\n b 5b\n\
+         6: ldr r1, [r4]\n cmp r1, #5\n bne hard\n ldr r1, [r4, #4]\n cmp r1, #3\n bne hard\n\
+         movs r0, #0x20\n ldr r1, =exit_block\n bkpt 0xab\n.ltorg\n\
+         .thumb_func\npit:\n ldr r0, =0x40084000\n movs r1, #1\n str r1, [r0, #0x10C]\n\
+         ldr r0, =0x20000000\n ldr r1, [r0]\n adds r1, #1\n str r1, [r0]\n bx lr\n.ltorg\n\
+         .thumb_func\ngpt:\n ldr r0, =0x401EC000\n movs r1, #1\n str r1, [r0, #8]\n\
+         ldr r0, =0x20000000\n ldr r1, [r0, #4]\n adds r1, #1\n str r1, [r0, #4]\n bx lr\n.ltorg\n\
+         .thumb_func\nuart:\n ldr r0, =0x20000000\n ldr r1, [r0, #8]\n ldr r2, =msg\n ldrb r3, [r2, r1]\n\
+         ldr r2, =0x40184000\n str r3, [r2, #0x1C]\n adds r1, #1\n str r1, [r0, #8]\n cmp r1, #6\n\
+         blt 7f\n ldr r3, =0x00080000\n str r3, [r2, #0x18]\n 7: bx lr\n.ltorg\n\
+         msg: .ascii \"irq ok\"\n.align 2\nexit_block: .word 0x20026, 0\n",
+    );
+    let mut m = Machine::new(&board(), &bytes, "t.elf").unwrap();
+    assert_eq!(m.run(LIMITS).unwrap(), StopReason::Exit { status: 0 });
+    assert_eq!(String::from_utf8_lossy(&m.output), "irq ok");
+    // Five PIT periods of 1000 ticks and three GPT periods of 2400 ticks at 24 MHz, in core
+    // cycles at 600 MHz: the WFIs slept through them.
+    assert!(m.cycles >= 5 * 25_000 + 3 * 60_000, "{}", m.cycles);
+    assert!(m.cycles < 2 * (5 * 25_000 + 3 * 60_000), "{}", m.cycles);
+}
+
+#[test]
+fn a_watchdog_left_running_stops_the_run_naming_it_and_its_timeout() {
+    if !toolchain() {
+        return;
+    }
+    // RTWDOG: unlock, TOVAL = 32 ticks of the 32 kHz LPO clock (~1 ms), enable; never refreshed.
+    let rtwdog = " ldr r0, =0x400BC000\n ldr r1, =0xD928C520\n str r1, [r0, #4]\n movs r1, #32\n\
+        str r1, [r0, #8]\n ldr r1, =0x21A0\n str r1, [r0]\n";
+    // WDOG1: WCR.WT = 0 (0.5 s), WDE set.
+    let wdog1 = " ldr r0, =0x400B8000\n movs r1, #0x34\n strh r1, [r0]\n";
+    for (setup, name, timeout) in [
+        (rtwdog, "RTWDOG", "TOVAL = 32 ticks of the 32 kHz LPO clock"),
+        (wdog1, "WDOG1", "WCR.WT = 0x00: 0.5 s"),
+    ] {
+        let e = run(&build(&format!(
+            "{VECTORS}.thumb_func\nreset:\n{setup} loop: b loop\n.ltorg\n.size reset, . - reset\n"
+        )))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains(name)
+                && e.contains(timeout)
+                && e.contains("expired")
+                && e.contains("in reset"),
+            "{e}"
+        );
+    }
+    // Refreshed in time, RTWDOG lets the program finish: 40 refreshes ~0.1 ms apart.
+    let bytes = build(&format!(
+        "{VECTORS}.thumb_func\nreset:\n{rtwdog} movs r4, #40\n ldr r2, =0xB480A602\n\
+         1: str r2, [r0, #4]\n ldr r3, =20000\n 2: subs r3, #1\n bne 2b\n subs r4, #1\n bne 1b\n{EXIT}"
+    ));
+    assert_eq!(run(&bytes).unwrap(), StopReason::Exit { status: 0 });
+}
+
+#[test]
+fn code_the_startup_did_not_copy_to_itcm_stops_the_run_naming_it() {
+    if !toolchain() {
+        return;
+    }
+    // `ramfunc` runs from ITCM (VMA 0) and is loaded in flash (LMA 0x6001_0000); the reset
+    // handler calls it with or without first copying it.
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("t.ld");
+    std::fs::write(
+        &script,
+        "SECTIONS {\n .text 0x60000000 : { *(.text*) }\n\
+         .ram_function 0x100 : AT(0x60010000) { *(.ram_function) }\n}\n",
+    )
+    .unwrap();
+    let image = |copy: bool| {
+        let copy = if copy {
+            " ldr r0, =0x60010000\n ldr r1, =0x100\n ldr r2, [r0]\n str r2, [r1]\n ldr r2, [r0, #4]\n\
+             str r2, [r1, #4]\n"
+        } else {
+            ""
+        };
+        sim_support::flash_image(
+            &format!(
+                ".syntax unified\n.thumb\n{VECTORS}.thumb_func\nreset:\n{copy}\
+                 ldr r0, =ramfunc\n blx r0\n{EXIT}.size reset, . - reset\n\
+                 .section .ram_function, \"ax\"\n.thumb_func\n.type ramfunc, %function\n\
+                 ramfunc:\n movs r0, #1\n bx lr\n.size ramfunc, . - ramfunc\n"
+            ),
+            &[format!("-Wl,-T,{}", script.display())],
+        )
+    };
+    assert_eq!(run(&image(true)).unwrap(), StopReason::Exit { status: 0 });
+    let e = run(&image(false)).unwrap_err().to_string();
+    assert!(
+        e.contains("0x00000100")
+            && e.contains("ramfunc")
+            && e.contains("`.ram_function`")
+            && e.contains("ITCM")
+            && e.contains("did not copy")
+            && e.contains("__STARTUP_INITIALIZE_RAMFUNCTION"),
+        "{e}"
+    );
+}

@@ -16,8 +16,8 @@ use crate::capture::{callsite, clock, into_profile, verify, Collected, ProbeMode
 use crate::measure::windows;
 use crate::profile::ExactProfiler;
 use crate::profile::{ElfIdentity, Method};
-use crate::report::{simulate, SimOptions, Window};
 use crate::sim::{Image, Machine, StopReason};
+use crate::simrun::{simulate, SimOptions, Window};
 
 /// Sampling method on hardware.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -9,8 +9,8 @@ use clap::Args;
 use super::Format;
 use crate::board::Board;
 use crate::measure::{self, probe::ProbeOptions};
-use crate::report::Window;
 use crate::sim::Limits;
+use crate::simrun::Window;
 
 /// Measure the cycles an image takes, repeated (min/median/max).
 ///

@@ -6,8 +6,9 @@ use anyhow::Result;
 use clap::{Args, ValueEnum};
 
 use crate::fsutil::write_atomic;
-use crate::report::{self, Comparison, ReportInput, RunReport, Window};
+use crate::report::{self, Comparison, ReportInput, RunReport};
 use crate::sim::Limits;
+use crate::simrun::Window;
 
 /// Output formats of reports.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]

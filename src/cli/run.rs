@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use super::Format;
 use crate::board::Board;
-use crate::report::{simulate, SimOptions, Window, WindowStats};
 use crate::sim::{with_run_setup, FaultReport, Limits, RegionStats, RunSetup, StopReason};
+use crate::simrun::{simulate, SimOptions, Window, WindowStats};
 
 /// The cycle limit without --max-cycles, in seconds of the board's core clock.
 const DEFAULT_LIMIT_SECONDS: u64 = 10;

@@ -12,8 +12,8 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::board::Board;
-use crate::report::{simulate, SimOptions, Window};
 use crate::sim::Limits;
+use crate::simrun::{simulate, SimOptions, Window};
 
 /// Cycles of repeated runs of one image.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

@@ -18,7 +18,7 @@ use crate::sim::Image;
 use super::Measurement;
 use crate::capture::probe::ProbeTarget;
 use crate::capture::target::regs::{DEMCR, DEMCR_TRCENA, DWT_CTRL, DWT_CTRL_CYCCNTENA, DWT_CYCCNT};
-use crate::report::Window;
+use crate::simrun::Window;
 
 /// Where the probe is and how long to wait for each halt.
 pub struct ProbeOptions<'a> {

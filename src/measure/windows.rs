@@ -12,7 +12,7 @@ use std::rc::Rc;
 
 use anyhow::{bail, Context, Result};
 
-use crate::report::Window;
+use crate::simrun::Window;
 use crate::sim::{Limits, Machine, Observer, StopReason};
 
 /// Core cycles the board runs between two looks at the window count.
@@ -44,7 +44,7 @@ struct WindowLog {
 
 impl Observer for WindowLog {
     fn retire(&mut self, pc: u32, cycles: u32) {
-        // As `report::simulate`'s window: the start instruction counts, the stop one does not.
+        // As `simrun::simulate`'s window: the start instruction counts, the stop one does not.
         if pc == self.start && !self.inside && self.done.borrow().cycles.len() < self.wanted {
             self.inside = true;
         } else if pc == self.stop && self.inside {

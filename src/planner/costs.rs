@@ -11,8 +11,8 @@ use anyhow::{Context, Result};
 use rustc_hash::FxHashMap;
 
 use crate::board::Board;
-use crate::report::{simulate, SimOptions};
 use crate::sim::Limits;
+use crate::simrun::{simulate, SimOptions};
 
 /// Self cycles per function entry address from one run on the virtual board; with
 /// `in_tcm`, as if all code (and the literal pools in it) ran from TCM; other data accesses keep

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
-use super::Window;
 use crate::sim::Limits;
+use crate::simrun::Window;
 
 /// The `format` field of a baseline file.
 pub const FORMAT: &str = "hotlink-baseline";

@@ -15,7 +15,6 @@ pub mod check;
 mod compare;
 pub mod html;
 pub mod plot;
-mod simulate;
 mod text;
 
 use std::path::{Path, PathBuf};
@@ -23,9 +22,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::simrun::{simulate, SimOptions, SimRun, Window, WindowStats};
 pub use audit::Audit;
 pub use compare::{Comparison, FunctionDelta, Move};
-pub use simulate::{simulate, SimOptions, SimRun, Window, WindowStats};
 pub use text::{compare_text, to_text};
 
 use crate::board::Board;

@@ -34,8 +34,8 @@ thread_local! {
 }
 
 /// Runs `f` with `setup` applying to every [`Machine`] built on this thread meanwhile. Scoped so
-/// that the shared run driver (`report::simulate`) needs no new parameter while it is moved into
-/// the sim layer; afterwards the setup is back to the default.
+/// that the shared run driver ([`crate::simrun`]) needs no new parameter; afterwards the setup
+/// is back to the default.
 pub fn with_run_setup<R>(setup: RunSetup, f: impl FnOnce() -> R) -> R {
     let previous = SETUP.with(|s| s.replace(setup));
     let result = f();
@@ -284,6 +284,7 @@ impl Machine {
     fn boot_write(&mut self, addr: u32, value: u32, width: u32, ctx: &str) -> Result<(), SimError> {
         if self.mem.region_index(addr).is_some() {
             let bytes = value.to_le_bytes();
+            self.note_written(addr, width);
             return self
                 .mem
                 .poke(addr, &bytes[..width as usize])

@@ -4,7 +4,7 @@
 
 use object::elf::{EM_ARM, PT_LOAD};
 use object::read::elf::{ElfFile32, FileHeader, ProgramHeader};
-use object::{Endianness, Object, ObjectSymbol, SymbolKind};
+use object::{Endianness, Object, ObjectSection, ObjectSymbol, SectionKind, SymbolKind};
 
 use super::SimError;
 
@@ -30,6 +30,8 @@ pub struct Image {
     pub functions: Vec<Symbol>,
     /// Every named symbol (for `--window` and lookups), sorted by name.
     pub symbols: Vec<(String, u32)>,
+    /// Allocated code sections: name, address and size (for naming code in reports).
+    pub code_sections: Vec<(String, u32, u32)>,
 }
 
 impl Image {
@@ -96,11 +98,23 @@ impl Image {
         functions.sort_by_key(|s| (s.addr, std::cmp::Reverse(s.size)));
         functions.dedup_by_key(|s| s.addr);
         symbols.sort();
+        let code_sections = file
+            .sections()
+            .filter(|s| s.kind() == SectionKind::Text && s.size() > 0)
+            .filter_map(|s| {
+                Some((
+                    s.name().ok()?.to_string(),
+                    s.address() as u32,
+                    s.size() as u32,
+                ))
+            })
+            .collect();
         Ok(Image {
             segments,
             entry: file.entry() as u32,
             functions,
             symbols,
+            code_sections,
         })
     }
 
@@ -118,6 +132,14 @@ impl Image {
             .get(i)
             .filter(|(n, _)| n == name)
             .map(|(_, a)| a & !1)
+    }
+
+    /// The code section holding `addr`.
+    pub fn code_section_at(&self, addr: u32) -> Option<&str> {
+        self.code_sections
+            .iter()
+            .find(|(_, start, size)| addr.wrapping_sub(*start) < *size)
+            .map(|(name, _, _)| name.as_str())
     }
 
     /// `name+0xoff` for a PC, or the bare address.

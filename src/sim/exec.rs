@@ -2,8 +2,6 @@
 //! data-side bus accesses that loads and stores make (with their timing).
 
 use super::decode::{flag, Insn, Op};
-use super::memory::BusError;
-use super::soc::Soc;
 use super::system::{Fault, PPB_BASE};
 use super::{Machine, SimError, Trap};
 
@@ -166,8 +164,7 @@ impl Machine {
                 w[..N].copy_from_slice(&b);
                 Ok(u32::from_le_bytes(w))
             }
-            Err(BusError::Unmapped) if Soc::in_window(addr) => self.mmio_read(addr, N as u32),
-            Err(e) => Err(Trap::Fault(Fault::data_access(self.pc, addr, e))),
+            Err(e) => self.load_slow::<N>(addr, e),
         }
     }
 
@@ -192,10 +189,7 @@ impl Machine {
                 }
                 Ok(())
             }
-            Err(BusError::Unmapped) if Soc::in_window(addr) => {
-                self.mmio_write(addr, value, N as u32)
-            }
-            Err(e) => Err(Trap::Fault(Fault::data_access(self.pc, addr, e))),
+            Err(e) => self.store_slow::<N>(addr, value, e),
         }
     }
 

@@ -98,6 +98,7 @@ pub(crate) fn reconfigure(m: &mut Machine) {
         };
         if size != r.size {
             m.mem.resize(index, size);
+            m.written.truncate(index, size);
             m.forget_code_of_region(index);
         }
     }

@@ -58,7 +58,7 @@ pub struct Memory {
     pub regions: Vec<MemRegion>,
     page_map: Vec<u8>,
     /// One region data loads and stores reach without the page map (see
-    /// [`Memory::set_fast_region`]); `size` 0 when there is none.
+    /// [`Memory::set_fast_region`]); `size` 0 when there is none or while it is suspended.
     fast: FastWindow,
 }
 
@@ -68,6 +68,10 @@ struct FastWindow {
     base: u32,
     size: u32,
     index: usize,
+    /// The region is named (by [`Memory::set_fast_region`]).
+    named: bool,
+    /// Accesses must take the checked path for now (the MPU guards the region).
+    suspended: bool,
 }
 
 impl Memory {
@@ -110,6 +114,8 @@ impl Memory {
                 base: 0,
                 size: 0,
                 index: 0,
+                named: false,
+                suspended: false,
             },
         })
     }
@@ -140,7 +146,7 @@ impl Memory {
         for p in first..first + (size >> PAGE_SHIFT) {
             self.page_map[p as usize] = index as u8;
         }
-        if self.fast.size != 0 && self.fast.index == index {
+        if self.fast.named && self.fast.index == index && !self.fast.suspended {
             self.fast.size = size;
         }
     }
@@ -155,7 +161,28 @@ impl Memory {
             base: r.base,
             size: r.size,
             index,
+            named: true,
+            suspended: false,
         };
+    }
+
+    /// The region the fast path reaches, if one is named.
+    pub fn fast_region(&self) -> Option<usize> {
+        self.fast.named.then_some(self.fast.index)
+    }
+
+    /// Sends the fast region's accesses down the checked path while `suspend` holds (the MPU
+    /// restricts that region: its permission flags, which the fast path does not read, are
+    /// what makes accesses ask the MPU).
+    pub fn suspend_fast_region(&mut self, suspend: bool) {
+        if self.fast.named {
+            self.fast.suspended = suspend;
+            self.fast.size = if suspend {
+                0
+            } else {
+                self.regions[self.fast.index].size
+            };
+        }
     }
 
     /// A load of `N` bytes wholly inside the fast region, with the region's index; `None` when

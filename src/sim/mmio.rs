@@ -68,6 +68,9 @@ impl Machine {
         if self.clock_reference.is_some() && soc::is_clock_register(addr) {
             self.apply_clocks();
         }
+        // An interrupt line or a watchdog may have changed: look at them before the next
+        // instruction.
+        self.next_event = 0;
         Ok(())
     }
 

@@ -15,6 +15,7 @@
 
 mod block;
 mod boot;
+mod copycheck;
 pub mod decode;
 mod dwt;
 mod elf;
@@ -23,6 +24,7 @@ mod flexram;
 mod fpu;
 pub mod memory;
 mod mmio;
+mod mpu;
 mod semihost;
 pub mod soc;
 mod system;
@@ -69,6 +71,20 @@ pub enum SimError {
     Semihosting { pc: u32, op: u32 },
     #[error("semihosting call {op:#x} at {pc:#010x}: its parameter block at {addr:#010x} is not readable")]
     SemihostingMemory { pc: u32, op: u32, addr: u32 },
+    #[error("instruction fetch at {pc:#010x} in {function}: {why}")]
+    UnwrittenCode {
+        pc: u32,
+        function: String,
+        why: String,
+    },
+    #[error("{watchdog} expired at cycle {cycle} (pc {pc:#010x} in {function}): the firmware started it ({timeout}) and did not service it in time; on the chip it resets the SoC. Service it in the main loop, or disable it in the start-up code")]
+    Watchdog {
+        watchdog: String,
+        timeout: String,
+        cycle: u64,
+        pc: u32,
+        function: String,
+    },
     #[error("the program is stuck at {pc:#010x} in {function}: {why}")]
     Stuck {
         pc: u32,
@@ -223,6 +239,10 @@ pub struct Machine {
     /// The board's core clock and the ROM's FlexSPI clock, which the board file's memory
     /// latencies are given at; set by a ROM boot, after which clock changes rescale them.
     clock_reference: Option<(u64, u64)>,
+    /// Memory regions whose bus permissions the MPU narrowed (see `mpu`).
+    mpu_guards: Vec<mpu::Guard>,
+    /// Which words of ITCM/OCRAM something wrote since reset (see `copycheck`).
+    written: copycheck::Written,
 }
 
 impl Machine {
@@ -316,6 +336,8 @@ impl Machine {
             boot: None,
             core_hz: board.core_clock_hz,
             clock_reference: None,
+            mpu_guards: Vec::new(),
+            written: copycheck::Written::default(),
         };
         let flash = m
             .mem
@@ -567,6 +589,7 @@ impl Machine {
 
     /// Decodes the instruction at `pc` (with its timing class) and names its region.
     fn decode_at(&mut self, pc: u32) -> Result<(Insn, usize), Trap> {
+        self.check_fetch(pc)?;
         let fetch_fault = |e: BusError| Trap::Fault(system::Fault::instruction_access(pc, e));
         let (hw1, region) = self.mem.fetch16(pc).map_err(fetch_fault)?;
         let mut insn = if decode::is_wide(hw1) {
@@ -584,6 +607,7 @@ impl Machine {
     /// `next_event`) so that the next one is decoded afresh.
     #[inline]
     fn invalidate_code(&mut self, addr: u32, len: u32) {
+        self.note_written(addr, len);
         if self.blocks.invalidate(addr, len) {
             self.next_event = 0;
         }

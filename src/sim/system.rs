@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::dwt::Dwt;
 use super::memory::BusError;
+use super::mpu::{Access, Mpu, REGIONS as MPU_REGIONS};
 use super::{Machine, SimError, Trap};
 
 pub const PPB_BASE: u32 = 0xE000_0000;
@@ -29,8 +30,10 @@ const PRIO_MASK: u8 = 0xF0;
 const ENTRY_CYCLES: u64 = 12;
 const RETURN_CYCLES: u64 = 10;
 
-// CFSR bits.
+// CFSR bits: MMFSR (MemManage), BFSR (BusFault), UFSR (UsageFault).
 const IACCVIOL: u32 = 1 << 0;
+const MM_DACCVIOL: u32 = 1 << 1;
+const MMARVALID: u32 = 1 << 7;
 const IBUSERR: u32 = 1 << 8;
 const PRECISERR: u32 = 1 << 9;
 const BFARVALID: u32 = 1 << 15;
@@ -119,6 +122,21 @@ impl Fault {
         }
     }
 
+    /// An access the MPU refused: DACCVIOL with MMFAR for data, IACCVIOL for a fetch.
+    pub fn mpu_violation(addr: u32, access: Access, why: &str, region: String) -> Fault {
+        let (cfsr, address, what) = match access {
+            Access::Execute => (IACCVIOL, None, "instruction fetch"),
+            Access::Read => (MM_DACCVIOL | MMARVALID, Some(addr), "data read"),
+            Access::Write => (MM_DACCVIOL | MMARVALID, Some(addr), "data write"),
+        };
+        Fault {
+            exception: MEMMANAGE,
+            cfsr,
+            address,
+            what: format!("{what} at {addr:#010x}: {why} ({region})"),
+        }
+    }
+
     fn bad_exc_return(value: u32) -> Fault {
         Fault {
             exception: USAGEFAULT,
@@ -187,22 +205,19 @@ pub struct System {
     pub fpcar: u32,
     fpdscr: u32,
     csselr: u32,
-    /// MPU configuration (16 regions): kept and read back; not enforced on accesses yet.
-    mpu_ctrl: u32,
-    mpu_rnr: u32,
-    mpu_rbar: [u32; MPU_REGIONS],
-    mpu_rasr: [u32; MPU_REGIONS],
+    /// The MPU's registers (enforced through [`super::mpu`]).
+    pub mpu: Mpu,
     systick_csr: u32,
     systick_reload: u32,
     /// Cycle of the next SysTick wrap while it runs.
     systick_next: u64,
     pub dwt: Dwt,
     pub clock_hz: u64,
+    /// The cycle at which a peripheral interrupt line or watchdog may next change.
+    periph_next: u64,
 }
 
 const CCR_DIV_0_TRP: u32 = 1 << 4;
-/// MPU regions of the Cortex-M7 in the i.MX RT (MPU_TYPE.DREGION).
-const MPU_REGIONS: usize = 16;
 const CCR_DC: u32 = 1 << 16;
 const CCR_IC: u32 = 1 << 17;
 const FPCCR_LSPACT: u32 = 1;
@@ -234,15 +249,13 @@ impl System {
             fpcar: 0,
             fpdscr: 0,
             csselr: 0,
-            mpu_ctrl: 0,
-            mpu_rnr: 0,
-            mpu_rbar: [0; MPU_REGIONS],
-            mpu_rasr: [0; MPU_REGIONS],
+            mpu: Mpu::default(),
             systick_csr: 0,
             systick_reload: 0,
             systick_next: u64::MAX,
             dwt: Dwt::new(),
             clock_hz,
+            periph_next: u64::MAX,
         }
     }
 
@@ -270,7 +283,9 @@ impl System {
         let may_take = |n: usize| self.group(self.exception_priority(n)) < prio;
         let pending =
             (1..EXCEPTIONS).any(|n| self.pending[n] && (n < 16 || self.enabled[n]) && may_take(n));
-        pending || (self.systick_running() && self.systick_csr & 2 != 0 && may_take(SYSTICK))
+        pending
+            || (self.systick_running() && self.systick_csr & 2 != 0 && may_take(SYSTICK))
+            || self.periph_next != u64::MAX
     }
 
     fn exception_priority(&self, n: usize) -> i32 {
@@ -331,6 +346,7 @@ impl Machine {
                 self.sys.systick_next += period;
             }
         }
+        self.sys.periph_next = self.peripheral_events()?;
         let prio = self.execution_priority();
         let mut best: Option<(i32, usize)> = None;
         for n in 2..EXCEPTIONS {
@@ -352,15 +368,51 @@ impl Machine {
         } else {
             u64::MAX
         };
-        self.next_event = timer.min(self.cycle_limit).min(self.sys.dwt.next_sample);
+        self.next_event = timer
+            .min(self.cycle_limit)
+            .min(self.sys.dwt.next_sample)
+            .min(self.sys.periph_next);
         Ok(())
+    }
+
+    /// Pends the interrupts whose peripheral lines are asserted (level-sensitive: again after
+    /// the handler returns if it left the flag set) and stops the run when a watchdog expired;
+    /// returns the cycle at which the peripherals next need a look.
+    fn peripheral_events(&mut self) -> Result<u64, SimError> {
+        let (now, hz) = (self.cycles, self.core_hz);
+        let Some(soc) = self.soc.as_deref_mut() else {
+            return Ok(u64::MAX);
+        };
+        let lines = soc.interrupts(now, hz);
+        if let Some(e) = &lines.expired {
+            return Err(SimError::Watchdog {
+                watchdog: e.watchdog.to_string(),
+                timeout: e.timeout.clone(),
+                cycle: e.at,
+                pc: self.pc,
+                function: self.image.describe(self.pc),
+            });
+        }
+        for &irq in &lines.asserted {
+            let n = 16 + irq as usize;
+            if n < EXCEPTIONS && !self.sys.active[n] {
+                self.sys.pending[n] = true;
+            }
+        }
+        Ok(lines.valid_until)
     }
 
     /// Advances time to the next timer event (WFI, or an idle `b .` loop), or to the end of
     /// this run's cycle budget if that comes first (a sleeping core sleeps on in the next run).
     pub(crate) fn skip_to_next_event(&mut self) {
-        if self.sys.systick_running() && self.sys.systick_next > self.cycles {
-            self.cycles = self.sys.systick_next.min(self.cycle_limit);
+        let systick = if self.sys.systick_running() {
+            self.sys.systick_next
+        } else {
+            u64::MAX
+        };
+        let next = systick.min(self.sys.periph_next);
+        if next != u64::MAX && next > self.cycles {
+            self.cycles = next.min(self.cycle_limit);
         }
         self.next_event = 0;
     }
@@ -384,17 +436,11 @@ impl Machine {
     }
 
     fn stack_write(&mut self, addr: u32, v: u32) -> Result<(), ()> {
-        self.mem
-            .write(addr, &v.to_le_bytes())
-            .map(|_| ())
-            .map_err(|_| ())
+        self.stack_store(addr, v)
     }
 
     fn stack_read(&mut self, addr: u32) -> Result<u32, ()> {
-        self.mem
-            .read::<4>(addr)
-            .map(|(b, _)| u32::from_le_bytes(b))
-            .map_err(|_| ())
+        self.stack_load(addr)
     }
 
     fn xpsr(&self) -> u32 {
@@ -608,8 +654,10 @@ impl Machine {
     /// locks up if HardFault itself cannot be.
     pub(crate) fn take_fault(&mut self, f: super::system::Fault, pc: u32) -> Result<(), SimError> {
         self.sys.cfsr |= f.cfsr;
-        if let Some(a) = f.address {
-            self.sys.bfar = a;
+        match (f.address, f.exception) {
+            (Some(a), MEMMANAGE) => self.sys.mmfar = a,
+            (Some(a), _) => self.sys.bfar = a,
+            (None, _) => {}
         }
         let enable_bit = match f.exception {
             MEMMANAGE => 1 << 16,
@@ -823,14 +871,14 @@ impl Machine {
             0xE000_ED84 => s.csselr,
             0xE000_ED88 => s.cpacr,
             0xE000_ED90 => (MPU_REGIONS as u32) << 8,
-            0xE000_ED94 => s.mpu_ctrl,
-            0xE000_ED98 => s.mpu_rnr,
+            0xE000_ED94 => s.mpu.ctrl,
+            0xE000_ED98 => s.mpu.rnr,
             // RBAR and its aliases A1..A3 read the selected region, with REGION in bits 3:0.
             0xE000_ED9C | 0xE000_EDA4 | 0xE000_EDAC | 0xE000_EDB4 => {
-                s.mpu_rbar[s.mpu_rnr as usize % MPU_REGIONS] | (s.mpu_rnr & 0xF)
+                s.mpu.rbar[s.mpu.rnr as usize % MPU_REGIONS] | (s.mpu.rnr & 0xF)
             }
             0xE000_EDA0 | 0xE000_EDA8 | 0xE000_EDB0 | 0xE000_EDB8 => {
-                s.mpu_rasr[s.mpu_rnr as usize % MPU_REGIONS]
+                s.mpu.rasr[s.mpu.rnr as usize % MPU_REGIONS]
             }
             0xE000_EDFC => s.dwt.demcr,
             0xE000_EF34 => s.fpccr,
@@ -860,6 +908,7 @@ impl Machine {
     /// A word write to the private peripheral bus.
     pub(crate) fn system_write(&mut self, addr: u32, v: u32) {
         let now = self.cycles;
+        let mut mpu_changed = false;
         let s = &mut self.sys;
         match addr {
             0xE000_0000..=0xE000_007C => s.dwt.stimulus(now, addr / 4, v, 4),
@@ -929,17 +978,22 @@ impl Machine {
             0xE000_ED38 => s.bfar = v,
             0xE000_ED84 => s.csselr = v & 0xF,
             0xE000_ED88 => s.cpacr = v & 0x00F0_0000,
-            0xE000_ED94 => s.mpu_ctrl = v & 7,
-            0xE000_ED98 => s.mpu_rnr = v & 0xFF,
+            0xE000_ED94 => {
+                mpu_changed = (s.mpu.ctrl | v) & 1 != 0 && s.mpu.ctrl != v & 7;
+                s.mpu.ctrl = v & 7;
+            }
+            0xE000_ED98 => s.mpu.rnr = v & 0xFF,
             0xE000_ED9C | 0xE000_EDA4 | 0xE000_EDAC | 0xE000_EDB4 => {
                 // VALID (bit 4) selects the region named in bits 3:0.
                 if v & 0x10 != 0 {
-                    s.mpu_rnr = v & 0xF;
+                    s.mpu.rnr = v & 0xF;
                 }
-                s.mpu_rbar[s.mpu_rnr as usize % MPU_REGIONS] = v & !0x1F;
+                s.mpu.rbar[s.mpu.rnr as usize % MPU_REGIONS] = v & !0x1F;
+                mpu_changed = s.mpu.enabled();
             }
             0xE000_EDA0 | 0xE000_EDA8 | 0xE000_EDB0 | 0xE000_EDB8 => {
-                s.mpu_rasr[s.mpu_rnr as usize % MPU_REGIONS] = v & 0x173F_FF3F;
+                s.mpu.rasr[s.mpu.rnr as usize % MPU_REGIONS] = v & 0x173F_FF3F;
+                mpu_changed = s.mpu.enabled();
             }
             0xE000_EDFC => s.dwt.set_demcr(now, v),
             0xE000_EF00 => {
@@ -953,6 +1007,9 @@ impl Machine {
             0xE000_EF3C => s.fpdscr = v & 0x07C0_0000,
             0xE000_EF50 => self.timing.icache.invalidate(),
             _ => {}
+        }
+        if mpu_changed {
+            self.mpu_reconfigured();
         }
         self.next_event = 0;
     }

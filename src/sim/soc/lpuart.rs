@@ -1,12 +1,16 @@
 //! LPUART1..8: bytes written to DATA with the transmitter enabled go to the run's output (beside
 //! semihosting output); the transmitter is always ready (STAT.TDRE, STAT.TC, FIFO.TXEMPT).
-//! Received bytes come from `--uart-input` while the receiver is enabled.
+//! Received bytes come from `--uart-input` while the receiver is enabled. The interrupt line
+//! follows CTRL.TIE/TCIE/RIE and the flags they enable ([`irq`]).
 
 use std::io::Write;
 
 use super::regs::RegFile;
 use super::Ctx;
 
+const CTRL_TIE: u32 = 1 << 23;
+const CTRL_TCIE: u32 = 1 << 22;
+const CTRL_RIE: u32 = 1 << 21;
 const CTRL_TE: u32 = 1 << 19;
 const CTRL_RE: u32 = 1 << 18;
 const STAT_TDRE: u32 = 1 << 23;
@@ -18,6 +22,14 @@ const DATA_RXEMPT: u32 = 1 << 12;
 
 fn receiving(regs: &RegFile, ctx: &Ctx<'_>) -> bool {
     regs.get("CTRL") & CTRL_RE != 0 && !ctx.input.is_empty()
+}
+
+/// Whether the LPUART's interrupt line is asserted: the transmitter is always ready (TDRE and
+/// TC), the receiver when it is enabled and input waits.
+pub fn irq(regs: &RegFile, input_waiting: bool) -> bool {
+    let ctrl = regs.get("CTRL");
+    let rx = ctrl & CTRL_RE != 0 && input_waiting;
+    ctrl & (CTRL_TIE | CTRL_TCIE) != 0 || (ctrl & CTRL_RIE != 0 && rx)
 }
 
 pub fn read(regs: &mut RegFile, r: usize, ctx: &mut Ctx<'_>) -> u32 {

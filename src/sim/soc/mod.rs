@@ -15,6 +15,7 @@ mod ccm;
 mod dcdc;
 mod gpio;
 mod iomuxc;
+pub mod irq;
 mod lpuart;
 pub mod map;
 pub mod regs;
@@ -42,8 +43,10 @@ pub struct State {
     pub ready_at: BTreeMap<usize, u64>,
     /// Cycle a counter (GPT, PIT) started counting, and its value then.
     pub counter_origin: BTreeMap<usize, (u64, u32)>,
-    /// RTWDOG: the first half of the 16-bit unlock sequence was written.
+    /// RTWDOG: the first half of a 16-bit key was written; WDOG: 0x5555 of the service.
     pub unlock_half: bool,
+    /// A watchdog's running timeout.
+    pub expiry: Option<wdog::Expiry>,
 }
 
 /// One peripheral instance: its map entry, registers and state.
@@ -106,6 +109,10 @@ pub struct Soc {
     plain_touched: BTreeSet<u32>,
     pub effects: Effects,
     poll: PollWatch,
+    /// Peripherals with an interrupt line and their IRQ numbers.
+    irq_lines: Vec<(usize, u32)>,
+    /// The last answer of [`Soc::interrupts`], until it may change.
+    irq_cache: irq::Interrupts,
 }
 
 /// Whether a write at `addr` may change a clock (CCM or CCM_ANALOG).
@@ -127,7 +134,7 @@ impl Default for Soc {
 
 impl Soc {
     pub fn new() -> Soc {
-        Soc {
+        let mut soc = Soc {
             periphs: MAP
                 .iter()
                 .map(|block| Peripheral {
@@ -140,7 +147,11 @@ impl Soc {
             plain_touched: BTreeSet::new(),
             effects: Effects::default(),
             poll: PollWatch::default(),
-        }
+            irq_lines: Vec::new(),
+            irq_cache: irq::Interrupts::default(),
+        };
+        soc.irq_lines = soc.irq_table();
+        soc
     }
 
     /// The core clock and the FlexSPI root clock the CCM and the PLLs select, in Hz.
@@ -204,6 +215,7 @@ impl Soc {
         io: &mut Io<'_>,
     ) -> Result<u32, MmioError> {
         let i = lookup(addr).ok_or(MmioError::Reserved)?;
+        self.irq_cache.valid_until = 0;
         let off = addr - self.periphs[i].block.base;
         let value = match self.periphs[i].regs.find(off) {
             Some((r, _)) => {
@@ -261,6 +273,7 @@ impl Soc {
     ) -> Result<(), MmioError> {
         let i = lookup(addr).ok_or(MmioError::Reserved)?;
         self.poll.count = 0;
+        self.irq_cache.valid_until = 0;
         let off = addr - self.periphs[i].block.base;
         match self.periphs[i].regs.find(off) {
             Some((r, alias)) => {
@@ -346,7 +359,7 @@ fn behaviour_write(p: &mut Peripheral, r: usize, old: u32, ctx: &mut Ctx<'_>) {
     let (regs, st) = (&mut p.regs, &mut p.state);
     match p.block.behaviour {
         Behaviour::Plain => {}
-        Behaviour::Wdog => wdog::wdog_write(regs, r, old),
+        Behaviour::Wdog => wdog::wdog_write(regs, st, r, old, ctx),
         Behaviour::Rtwdog => wdog::rtwdog_write(regs, st, r, old, ctx),
         Behaviour::Ccm => ccm::write(regs, st, r, old, ctx),
         Behaviour::Analog => analog::write(regs, st, r, old, ctx),

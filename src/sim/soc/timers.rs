@@ -1,8 +1,10 @@
 //! GPT1/2 and PIT: counters derived from the core cycle counter when read. Both count the
 //! 24 MHz peripheral clock (PERCLK from the oscillator, as the SDK and Teensy configure it),
 //! divided by the GPT prescaler. Status flags (GPT SR.OF1, PIT TFLGn.TIF) are set once the
-//! counter has passed its compare value since they were last cleared. These timers raise no
-//! interrupts yet: firmware that needs one uses SysTick.
+//! counter has passed its compare value since they were last cleared. Their interrupts (GPT
+//! IR.OF1IE, PIT TCTRLn.TIE) assert the NVIC line while the flag is set: [`gpt_irq`] and
+//! [`pit_irq`] say whether it is and at which core cycle it next will be, so the core needs no
+//! tick of the timers either.
 
 use super::regs::RegFile;
 use super::{Ctx, State};
@@ -13,6 +15,42 @@ pub const PERCLK_HZ: u64 = 24_000_000;
 /// Ticks of a `hz` clock between core cycles `from` and `now`.
 fn ticks(from: u64, now: u64, hz: u64, core_hz: u64) -> u64 {
     (now.saturating_sub(from) as u128 * u128::from(hz) / u128::from(core_hz.max(1))) as u64
+}
+
+/// The first core cycle at which `ticks(from, ·)` reaches `count` (the inverse of [`ticks`]).
+fn cycle_of_tick(from: u64, count: u64, hz: u64, core_hz: u64) -> u64 {
+    let hz = u128::from(hz.max(1));
+    let cycles = (u128::from(count) * u128::from(core_hz.max(1))).div_ceil(hz);
+    from.saturating_add(cycles.min(u128::from(u64::MAX)) as u64)
+}
+
+/// An interrupt line: asserted now, or the core cycle at which it will be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Line {
+    Asserted,
+    At(u64),
+    Quiet,
+}
+
+impl Line {
+    /// The line of a flag that sets at `at` (None: never), gated by an interrupt enable.
+    fn of(enabled: bool, at: Option<u64>, now: u64) -> Line {
+        match at {
+            Some(at) if enabled && at <= now => Line::Asserted,
+            Some(at) if enabled => Line::At(at),
+            _ => Line::Quiet,
+        }
+    }
+
+    /// Two lines wired together (the PIT's four channels share one interrupt).
+    pub fn or(self, other: Line) -> Line {
+        match (self, other) {
+            (Line::Asserted, _) | (_, Line::Asserted) => Line::Asserted,
+            (Line::At(a), Line::At(b)) => Line::At(a.min(b)),
+            (Line::At(a), Line::Quiet) | (Line::Quiet, Line::At(a)) => Line::At(a),
+            (Line::Quiet, Line::Quiet) => Line::Quiet,
+        }
+    }
 }
 
 // ---- GPT --------------------------------------------------------------------------------------
@@ -57,14 +95,29 @@ pub fn gpt_read(regs: &mut RegFile, st: &mut State, r: usize, ctx: &mut Ctx<'_>)
             }
         }
         "SR" => {
-            let sr = regs.index("SR");
-            let cleared = st.ready_at.get(&sr).copied().unwrap_or(0);
-            let since = ticks(cleared, ctx.now, gpt_hz(regs), ctx.core_hz).min(elapsed);
-            let of1 = regs.get("CR") & CR_EN != 0 && since > ocr1;
+            let of1 = gpt_of1_at(regs, st, ctx.core_hz).is_some_and(|at| at <= ctx.now);
             regs.values[r] | u32::from(of1)
         }
         _ => regs.values[r],
     }
+}
+
+/// The core cycle at which SR.OF1 sets (the counter passes OCR1 after the later of enabling
+/// and the last clear of SR); None while the GPT is off.
+fn gpt_of1_at(regs: &RegFile, st: &State, core_hz: u64) -> Option<u64> {
+    let hz = gpt_hz(regs);
+    if regs.get("CR") & CR_EN == 0 || hz == 0 {
+        return None;
+    }
+    let (origin, _) = st.counter_origin.get(&regs.index("CNT")).copied()?;
+    let cleared = st.ready_at.get(&regs.index("SR")).copied().unwrap_or(0);
+    let ocr1 = u64::from(regs.get("OCR1"));
+    Some(cycle_of_tick(origin.max(cleared), ocr1 + 1, hz, core_hz))
+}
+
+/// The GPT's interrupt line: SR.OF1 with IR.OF1IE.
+pub fn gpt_irq(regs: &RegFile, st: &State, now: u64, core_hz: u64) -> Line {
+    Line::of(regs.get("IR") & 1 != 0, gpt_of1_at(regs, st, core_hz), now)
 }
 
 pub fn gpt_write(regs: &mut RegFile, st: &mut State, r: usize, old: u32, ctx: &mut Ctx<'_>) {
@@ -95,6 +148,7 @@ pub fn gpt_write(regs: &mut RegFile, st: &mut State, r: usize, old: u32, ctx: &m
 
 const MCR_MDIS: u32 = 1 << 1;
 const TCTRL_TEN: u32 = 1 << 0;
+const TCTRL_TIE: u32 = 1 << 1;
 
 /// The channel (0..3) and field of a PIT register name such as `CVAL2`.
 fn channel(name: &str) -> Option<(usize, &str)> {
@@ -120,17 +174,44 @@ pub fn pit_read(regs: &mut RegFile, st: &mut State, r: usize, ctx: &mut Ctx<'_>)
         return regs.values[r];
     };
     let period = u64::from(regs.get(&format!("LDVAL{n}"))) + 1;
-    let elapsed = pit_elapsed(regs, st, n, ctx);
-    match (field, elapsed) {
-        ("CVAL", Some(t)) => (period - 1 - t % period) as u32,
-        ("TFLG", Some(t)) => {
-            let cleared = st.ready_at.get(&r).copied().unwrap_or(0);
-            let since = ticks(cleared, ctx.now, PERCLK_HZ, ctx.core_hz).min(t);
-            u32::from(since >= period)
-        }
-        ("TFLG", None) => 0,
+    match field {
+        "CVAL" => match pit_elapsed(regs, st, n, ctx) {
+            Some(t) => (period - 1 - t % period) as u32,
+            None => regs.values[r],
+        },
+        "TFLG" => u32::from(pit_flag_at(regs, st, n, ctx.core_hz).is_some_and(|at| at <= ctx.now)),
         _ => regs.values[r],
     }
+}
+
+/// The core cycle at which channel `n`'s TFLG sets (a full period after the later of starting
+/// and the last clear); None while the channel is stopped.
+fn pit_flag_at(regs: &RegFile, st: &State, n: usize, core_hz: u64) -> Option<u64> {
+    let tctrl = regs.index(&format!("TCTRL{n}"));
+    if regs.get("MCR") & MCR_MDIS != 0 || regs.values[tctrl] & TCTRL_TEN == 0 {
+        return None;
+    }
+    let (origin, _) = st.counter_origin.get(&tctrl).copied()?;
+    let cleared = st
+        .ready_at
+        .get(&regs.index(&format!("TFLG{n}")))
+        .copied()
+        .unwrap_or(0);
+    let period = u64::from(regs.get(&format!("LDVAL{n}"))) + 1;
+    Some(cycle_of_tick(
+        origin.max(cleared),
+        period,
+        PERCLK_HZ,
+        core_hz,
+    ))
+}
+
+/// The PIT's interrupt line: any channel's TFLG with its TCTRL.TIE.
+pub fn pit_irq(regs: &RegFile, st: &State, now: u64, core_hz: u64) -> Line {
+    (0..4).fold(Line::Quiet, |line, n| {
+        let tie = regs.get(&format!("TCTRL{n}")) & TCTRL_TIE != 0;
+        line.or(Line::of(tie, pit_flag_at(regs, st, n, core_hz), now))
+    })
 }
 
 pub fn pit_write(regs: &mut RegFile, st: &mut State, r: usize, old: u32, ctx: &mut Ctx<'_>) {

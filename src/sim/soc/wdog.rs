@@ -1,30 +1,102 @@
-//! WDOG1/2 and RTWDOG (the "WDOG3" of the manual).
+//! WDOG1/2 and RTWDOG (the "WDOG3" of the manual), with their timeouts.
 //!
 //! WDOG: WCR.WDE, once set, cannot be cleared (write-once), as on the chip; the SDK only clears
-//! it when set, which the ROM never does for a FlexSPI boot. RTWDOG: configuration registers
-//! (CS, TOVAL, WIN) are writable only after the unlock key (0xD928C520 as one 32-bit write with
-//! CS.CMD32EN, or 0xC520 then 0xD928 as 16-bit writes) sets CS.ULK; writing CS ends the
-//! unlocked window and sets CS.RCS (reconfiguration done). Timeouts are not modelled: a
-//! watchdog left running never resets the virtual board.
+//! it when set, which the ROM never does for a FlexSPI boot. Setting WDE starts the timeout of
+//! WCR.WT ((WT + 1) × 0.5 s of the 32 kHz clock); the service sequence 0x5555, 0xAAAA in WSR
+//! restarts it. RTWDOG: configuration registers (CS, TOVAL, WIN) are writable only after the
+//! unlock key (0xD928C520 as one 32-bit write with CS.CMD32EN, or 0xC520 then 0xD928 as 16-bit
+//! writes) sets CS.ULK; writing CS ends the unlocked window and sets CS.RCS (reconfiguration
+//! done). A configuration with CS.EN starts its timeout (TOVAL ticks of the clock CS.CLK
+//! selects, /256 with CS.PRES); the refresh key (0xB480A602, or 0xA602 then 0xB480) restarts it.
+//!
+//! A timeout that expires stops the run naming the watchdog and its timeout (on the chip it
+//! resets the SoC). The configuration the ROM leaves in RTWDOG is not timed: its timeout on a
+//! real part depends on fuses; SDK and Teensy start-up code reconfigure or disable it first.
+//! The WDOG power-down counter (WMCR.PDE, 16 s) is not modelled.
 
 use super::regs::RegFile;
 use super::{Ctx, State};
 
 const WCR_WDE: u32 = 1 << 2;
+const CS_EN: u32 = 1 << 7;
 const CS_ULK: u32 = 1 << 11;
 const CS_RCS: u32 = 1 << 10;
+const CS_PRES: u32 = 1 << 12;
 const UNLOCK: u32 = 0xD928_C520;
 const REFRESH: u32 = 0xB480_A602;
 
-pub fn wdog_write(regs: &mut RegFile, r: usize, old: u32) {
-    if regs.table[r].name == "WCR" && old & WCR_WDE != 0 {
-        regs.values[r] |= WCR_WDE;
+/// An armed watchdog: when it fires and what its timeout is, for the report.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expiry {
+    pub at: u64,
+    pub timeout: String,
+    /// Core cycles of one timeout period, to restart it on a service.
+    period: u64,
+}
+
+fn arm(st: &mut State, ctx: &Ctx<'_>, seconds: f64, timeout: String) {
+    let period = (seconds * ctx.core_hz as f64).ceil().max(1.0) as u64;
+    st.expiry = Some(Expiry {
+        at: ctx.now + period,
+        timeout,
+        period,
+    });
+}
+
+fn restart(st: &mut State, now: u64) {
+    if let Some(e) = st.expiry.as_mut() {
+        e.at = now + e.period;
     }
+}
+
+pub fn wdog_write(regs: &mut RegFile, st: &mut State, r: usize, old: u32, ctx: &mut Ctx<'_>) {
+    match regs.table[r].name {
+        "WCR" => {
+            if old & WCR_WDE != 0 {
+                regs.values[r] |= WCR_WDE;
+            } else if regs.values[r] & WCR_WDE != 0 {
+                let wt = (regs.values[r] >> 8) & 0xFF;
+                let seconds = f64::from(wt + 1) * 0.5;
+                arm(st, ctx, seconds, format!("WCR.WT = {wt:#04x}: {seconds} s"));
+            }
+        }
+        "WSR" => match ctx.raw & 0xFFFF {
+            0x5555 => st.unlock_half = true,
+            0xAAAA if st.unlock_half => {
+                st.unlock_half = false;
+                restart(st, ctx.now);
+            }
+            _ => st.unlock_half = false,
+        },
+        _ => {}
+    }
+}
+
+/// RTWDOG timeout in seconds and its description, for CS and TOVAL at `ctx.core_hz`.
+fn rtwdog_timeout(cs: u32, toval: u32, core_hz: u64) -> (f64, String) {
+    let (hz, clock) = match (cs >> 8) & 3 {
+        0 => (core_hz as f64 / 4.0, "bus (IPG) clock"),
+        1 => (32_768.0, "32 kHz LPO clock"),
+        2 => (32_768.0, "32 kHz internal clock"),
+        _ => (24_000_000.0, "24 MHz oscillator"),
+    };
+    let prescale = if cs & CS_PRES != 0 { 256.0 } else { 1.0 };
+    let ticks = f64::from(toval & 0xFFFF);
+    let seconds = ticks * prescale / hz;
+    let pres = if prescale > 1.0 { " /256" } else { "" };
+    (
+        seconds,
+        format!(
+            "TOVAL = {ticks} ticks of the {clock}{pres}: {:.3} ms",
+            seconds * 1e3
+        ),
+    )
 }
 
 pub fn rtwdog_write(regs: &mut RegFile, st: &mut State, r: usize, old: u32, ctx: &mut Ctx<'_>) {
     let cs = regs.index("CS");
-    let unlocked = regs.values[cs] & CS_ULK != 0;
+    // ULK is read-only: a write to CS itself is judged by the value CS had before it.
+    let unlocked = if r == cs { old } else { regs.values[cs] } & CS_ULK != 0;
     match regs.table[r].name {
         "CNT" => {
             regs.values[r] = old;
@@ -43,16 +115,42 @@ pub fn rtwdog_write(regs: &mut RegFile, st: &mut State, r: usize, old: u32, ctx:
                 _ => 0,
             };
             st.unlock_half = false;
-            if key == UNLOCK {
-                regs.values[cs] |= CS_ULK;
+            match key {
+                UNLOCK => regs.values[cs] |= CS_ULK,
+                REFRESH => restart(st, ctx.now),
+                _ => {}
             }
         }
         "CS" if unlocked => {
             // Reconfigured: the window closes, RCS reports the new configuration in effect.
-            regs.values[r] = (regs.values[r] & !CS_ULK) | CS_RCS;
+            let value = (regs.values[r] & !CS_ULK) | CS_RCS;
+            regs.values[r] = value;
+            if value & CS_EN != 0 {
+                let (seconds, timeout) = rtwdog_timeout(value, regs.get("TOVAL"), ctx.core_hz);
+                arm(st, ctx, seconds, timeout);
+            } else {
+                st.expiry = None;
+            }
         }
         "TOVAL" | "WIN" if unlocked => {}
         // Locked: configuration writes are ignored.
         _ => regs.values[r] = old,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rtwdog_timeouts_follow_the_clock_and_prescaler() {
+        let (s, text) = rtwdog_timeout(0x2180 | CS_EN, 0x400, 600_000_000);
+        assert!((s - 1024.0 / 32_768.0).abs() < 1e-9, "{s}");
+        assert!(
+            text.contains("1024 ticks") && text.contains("LPO"),
+            "{text}"
+        );
+        let (s, _) = rtwdog_timeout(0x2380 | CS_PRES, 24_000, 600_000_000);
+        assert!((s - 0.256).abs() < 1e-9, "{s}");
     }
 }

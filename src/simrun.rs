@@ -1,6 +1,8 @@
-//! One run of an image on the virtual board with the observers a report needs: a window between
+//! One run of an image on the virtual board with the observers its users need: a window between
 //! two symbols, the exact profiler and a counter of calls through veneers. `hotlink run`,
-//! `report`, `measure` and `check` all run images through here.
+//! `capture --sim`, the planner's what-if run, `report`, `measure` and `check` all run images
+//! through here. It sits beside [`crate::sim`] rather than inside it because it feeds the
+//! profiler ([`crate::profile`]), which itself builds on `sim`.
 
 use std::cell::RefCell;
 use std::rc::Rc;
