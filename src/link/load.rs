@@ -68,6 +68,8 @@ pub struct InputSection {
     pub flags: u64,
     pub align: u64,
     pub size: u64,
+    /// sh_entsize: the entry size of an SHF_MERGE section (0 otherwise).
+    pub entsize: u64,
     /// File contents (empty for SHT_NOBITS).
     pub data: Arc<[u8]>,
     pub relocs: Vec<Reloc>,
@@ -210,6 +212,7 @@ pub fn parse_object(origin: Origin, data: &[u8]) -> Result<Object, LoadError> {
             flags: sh.sh_flags(endian).0,
             align,
             size: u64::from(sh.sh_size(endian)),
+            entsize: u64::from(sh.sh_entsize(endian)),
             data: content,
             relocs: Vec::new(),
             link: sh.sh_link(endian),
