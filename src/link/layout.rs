@@ -89,6 +89,9 @@ pub struct ScriptSymbol {
     pub value: u64,
     pub section: Option<usize>,
     pub hidden: bool,
+    /// The one symbol its expression names (`PROVIDE(DefaultHandler = DefaultHandler_)`):
+    /// GNU ld gives the new symbol that symbol's type (a function stays STT_FUNC).
+    pub type_from: Option<String>,
 }
 
 pub struct Layout {
@@ -1285,6 +1288,7 @@ impl PassState<'_> {
                 value,
                 section,
                 hidden,
+                type_from: None,
             },
         );
         self.defined_now.insert(name.to_string());
@@ -1339,6 +1343,15 @@ impl PassState<'_> {
                 None => None,
             };
             self.define(&a.target, value, section, hidden);
+            let mut names = FxHashSet::default();
+            collect_syms(&a.expr, &mut names);
+            if let (Some(s), AssignOp::Set, 1) = (
+                self.layout.script_symbols.get_mut(&a.target),
+                a.op,
+                names.len(),
+            ) {
+                s.type_from = names.into_iter().next();
+            }
         }
         Ok(())
     }

@@ -93,9 +93,12 @@ impl InputSection {
     pub fn is_nobits(&self) -> bool {
         self.sh_type == elf::SHT_NOBITS.0
     }
-    /// Sections a linker lays out: allocated, and not groups/relocations/symbol tables.
+    /// Sections a linker lays out: not groups/relocations/symbol tables, and not SHF_EXCLUDE
+    /// (LLVM's embedded bitcode `.llvmbc`/`.llvmcmd`, which GNU ld and LLD leave out of a final
+    /// link).
     pub fn is_content(&self) -> bool {
         !self.discarded
+            && self.flags & elf::SHF_EXCLUDE.0 == 0
             && !matches!(
                 object::elf::SectionType(self.sh_type),
                 elf::SHT_NULL
