@@ -4,10 +4,8 @@
 //! virtual board as flashed (boot ROM, imxrt-rt's `__pre_init`, the BSP's clock bring-up), print its
 //! result over the LPUART and exit 0, whichever linker made it.
 //!
-//! hotlink's image is not yet byte-identical to GNU ld's here: GNU ld merges the SHF_MERGE string
-//! sections (`.rodata.str1.*`) that rustc emits and hotlink keeps them whole, so `.rodata` is a
-//! few hundred bytes larger and everything after it shifts (docs/linker.md). Until string merging
-//! lands, this test checks that each image boots and computes the same result.
+//! hotlink's image must also equal GNU ld's from the same objects: every loadable byte and every
+//! symbol (the comparison of `hotlink diff`, which names the section and symbol of a difference).
 //!
 //! Needs the ARM toolchain and the `thumbv7em-none-eabihf` Rust target: skipped locally with a
 //! message when either is missing, failing when `CI` is set. The cargo builds share one target
@@ -163,9 +161,29 @@ fn rust_fixtures_boot_as_flashed_whichever_linker_made_them() {
         return;
     }
     for fixture in FIXTURES {
+        let mut images = Vec::new();
         for linker in [Linker::Gnu, Linker::RustLld, Linker::Hotlink] {
             let elf = build(fixture, linker);
             boots(fixture, &elf);
+            images.push(elf);
         }
+        let diffs = differences(&images[0], &images[2]);
+        assert!(
+            diffs.is_empty(),
+            "{}: hotlink's image differs from GNU ld's: {diffs:#?}",
+            fixture.name
+        );
     }
+}
+
+/// Every loadable section and global symbol of `reference` must be identical in `ours`.
+fn differences(reference: &Path, ours: &Path) -> Vec<String> {
+    let view = |p: &Path| {
+        let data = std::fs::read(p).unwrap();
+        hotlink::inventory::diff::ImageView::parse(&data, &p.display().to_string()).unwrap()
+    };
+    hotlink::inventory::diff::differences(&view(reference), &view(ours))
+        .iter()
+        .map(ToString::to_string)
+        .collect()
 }

@@ -10,23 +10,14 @@ mod link_support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use hotlink::inventory::diff::{self, Difference, ImageView};
+use hotlink::inventory::diff::{self, ImageView};
 use link_support::{
     firmware_build_dir, fixtures, hotlink, qemu_run, run, toolchain_or_skip, CFLAGS, LIBGCC, NEWLIB,
 };
 
-/// Fixtures whose output differs from GNU ld by design; they are checked by running them instead.
+/// Fixtures whose output differs from GNU ld by design, with the reason: only the bytes of
+/// veneers and of the calls through them may differ there (layout and symbols are compared).
 const BY_DESIGN: &[(&str, &str)] = &[
-    (
-        "vm",
-        "GNU ld merges duplicate strings across SHF_MERGE sections (.rodata.*.str1.4); hotlink \
-         keeps every input section whole, so .rodata is larger and later addresses shift",
-    ),
-    ("vm-rt1176", "same string merging as `vm`"),
-    (
-        "sdk",
-        "same string merging as `vm` (newlib-nano's and printf's strings live in .text here)",
-    ),
     ("flashwrite", VENEER_ORDER),
     // Teensy-style: XIP code calls ITCM code and back, so both directions need veneers.
     ("teensy", VENEER_ORDER),
@@ -52,44 +43,6 @@ fn differences(reference: &Path, ours: &Path) -> Vec<String> {
 /// and SDK-style images start with the FlexSPI configuration block and boot through the ROM's IVT.
 fn boots_on_mps2(elf: &Path) -> bool {
     view(elf).vector_table_at_flash_start()
-}
-
-/// For images QEMU cannot boot (another part's memory map): string merging only makes `.rodata`
-/// larger, so every address must be unchanged or shifted by exactly that growth.
-/// Runs `elf` on the virtual RT1062 (boot ROM, SoC peripherals) and requires exit status 0.
-fn virtual_board_exits_0(elf: &Path, name: &str) {
-    let out = Command::new(hotlink())
-        .args(["run", "--board", "imxrt1062"])
-        .arg(elf)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{name}: hotlink's image fails on the virtual board:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn only_rodata_growth_shifts(reference: &Path, ours: &Path, name: &str) {
-    let (a, b) = (view(reference), view(ours));
-    let delta = b.section_size(".rodata") - a.section_size(".rodata");
-    assert!(
-        delta > 0,
-        "{name}: expected .rodata to be larger without string merging"
-    );
-    for d in diff::differences(&a, &b) {
-        let shift = match &d {
-            Difference::SectionMoved { a, b, .. } => b.0.wrapping_sub(a.0),
-            Difference::SymbolValue { a, b, .. } => b.wrapping_sub(*a),
-            Difference::SectionMissing(_) | Difference::SymbolMissing(_) => panic!("{name}: {d}"),
-            Difference::Bytes { .. } | Difference::SectionExtra(_) => 0,
-        };
-        assert!(
-            shift == 0 || shift == delta,
-            "{name}: {d} (moved by {shift:#x})"
-        );
-    }
 }
 
 fn build_own_program(dir: &Path) -> Vec<PathBuf> {
@@ -214,10 +167,8 @@ fn firmware_fixtures_link_identically() {
             .current_dir(&fixture.dir));
         let diffs = differences(&reference, &ours);
         match BY_DESIGN.iter().find(|(n, _)| n == name) {
-            Some((_, why)) if *why == VENEER_ORDER => {
-                // Only the bytes of veneers and of the calls through them may differ: every
-                // section address and size and every symbol must still be GNU ld's.
-                eprintln!("{name}: veneer order differs by design; comparing layout and symbols");
+            Some((_, why)) => {
+                eprintln!("{name}: {why}; comparing layout and symbols");
                 let layout: Vec<&String> = diffs
                     .iter()
                     .filter(|d| !d.contains("bytes differ"))
@@ -226,17 +177,6 @@ fn firmware_fixtures_link_identically() {
                 if boots_on_mps2(&reference) {
                     let (ok, text) = qemu_run(&ours);
                     assert!(ok, "{name}: hotlink's image fails in QEMU:\n{text}");
-                }
-            }
-            Some((_, why)) => {
-                eprintln!("{name}: differs by design ({why}); checking behaviour instead");
-                if boots_on_mps2(&reference) {
-                    let (ok, text) = qemu_run(&ours);
-                    assert!(ok, "{name}: hotlink's image fails in QEMU:\n{text}");
-                } else if name == "sdk" {
-                    virtual_board_exits_0(&ours, name);
-                } else {
-                    only_rodata_growth_shifts(&reference, &ours, name);
                 }
             }
             None => assert!(diffs.is_empty(), "{name}: {diffs:#?}"),

@@ -89,6 +89,9 @@ pub struct ScriptSymbol {
     pub value: u64,
     pub section: Option<usize>,
     pub hidden: bool,
+    /// The one symbol its expression names (`PROVIDE(DefaultHandler = DefaultHandler_)`):
+    /// GNU ld gives the new symbol that symbol's type (a function stays STT_FUNC).
+    pub type_from: Option<String>,
 }
 
 pub struct Layout {
@@ -109,6 +112,8 @@ pub struct Layout {
     merge_exidx: bool,
     /// For `.ARM.exidx` input sections that lost entries to merging: which 8-byte entries stay.
     pub exidx_kept: FxHashMap<(usize, u32), Vec<bool>>,
+    /// SHF_MERGE input sections with their duplicate strings and constants removed.
+    pub merges: super::merge::Merges,
 }
 
 /// One statement of the flattened script, in evaluation order.
@@ -266,6 +271,7 @@ impl Layout {
             dropped_exidx: Vec::new(),
             merge_exidx,
             exidx_kept: FxHashMap::default(),
+            merges: super::merge::Merges::default(),
         };
         for c in &script.commands {
             if let Command::Entry(e) = c {
@@ -273,6 +279,14 @@ impl Layout {
             }
         }
         layout.build_sections(&flat, r, assigned);
+        let output_of: FxHashMap<(usize, u32), usize> = layout
+            .sections
+            .iter()
+            .enumerate()
+            .flat_map(|(oi, sec)| sec.inputs.iter().map(move |&key| (key, oi)))
+            .collect();
+        layout.merges =
+            super::merge::Merges::compute(r, &layout.live, &|key| output_of.get(&key).copied());
         for round in 0..16 {
             layout.run_passes(&flat, r, defsyms)?;
             // Early rounds drop veneers whose target moved (they would be stale, keyed by an old
@@ -635,10 +649,31 @@ impl Layout {
 
     /// Size of an input section in the output (smaller than its own for merged unwind tables).
     pub fn input_size(&self, is: &InputSection, key: (usize, u32)) -> u64 {
+        if let Some(size) = self.merges.size(key) {
+            return size;
+        }
         match self.exidx_kept.get(&key) {
             Some(kept) => 8 * kept.iter().filter(|&&k| k).count() as u64,
             None => is.size,
         }
+    }
+
+    /// Output section and offset in it of byte `offset` of input section `sec` of `obj`
+    /// (following merged strings to the section that holds them).
+    pub fn input_location(
+        &self,
+        r: &Resolved,
+        obj: usize,
+        sec: u32,
+        offset: u64,
+    ) -> Option<(usize, u64)> {
+        let is = r.objects[obj].sections.get(sec as usize)?;
+        let ((obj, sec), offset) = self
+            .merges
+            .map(is, (obj, sec), offset)
+            .unwrap_or(((obj, sec), offset));
+        let (out, off) = self.placement[obj].get(sec as usize).copied().flatten()?;
+        Some((out, off + offset))
     }
 
     fn pass(
@@ -798,8 +833,8 @@ impl Layout {
         match s.section {
             SymSection::Abs => Some(u64::from(s.value)),
             SymSection::Section(sec) => {
-                let (out, off) = self.placement[obj].get(sec as usize).copied().flatten()?;
-                Some(self.sections[out].vma + off + u64::from(s.value))
+                let (out, off) = self.input_location(r, obj, sec, u64::from(s.value))?;
+                Some(self.sections[out].vma + off)
             }
             _ => None,
         }
@@ -1253,6 +1288,7 @@ impl PassState<'_> {
                 value,
                 section,
                 hidden,
+                type_from: None,
             },
         );
         self.defined_now.insert(name.to_string());
@@ -1307,6 +1343,15 @@ impl PassState<'_> {
                 None => None,
             };
             self.define(&a.target, value, section, hidden);
+            let mut names = FxHashSet::default();
+            collect_syms(&a.expr, &mut names);
+            if let (Some(s), AssignOp::Set, 1) = (
+                self.layout.script_symbols.get_mut(&a.target),
+                a.op,
+                names.len(),
+            ) {
+                s.type_from = names.into_iter().next();
+            }
         }
         Ok(())
     }
@@ -1549,6 +1594,11 @@ impl PassState<'_> {
         pieces: &mut Vec<(Piece, u64)>,
     ) {
         let is = &self.r.objects[o].sections[s as usize];
+        if self.layout.merges.left_out((o, s)) {
+            // Every string it had is stored elsewhere: no bytes, no alignment (as GNU ld).
+            self.layout.placement[o][s as usize] = Some((oi, self.dot - vma));
+            return;
+        }
         self.dot = align_up(self.dot, subalign.unwrap_or(is.align));
         pieces.push((Piece::Input { obj: o, sec: s }, self.dot - vma));
         self.layout.placement[o][s as usize] = Some((oi, self.dot - vma));

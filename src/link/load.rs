@@ -68,6 +68,8 @@ pub struct InputSection {
     pub flags: u64,
     pub align: u64,
     pub size: u64,
+    /// sh_entsize: the entry size of an SHF_MERGE section (0 otherwise).
+    pub entsize: u64,
     /// File contents (empty for SHT_NOBITS).
     pub data: Arc<[u8]>,
     pub relocs: Vec<Reloc>,
@@ -91,9 +93,12 @@ impl InputSection {
     pub fn is_nobits(&self) -> bool {
         self.sh_type == elf::SHT_NOBITS.0
     }
-    /// Sections a linker lays out: allocated, and not groups/relocations/symbol tables.
+    /// Sections a linker lays out: not groups/relocations/symbol tables, and not SHF_EXCLUDE
+    /// (LLVM's embedded bitcode `.llvmbc`/`.llvmcmd`, which GNU ld and LLD leave out of a final
+    /// link).
     pub fn is_content(&self) -> bool {
         !self.discarded
+            && self.flags & elf::SHF_EXCLUDE.0 == 0
             && !matches!(
                 object::elf::SectionType(self.sh_type),
                 elf::SHT_NULL
@@ -210,6 +215,7 @@ pub fn parse_object(origin: Origin, data: &[u8]) -> Result<Object, LoadError> {
             flags: sh.sh_flags(endian).0,
             align,
             size: u64::from(sh.sh_size(endian)),
+            entsize: u64::from(sh.sh_entsize(endian)),
             data: content,
             relocs: Vec::new(),
             link: sh.sh_link(endian),

@@ -14,6 +14,7 @@ pub mod exprsection;
 pub mod fuzz;
 pub mod layout;
 pub mod load;
+pub mod merge;
 pub mod place;
 pub mod ramcheck;
 pub mod relocate;

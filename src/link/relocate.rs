@@ -66,13 +66,10 @@ pub fn target(layout: &Layout, r: &Resolved, obj: usize, sym: u32) -> Result<Tar
     let is_func = s.st_type == elf::STT_FUNC.0;
     if s.binding == Binding::Local {
         let value = match s.section {
-            SymSection::Section(sec) => {
-                match layout.placement[obj].get(sec as usize).copied().flatten() {
-                    Some((out, off)) => layout.sections[out].vma + off + u64::from(s.value),
-                    // A reference to a discarded section (debug info of collected code).
-                    None => 0,
-                }
-            }
+            // None: a reference to a discarded section (debug info of collected code).
+            SymSection::Section(_) => layout
+                .object_symbol_value(r, obj, sym as usize)
+                .unwrap_or(0),
             _ => u64::from(s.value),
         };
         return Ok(Target {
@@ -422,6 +419,60 @@ pub fn veneer_bytes(dest: u64) -> [u8; 8] {
     b
 }
 
+/// The addend a REL relocation of type `r_type` keeps in the field at `at`, for the types a
+/// reference into a merged string section uses (as GNU ld reads it for that purpose).
+fn implicit_addend(r_type: u32, data: &[u8], at: usize) -> Option<i64> {
+    let fits = |n: usize| at + n <= data.len();
+    match r_type {
+        R_ARM_ABS32 | R_ARM_TARGET1 | R_ARM_REL32 if fits(4) => {
+            Some(i64::from(read32(data, at) as i32))
+        }
+        R_ARM_PREL31 if fits(4) => Some(sign_extend(read32(data, at) & 0x7fff_ffff, 31)),
+        R_ARM_ABS16 if fits(2) => Some(i64::from(read16(data, at) as u16 as i16)),
+        R_ARM_ABS8 if fits(1) => Some(i64::from(data[at] as i8)),
+        R_ARM_THM_MOVW_ABS_NC
+        | R_ARM_THM_MOVT_ABS
+        | R_ARM_THM_MOVW_PREL_NC
+        | R_ARM_THM_MOVT_PREL
+            if fits(4) =>
+        {
+            let imm = decode_thumb_mov_imm(read16(data, at), read16(data, at + 2));
+            Some(i64::from(imm as u16 as i16))
+        }
+        _ => None,
+    }
+}
+
+/// A relocation against the section symbol of a merged string section (a `.LC0` literal)
+/// points at symbol + addend, which merging moved: the target becomes that string's new
+/// address less the addend, so that applying the relocation as usual lands on it (GNU ld
+/// rebases the addend the same way). Other targets are returned unchanged.
+fn merged_section_target(
+    layout: &Layout,
+    r: &Resolved,
+    obj: usize,
+    rel: &super::load::Reloc,
+    data: &[u8],
+    t: Target,
+) -> Target {
+    let s = &r.objects[obj].symbols[rel.sym as usize];
+    let SymSection::Section(sec) = s.section else {
+        return t;
+    };
+    if s.st_type != elf::STT_SECTION.0 || layout.merges.size((obj, sec)).is_none() {
+        return t;
+    }
+    let addend = implicit_addend(rel.r_type, data, rel.offset as usize).unwrap_or(0);
+    let at = (i64::from(s.value) + addend).max(0) as u64;
+    match layout.input_location(r, obj, sec, at) {
+        Some((out, off)) => Target {
+            value: (layout.sections[out].vma + off).wrapping_sub(addend as u64),
+            ..t
+        },
+        None => t,
+    }
+}
+
 /// Builds the contents of every output section (empty for NOBITS) with relocations applied.
 pub fn build(layout: &Layout, r: &Resolved) -> Result<Vec<Vec<u8>>, RelocError> {
     let mut undefined: Vec<String> = Vec::new();
@@ -467,6 +518,10 @@ pub fn build(layout: &Layout, r: &Resolved) -> Result<Vec<Vec<u8>>, RelocError> 
                     };
                     let size = layout.input_size(is, (obj, si)) as usize;
                     let bytes = &mut data[off..off + size];
+                    if let Some(merged) = layout.merges.contents((obj, si)) {
+                        bytes.copy_from_slice(merged);
+                        continue;
+                    }
                     match kept {
                         None => bytes.copy_from_slice(&is.data),
                         Some(kept) => {
@@ -488,7 +543,7 @@ pub fn build(layout: &Layout, r: &Resolved) -> Result<Vec<Vec<u8>>, RelocError> 
                             sym: rel.sym,
                         };
                         let t = match target(layout, r, obj, rel.sym) {
-                            Ok(t) => t,
+                            Ok(t) => merged_section_target(layout, r, obj, rel, bytes, t),
                             Err(name) => {
                                 if undefined.len() < 20 {
                                     undefined.push(format!(

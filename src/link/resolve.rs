@@ -260,6 +260,7 @@ impl Resolved {
                     flags: elf::SHF_ALLOC.0 | elf::SHF_WRITE.0,
                     align: 1,
                     size: 0,
+                    entsize: 0,
                     data: Arc::from(&[][..]),
                     relocs: Vec::new(),
                     link: 0,

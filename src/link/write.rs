@@ -1,8 +1,8 @@
 //! Output: the ELF executable, a GNU-style map file and the JSON link map.
 //!
 //! The ELF32 executable is written directly: it is a handful of fixed-size records (file header,
-//! one PT_LOAD per allocated output section with its load address, section headers, symbol and
-//! string tables), and writing them here keeps file offsets congruent with run addresses without
+//! a PT_LOAD per allocated output section with its load address, NOBITS sections folded into the
+//! segment they continue, section headers, symbol and string tables), and writing them here keeps file offsets congruent with run addresses without
 //! going through `object::write`'s generic two-phase writer. The JSON link map format is
 //! documented in `docs/link-map-format.md`.
 
@@ -81,6 +81,29 @@ fn kept_section(layout: &Layout, i: usize) -> Option<usize> {
     Some(best)
 }
 
+/// A script symbol's type: that of the one symbol its expression names, through chains of
+/// script assignments (GNU ld), else STT_NOTYPE.
+fn script_symbol_type(layout: &Layout, r: &Resolved, name: &str) -> u8 {
+    let mut name = name;
+    for _ in 0..16 {
+        let Some(from) = layout
+            .script_symbols
+            .get(name)
+            .and_then(|s| s.type_from.as_deref())
+        else {
+            break;
+        };
+        if !layout.script_symbols.contains_key(from) {
+            if let Some(Def::Object { obj, sym, .. }) = r.global(from).map(|g| g.def) {
+                return r.objects[obj].symbols[sym].st_type;
+            }
+            break;
+        }
+        name = from;
+    }
+    elf::STT_NOTYPE.0
+}
+
 pub fn collect_symbols(layout: &Layout, r: &Resolved) -> Vec<OutSymbol> {
     let mut out = Vec::new();
     for (oi, o) in r.objects.iter().enumerate() {
@@ -150,7 +173,7 @@ pub fn collect_symbols(layout: &Layout, r: &Resolved) -> Vec<OutSymbol> {
             name: name.clone(),
             value: s.value,
             size: 0,
-            st_type: elf::STT_NOTYPE.0,
+            st_type: script_symbol_type(layout, r, name),
             binding: if s.hidden {
                 Binding::Local
             } else {
@@ -194,7 +217,8 @@ pub fn elf_image(
     for (k, &i) in emitted.iter().enumerate() {
         shndx.insert(i, k as u32 + 1);
     }
-    let mut buf = vec![0u8; 52 + 32 * loadable.len()];
+    let segments = segments(layout, &loadable);
+    let mut buf = vec![0u8; 52 + 32 * segments.len()];
     // Section data.
     let mut offsets: FxHashMap<usize, usize> = FxHashMap::default();
     for &i in &emitted {
@@ -389,7 +413,7 @@ pub fn elf_image(
     for v in [
         52u16,
         32,
-        loadable.len() as u16,
+        segments.len() as u16,
         40,
         shnum as u16,
         shnum as u16 - 1,
@@ -398,7 +422,43 @@ pub fn elf_image(
     }
     buf[..52].copy_from_slice(&h);
     // Program headers.
-    for (k, &i) in loadable.iter().enumerate() {
+    for (k, seg) in segments.iter().enumerate() {
+        let mut ph = Vec::with_capacity(32);
+        for v in [
+            elf::PT_LOAD.0,
+            offsets[&seg.first] as u32,
+            seg.vma as u32,
+            seg.lma as u32,
+            seg.filesz as u32,
+            seg.memsz as u32,
+            seg.flags,
+            (seg.align as u32).max(4),
+        ] {
+            ph.extend_from_slice(&v.to_le_bytes());
+        }
+        let at = 52 + 32 * k;
+        buf[at..at + 32].copy_from_slice(&ph);
+    }
+    buf
+}
+
+/// One PT_LOAD: an output section, with the NOBITS sections that follow it in memory.
+struct Segment {
+    first: usize,
+    vma: u64,
+    lma: u64,
+    filesz: u64,
+    memsz: u64,
+    flags: u32,
+    align: u64,
+}
+
+/// A PT_LOAD per allocated section, except that a NOBITS section (`.bss`, `.heap`, `.stack`,
+/// NOLOAD) continuing the previous segment in both run and load address, with the same write
+/// permission, only extends its memory size, as GNU ld does: no load segment, nothing to copy.
+fn segments(layout: &Layout, loadable: &[usize]) -> Vec<Segment> {
+    let mut out: Vec<Segment> = Vec::new();
+    for &i in loadable {
         let s = &layout.sections[i];
         let mut flags = elf::PF_R.0;
         if s.write {
@@ -407,24 +467,30 @@ pub fn elf_image(
         if s.exec {
             flags |= elf::PF_X.0;
         }
-        let filesz = if s.nobits { 0 } else { s.size as u32 };
-        let mut ph = Vec::with_capacity(32);
-        for v in [
-            elf::PT_LOAD.0,
-            offsets[&i] as u32,
-            s.vma as u32,
-            s.lma as u32,
-            filesz,
-            s.size as u32,
-            flags,
-            (s.align as u32).max(4),
-        ] {
-            ph.extend_from_slice(&v.to_le_bytes());
+        if let Some(p) = out.last_mut().filter(|p| {
+            let gap = s.vma.wrapping_sub(p.vma + p.memsz);
+            s.nobits
+                && s.vma >= p.vma + p.memsz
+                && gap < s.align.max(1)
+                && s.lma.wrapping_sub(p.lma + p.memsz) == gap
+                && (p.flags & elf::PF_W.0 != 0) == s.write
+        }) {
+            p.memsz = s.vma + s.size - p.vma;
+            p.flags |= flags;
+            p.align = p.align.max(s.align);
+            continue;
         }
-        let at = 52 + 32 * k;
-        buf[at..at + 32].copy_from_slice(&ph);
+        out.push(Segment {
+            first: i,
+            vma: s.vma,
+            lma: s.lma,
+            filesz: if s.nobits { 0 } else { s.size },
+            memsz: s.size,
+            flags,
+            align: s.align,
+        });
     }
-    buf
+    out
 }
 
 fn kind_of(s: &OutSection) -> &'static str {
