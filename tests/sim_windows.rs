@@ -14,7 +14,7 @@ use std::process::Command;
 use hotlink::board::Board;
 use hotlink::measure::{self, windows, Measurement};
 use hotlink::profile::Profile;
-use hotlink::report::Window;
+use hotlink::simrun::Window;
 use hotlink::sim::{Limits, Machine};
 
 const LOOP: &str = "loop_iteration..loop_idle";
