@@ -14,8 +14,8 @@ use std::process::Command;
 use hotlink::board::Board;
 use hotlink::measure::{self, windows, Measurement};
 use hotlink::profile::Profile;
-use hotlink::simrun::Window;
 use hotlink::sim::{Limits, Machine};
+use hotlink::simrun::Window;
 
 const LOOP: &str = "loop_iteration..loop_idle";
 

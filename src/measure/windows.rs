@@ -12,8 +12,8 @@ use std::rc::Rc;
 
 use anyhow::{bail, Context, Result};
 
-use crate::simrun::Window;
 use crate::sim::{Limits, Machine, Observer, StopReason};
+use crate::simrun::Window;
 
 /// Core cycles the board runs between two looks at the window count.
 pub const STRETCH_CYCLES: u64 = 1 << 16;
