@@ -434,3 +434,108 @@ fn measure_check_and_compare_work_on_every_fixture() {
     assert!(ok, "after --update every fixture passes: {err}");
     assert_eq!(out.matches("ok ").count(), 6, "{out}");
 }
+
+/// `optimize --free ITCM=1K` on teensy, plus `extra` flags; returns the work directory.
+fn free_teensy_itcm(extra: &[String]) -> tempfile::TempDir {
+    let out = tempfile::tempdir().unwrap();
+    let dir = firmware_build_dir().join("teensy");
+    let mut args: Vec<String> = ["optimize", "--free", "ITCM=1K", "-C"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.push(dir.to_str().unwrap().into());
+    args.extend(["-o".into(), out.path().to_str().unwrap().into()]);
+    args.extend(extra.iter().cloned());
+    args.extend(["--".into(), "@teensy.link".into()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    // optimize links with the plan (`link --plan`) and fails unless the image passes on the board.
+    let (ok, _, err) = hotlink(&args);
+    assert!(ok, "teensy --free ITCM=1K {extra:?}: {err}");
+    out
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Size of `.text.itcm` in a hotlink JSON link map.
+fn itcm_code(map: &serde_json::Value) -> u64 {
+    map["output_sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == ".text.itcm")
+        .and_then(|s| s["size"].as_u64())
+        .unwrap()
+}
+
+/// Cycles from entering `main` to its first `millis()` call: the fixture's work. Its total
+/// cycles are no measure of placement: main spins on `millis()` for 2 ms, and the startup copy
+/// shrinks with the code left in ITCM.
+fn work_cycles(elf: &Path) -> u64 {
+    let (ok, out, err) = hotlink(&["run", "--window", "main..millis", elf.to_str().unwrap()]);
+    assert!(ok && out.contains("teensy: ok"), "{out}{err}");
+    let line = out.lines().find(|l| l.starts_with("window")).unwrap();
+    let cycles = line.split(": ").nth(1).unwrap().split(' ').next().unwrap();
+    cycles.parse().unwrap()
+}
+
+/// #12 Teensy direction: everything runs from ITCM, and `--free` chooses the code that goes back
+/// to flash. It frees what was asked, keeps the reset path (entered through the IVT) in flash,
+/// and costs the work fewer cycles than moving the largest sections first.
+#[test]
+fn freeing_teensy_itcm_costs_less_than_moving_the_largest_sections() {
+    if !libraries_present() {
+        return;
+    }
+    let ilp = free_teensy_itcm(&[]);
+    let baseline_map = json(&ilp.path().join("baseline.map.json"));
+    let freed =
+        itcm_code(&baseline_map) - itcm_code(&json(&ilp.path().join("optimized-1.map.json")));
+    assert!(freed >= 1024, "freed {freed} bytes of ITCM");
+    let plan = std::fs::read_to_string(ilp.path().join("plan-1.json")).unwrap();
+    assert!(
+        !plan.contains("\".startup\""),
+        "the reset function runs from flash before the ITCM copy: {plan}"
+    );
+
+    // The size-only choice: the largest movable ITCM sections until 1 KB is freed (crt* pieces
+    // are linker-assembled and stay), pinned to flash by their first symbol.
+    let mut sections: Vec<&serde_json::Value> = baseline_map["input_sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["output_section"] == ".text.itcm" && s["kind"] == "code")
+        .filter(|s| {
+            !s["object"]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .starts_with("crt")
+        })
+        .collect();
+    sections.sort_by_key(|s| std::cmp::Reverse(s["size"].as_u64().unwrap()));
+    let (mut pins, mut moved) = (Vec::new(), 0);
+    for s in sections {
+        if moved >= 1024 {
+            break;
+        }
+        moved += s["size"].as_u64().unwrap();
+        let symbol = s["symbols"].as_array().unwrap().iter().find_map(|y| {
+            let name = y["name"].as_str().unwrap();
+            (!name.starts_with('$')).then_some(name)
+        });
+        pins.extend(["--pin".to_string(), format!("{}=FLASH", symbol.unwrap())]);
+    }
+    let largest = free_teensy_itcm(&pins);
+
+    let base = work_cycles(&ilp.path().join("baseline.elf"));
+    let by_cost = work_cycles(&ilp.path().join("optimized.elf"));
+    let by_size = work_cycles(&largest.path().join("optimized.elf"));
+    assert!(
+        by_cost < by_size,
+        "main's work: baseline {base}, --free by cost {by_cost}, largest first {by_size} cycles"
+    );
+}

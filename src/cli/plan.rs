@@ -54,6 +54,10 @@ pub struct PlanningArgs {
     /// Bytes a region may hold of planned code, e.g. ITCM=16K (repeatable).
     #[arg(long, value_name = "REGION=SIZE")]
     pub budget: Vec<String>,
+    /// Bytes of code to move out of a region, at the least cycle cost, e.g. ITCM=16K on a
+    /// Teensy-style image whose code all runs from ITCM: RAM given back to data (repeatable).
+    #[arg(long, value_name = "REGION=SIZE")]
+    pub free: Vec<String>,
     /// xip, gnu-fill, any-best-fit, greedy or ilp.
     #[arg(long, default_value = "ilp")]
     strategy: hotlink_solver::Strategy,
@@ -85,15 +89,19 @@ pub struct PlanningArgs {
 impl PlanningArgs {
     /// The planner's options from the flags.
     pub fn options(&self) -> Result<PlanOptions> {
-        let budgets = self
-            .budget
-            .iter()
-            .map(|b| {
-                let (region, size) = split_pair(b, "--budget")?;
-                let size = Bytes::parse(&size).map_err(|e| anyhow::anyhow!("--budget {b}: {e}"))?;
-                Ok((region, size.0))
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let sizes = |flags: &[String], what: &str| {
+            flags
+                .iter()
+                .map(|b| {
+                    let (region, size) = split_pair(b, what)?;
+                    let size =
+                        Bytes::parse(&size).map_err(|e| anyhow::anyhow!("{what} {b}: {e}"))?;
+                    Ok((region, size.0))
+                })
+                .collect::<Result<Vec<_>>>()
+        };
+        let budgets = sizes(&self.budget, "--budget")?;
+        let free = sizes(&self.free, "--free")?;
         let pin = self
             .pin
             .iter()
@@ -102,6 +110,7 @@ impl PlanningArgs {
         Ok(PlanOptions {
             strategy: self.strategy,
             budgets,
+            free,
             ram_only: self.ram_only.clone(),
             exclude: self.exclude.clone(),
             pin,

@@ -38,6 +38,10 @@ pub struct PlanOptions {
     pub strategy: solver::Strategy,
     /// Budgets per board region name, overriding "what is free".
     pub budgets: Vec<(String, u64)>,
+    /// Bytes of code to move out of a region (`--free ITCM=16K`): its budget becomes the code it
+    /// holds now less this, so the plan gives that much back to data at the least cycle cost
+    /// (Teensy-style images, where all code starts in ITCM).
+    pub free: Vec<(String, u64)>,
     /// Glob patterns (on `object:section`, the section name or a symbol) of flash-disabled
     /// roots, in addition to `.ramfunc*` sections.
     pub ram_only: Vec<String>,
@@ -59,6 +63,7 @@ impl Default for PlanOptions {
         PlanOptions {
             strategy: solver::Strategy::Ilp,
             budgets: Vec::new(),
+            free: Vec::new(),
             ram_only: Vec::new(),
             exclude: Vec::new(),
             pin: Vec::new(),
@@ -475,13 +480,28 @@ fn current_cycles(profile: &Profile, items: &Items<'_>, warnings: &mut Vec<Strin
     cycles
 }
 
+/// The budget that frees `wanted` bytes of `region`: the code items occupy there now (charged as
+/// the solver charges them, aligned up) less `wanted`.
+fn budget_to_free(region: &str, wanted: u64, items: &Items<'_>, home: usize) -> Result<u64> {
+    let occupied: u64 = (0..items.sections.len())
+        .filter(|&i| items.home[i] == home)
+        .map(|i| items.sections[i].size.div_ceil(items.align[i]) * items.align[i])
+        .sum();
+    occupied.checked_sub(wanted).with_context(|| {
+        format!(
+            "--free {region}={wanted}: the plan can move at most the {occupied} bytes of code that sit in {region} now; ask for less"
+        )
+    })
+}
+
 /// What may hold planned code in each target region: free space less the reserve, or the
-/// user's budget.
+/// user's budget, or what `--free` leaves.
 fn region_budgets(
     inputs: &PlanInputs<'_>,
     options: &PlanOptions,
     map: &LinkMap,
     targets: &[TargetRegion],
+    items: &Items<'_>,
 ) -> Result<Vec<solver::Region>> {
     let board = inputs.board;
     let is_item_region = |address: u64| {
@@ -491,7 +511,8 @@ fn region_budgets(
     };
     let regions: Vec<solver::Region> = targets
         .iter()
-        .map(|t| {
+        .enumerate()
+        .map(|(home, t)| {
             let region = &board.regions[t.board_index];
             let fixed: u64 = map
                 .input_sections
@@ -510,22 +531,29 @@ fn region_budgets(
                 options.reserve
             };
             let free = region.size.0.saturating_sub(fixed + reserve);
-            let budget = options
+            let mut budget = options
                 .budgets
                 .iter()
                 .find(|(name, _)| name.eq_ignore_ascii_case(&region.name))
                 .map_or(free, |(_, b)| (*b).min(free));
-            solver::Region {
+            if let Some((_, wanted)) = options
+                .free
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case(&region.name))
+            {
+                budget = budget.min(budget_to_free(&region.name, *wanted, items, home)?);
+            }
+            Ok(solver::Region {
                 name: region.name.clone(),
                 kind: t.kind,
                 budget,
-            }
+            })
         })
-        .collect();
-    for (name, _) in &options.budgets {
+        .collect::<Result<_>>()?;
+    for (name, _) in options.budgets.iter().chain(&options.free) {
         if !regions.iter().any(|r| r.name.eq_ignore_ascii_case(name)) {
             bail!(
-                "--budget {name}: not a region code can be placed in on {} (candidates: {})",
+                "--budget/--free {name}: not a region code can be placed in on {} (candidates: {})",
                 board.name,
                 regions
                     .iter()
@@ -551,7 +579,7 @@ fn model(
     warnings: &mut Vec<String>,
 ) -> Result<solver::Problem> {
     let board = inputs.board;
-    let problem_regions = region_budgets(inputs, options, map, targets)?;
+    let problem_regions = region_budgets(inputs, options, map, targets, items)?;
     let current = current_cycles(inputs.profile, items, warnings);
     let mut solver_items = Vec::with_capacity(items.sections.len());
     for (i, s) in items.sections.iter().enumerate() {

@@ -130,8 +130,10 @@ fn before_copy(facts: &StartupFacts<'_>) -> Vec<(usize, String)> {
     parent.insert(entry, None);
     let mut queue = VecDeque::from([entry]);
     while let Some(item) = queue.pop_front() {
-        // A table is read, not run: what a vector table points at runs when it is taken.
-        if facts.not_code[item] {
+        // A table is read, not run: what a vector table points at runs when it is taken. The
+        // entry is the exception: a Teensy-style image enters through its IVT, whose entry
+        // word is the reset function.
+        if facts.not_code[item] && item != entry {
             continue;
         }
         let refs = by_item.get(&item).map(Vec::as_slice).unwrap_or(&[]);
@@ -391,6 +393,36 @@ mod tests {
         not_code[3] = true;
         let pinned = pinned_set(&not_code);
         assert!(pinned[&3].contains("data in a code section"), "{pinned:?}");
+    }
+
+    /// A Teensy-style image enters through its IVT (data); the reset function its entry word
+    /// names runs from flash before the ITCM copy, so it stays, and so does what it calls first.
+    #[test]
+    fn an_ivt_entry_pins_the_reset_function_it_names() {
+        let (mut sections, mut refs, code) = sdk_like();
+        sections.push(section("boot.o", ".ivt", "ImageVectorTable"));
+        refs.push(reference(7, Some(0), "Reset_Handler", 4, RefKind::Data));
+        let sections: Vec<&MapInputSection> = sections.iter().collect();
+        let mut not_code = [false; 8];
+        not_code[7] = true;
+        let bytes = move |i: usize| (i == 0).then(|| code.clone());
+        let pinned = startup_safe_set(&StartupFacts {
+            sections: &sections,
+            not_code: &not_code,
+            references: &refs,
+            entry: Some(7),
+            copy_symbols: &["__ram_function_start__".to_string()],
+            bytes: &bytes,
+        });
+        assert!(
+            pinned[&0].contains("ImageVectorTable -> Reset_Handler"),
+            "{pinned:?}"
+        );
+        assert!(pinned[&2].contains("copy_words"), "the copier: {pinned:?}");
+        assert!(
+            !pinned.contains_key(&3),
+            "main runs after the copy: {pinned:?}"
+        );
     }
 
     #[test]
