@@ -372,7 +372,7 @@ impl<'m> Items<'m> {
         }
         let inventory = &objects.inventory;
         // One `realpath` per file, not per section: an archive's members share it, and on the
-        // SDK-style fixture per-section calls were a third of the plan's CPU time.
+        // SDK-style fixture per-section calls were over a quarter of the plan's CPU time.
         let mut canonical: FxHashMap<PathBuf, PathBuf> = FxHashMap::default();
         let mut key = |file: &Path, member: Option<&str>, name: &str| {
             let file = canonical
