@@ -8,6 +8,7 @@ use clap::Args;
 use super::Format;
 use crate::board::Board;
 use crate::linkmap::LinkMap;
+use crate::planner::timings::{Clock, Step, Timings};
 use crate::planner::{self, PlanInputs, PlanOptions};
 use crate::units::Bytes;
 
@@ -44,6 +45,10 @@ pub struct PlanArgs {
     emit_ld: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
+    /// After the plan, print wall and CPU time per step and peak RSS to stderr (one line of
+    /// JSON with --format json).
+    #[arg(long)]
+    timings: bool,
 }
 
 /// The planning options `plan`, `optimize` and `demo` share.
@@ -153,9 +158,12 @@ pub(super) fn split_pair(text: &str, what: &str) -> Result<(String, String)> {
 }
 
 pub fn run(args: PlanArgs) -> Result<()> {
-    let board = Board::resolve(&args.planning.board)?;
-    let (elf, profile) = super::profile_for_image(&args.elf, &args.profile, args.force)?;
-    let map = LinkMap::load(&args.map)?;
+    let (start, mut timings) = (Clock::now(), Timings::default());
+    let board = timings.time(Step::Read, || Board::resolve(&args.planning.board))?;
+    let (elf, profile) = timings.time(Step::Profile, || {
+        super::profile_for_image(&args.elf, &args.profile, args.force)
+    })?;
+    let map = timings.time(Step::Read, || LinkMap::load(&args.map))?;
     let link_dir = args.link_dir.clone().unwrap_or_else(|| {
         args.map
             .parent()
@@ -172,17 +180,28 @@ pub fn run(args: PlanArgs) -> Result<()> {
         profile: &profile,
     };
     let planned = planner::plan(&inputs, &options)?;
+    timings.add(&planned.timings);
     for w in &planned.warnings {
         eprintln!("warning: {w}");
     }
-    planned.plan.save(&args.output)?;
-    if let Some(path) = &args.emit_ld {
-        emit_ld(path, &planned)?;
-    }
-    match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&planned.plan)?),
-        Format::Text => print!("{}", planner::summary(&planned)),
-    }
+    timings.time(Step::Write, || -> Result<()> {
+        planned.plan.save(&args.output)?;
+        if let Some(path) = &args.emit_ld {
+            emit_ld(path, &planned)?;
+        }
+        match args.format {
+            Format::Json => println!("{}", serde_json::to_string_pretty(&planned.plan)?),
+            Format::Text => print!("{}", planner::summary(&planned)),
+        }
+        Ok(())
+    })?;
     eprintln!("plan written to {}", args.output.display());
+    if args.timings {
+        let report = timings.report(&start);
+        match args.format {
+            Format::Json => eprintln!("{}", serde_json::json!({ "timings": report })),
+            Format::Text => eprint!("{}", report.to_text()),
+        }
+    }
     Ok(())
 }

@@ -13,6 +13,7 @@ mod costs;
 pub mod patch;
 pub mod safety;
 mod startup_run;
+pub mod timings;
 mod whatif;
 
 use std::collections::BTreeSet;
@@ -30,6 +31,7 @@ use crate::plan::{Placement, Plan, PlanRegion, PlannedVeneer, Prediction, Solver
 use crate::profile::Profile;
 
 pub use costs::StallModel;
+use timings::{Step, Timings};
 pub use whatif::CacheWhatIf;
 
 /// What the user asks of the plan.
@@ -103,6 +105,8 @@ pub struct Planned {
     /// What the cache what-if run found (none with a static estimate); the prediction includes
     /// its saving.
     pub cache: Option<CacheWhatIf>,
+    /// Time spent in each of the planner's steps.
+    pub timings: Timings,
 }
 
 /// One problem region and the board region behind it.
@@ -145,37 +149,56 @@ fn startup_copy_cycles(board: &Board, bytes: u64) -> f64 {
 /// Builds the problem, solves it and turns the answer into a [`Plan`]: inputs → model → safety
 /// set → solve → plan.
 pub fn plan(inputs: &PlanInputs<'_>, options: &PlanOptions) -> Result<Planned> {
-    let map = &inputs.map.with_image_symbols(inputs.elf);
+    let mut timings = Timings::default();
     let mut warnings = Vec::new();
-    let objects = ObjectFacts::load(inputs, map)?;
-    let copies = copy::receiving_sections(inputs.board, map, inputs.elf, &objects.inventory);
-    let targets = target_regions(inputs.board, map, &copies, &mut warnings)?;
-    let items = Items::collect(inputs, map, &targets, &objects, &mut warnings)?;
-    let (stalls, estimate) = StallModel::measure(
-        inputs.board,
-        inputs.elf,
-        &inputs.elf_path.display().to_string(),
-        options.static_estimate,
-    )?;
+    let (map, objects) = timings.time(Step::Read, || -> Result<_> {
+        let map = inputs.map.with_image_symbols(inputs.elf);
+        let objects = ObjectFacts::load(inputs, &map)?;
+        Ok((map, objects))
+    })?;
+    let map = &map;
+    let (copies, targets, items) = timings.time(Step::Model, || -> Result<_> {
+        let copies = copy::receiving_sections(inputs.board, map, inputs.elf, &objects.inventory);
+        let targets = target_regions(inputs.board, map, &copies, &mut warnings)?;
+        let items = Items::collect(inputs, map, &targets, &objects, &mut warnings)?;
+        Ok((copies, targets, items))
+    })?;
+    let (stalls, estimate) = timings.time(Step::StallRuns, || {
+        StallModel::measure(
+            inputs.board,
+            inputs.elf,
+            &inputs.elf_path.display().to_string(),
+            options.static_estimate,
+        )
+    })?;
     warnings.extend(estimate.clone());
-    let pinned = startup_run::startup_pins(inputs, &items, &copies, &mut warnings);
-    let mut problem = model(
-        inputs,
-        options,
-        map,
-        &targets,
-        &items,
-        &stalls,
-        &pinned,
-        &mut warnings,
-    )?;
-    solver::propagate_ram_only(&mut problem, &items.solver_references())?;
-    let solution = solve(&problem, options)?;
-    let mut plan = to_plan(inputs, &targets, &items.sections, &problem, &solution);
+    let pinned = timings.time(Step::StartupRun, || {
+        startup_run::startup_pins(inputs, &items, &copies, &mut warnings)
+    });
+    let problem = timings.time(Step::Model, || -> Result<_> {
+        let mut problem = model(
+            inputs,
+            options,
+            map,
+            &targets,
+            &items,
+            &stalls,
+            &pinned,
+            &mut warnings,
+        )?;
+        solver::propagate_ram_only(&mut problem, &items.solver_references())?;
+        Ok(problem)
+    })?;
+    let solution = timings.time(Step::Solve, || solve(&problem, options))?;
+    let mut plan = timings.time(Step::Model, || {
+        to_plan(inputs, &targets, &items.sections, &problem, &solution)
+    });
     // The cache what-if needs a run on the virtual board; a static estimate has none.
     let cache = match estimate {
         Some(_) => None,
-        None => Some(cache_effect(inputs, &targets, &items.sections, &solution)?),
+        None => Some(timings.time(Step::CacheRun, || {
+            cache_effect(inputs, &targets, &items.sections, &solution)
+        })?),
     };
     if let Some(c) = &cache {
         plan.prediction.planned_cycles -= c.saving;
@@ -200,6 +223,7 @@ pub fn plan(inputs: &PlanInputs<'_>, options: &PlanOptions) -> Result<Planned> {
             .collect(),
         warnings,
         cache,
+        timings,
     })
 }
 
@@ -352,8 +376,16 @@ impl<'m> Items<'m> {
             bail!("the link map lists no code input sections in the board's regions: is it the map of this image, linked for {}?", board.name);
         }
         let inventory = &objects.inventory;
-        let key = |file: &Path, member: Option<&str>, name: &str| {
-            let file = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
+        // One `realpath` per file, not per section: an archive's members share it, and on the
+        // SDK-style fixture per-section calls were over a quarter of the plan's CPU time.
+        let mut canonical: FxHashMap<PathBuf, PathBuf> = FxHashMap::default();
+        let mut key = |file: &Path, member: Option<&str>, name: &str| {
+            let file = canonical
+                .entry(file.to_path_buf())
+                .or_insert_with(|| {
+                    std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf())
+                })
+                .clone();
             (file, member.map(str::to_string), name.to_string())
         };
         let mut item_of_key: FxHashMap<(PathBuf, Option<String>, String), usize> =
