@@ -108,7 +108,7 @@ pub fn run_report(args: ReportArgs) -> Result<()> {
     if let (Some(p), Some(path)) = (&profile, &args.profile) {
         if p.call_stacks.is_none() {
             anyhow::bail!(
-                "{}: the profile has no call stacks; capture one with `hotlink capture --method halt --stacks`",
+                "{}: the profile has no call stacks; capture one with `hotlink capture --method halt --stacks` or `hotlink capture --sim`",
                 path.display()
             );
         }
