@@ -55,7 +55,7 @@ pub struct ReportArgs {
     /// Functions listed.
     #[arg(long, default_value_t = 20)]
     top: usize,
-    /// A profile with call stacks (`capture --method halt --stacks`): its flame graph goes in
+    /// A profile with call stacks (`capture --sim`, `capture --method halt --stacks`): its flame graph goes in
     /// the HTML report.
     #[arg(long)]
     profile: Option<PathBuf>,
