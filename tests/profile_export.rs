@@ -338,7 +338,15 @@ fn a_plain_exact_capture_exports_the_exact_call_stacks() {
         elf.display().to_string(),
         dir.path().join("dsp.json").display().to_string(),
     );
-    common::ok(&["capture", "--sim", "-o", &profile_path, &elf]);
+    common::ok(&[
+        "capture",
+        "--sim",
+        "--sample-period",
+        "97",
+        "-o",
+        &profile_path,
+        &elf,
+    ]);
     let folded_path = dir.path().join("dsp.folded");
     common::ok(&[
         "profile",
