@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::board::Board;
-use crate::profile::{ElfIdentity, ExactProfiler, Profile};
+use crate::profile::{ElfIdentity, ExactProfiler, Profile, StackSampler};
 use crate::sim::{FaultReport, Limits, Machine, Observer, RegionStats, StopReason};
 
 /// What to run and what to watch.
@@ -26,6 +26,9 @@ pub struct SimOptions {
     pub echo: bool,
     /// Take the exact profile, with a PC sample every this many cycles (0: no samples).
     pub profile_period: Option<u64>,
+    /// With `profile_period`: record the exact call stack at each of those samples in the
+    /// profile's `call_stacks`.
+    pub profile_stacks: bool,
     /// Addresses of long-branch veneers; entering one counts a call through it.
     pub veneers: Vec<u32>,
     /// Make every instruction fetch, and every data read inside a function (its literal pools),
@@ -237,6 +240,14 @@ pub fn simulate(
         observers.push(Box::new(observer));
         counts
     });
+    let stack_samples = match options.profile_period {
+        Some(period) if options.profile_stacks => {
+            let (observer, samples) = StackSampler::new(&m, period);
+            observers.push(Box::new(observer));
+            Some(samples)
+        }
+        _ => None,
+    };
     // The observer searches the veneers sorted by address; `order` maps back to the caller's order.
     let mut order: Vec<usize> = (0..options.veneers.len()).collect();
     order.sort_by_key(|&i| options.veneers[i]);
@@ -263,7 +274,8 @@ pub fn simulate(
     for (k, &i) in order.iter().enumerate() {
         veneer_calls[i] = veneer_counts.borrow()[k];
     }
-    Ok(finish(
+    let call_stacks = stack_samples.map(|s| s.borrow().into_call_stacks(&m));
+    let mut run = finish(
         m,
         board_spec,
         (bytes, path),
@@ -271,7 +283,11 @@ pub fn simulate(
         window,
         profiler,
         veneer_calls,
-    ))
+    );
+    if let Some(profile) = run.profile.as_mut() {
+        profile.call_stacks = call_stacks;
+    }
+    Ok(run)
 }
 
 type WindowCounts = Option<(Window, Rc<RefCell<(u64, u64, u64)>>)>;

@@ -312,3 +312,139 @@ fn pprof_decodes_with_a_protobuf_reader() {
         .collect();
     assert!(names.contains(&"main"));
 }
+
+/// Folded lines as (frames outermost first, count).
+fn parse_folded(folded: &str) -> Vec<(Vec<String>, u64)> {
+    folded
+        .lines()
+        .map(|line| {
+            let (stack, count) = line.rsplit_once(' ').expect("`stack count`");
+            let frames = stack.split(';').map(str::to_string).collect();
+            (frames, count.parse().expect("a sample count"))
+        })
+        .collect()
+}
+
+/// A plain `capture --sim` records the virtual board's exact stack at every PC sample: exported
+/// as folded stacks they hold every sample; each function's leaf samples are the PC histogram's
+/// samples inside it and, times the period, its exact cycles; every sample in dsp's FIR filter
+/// is reached through main (also when it lands on the filter's return, or on main's call into
+/// it); and `report --profile` draws the flame graph from it.
+#[test]
+fn a_plain_exact_capture_exports_the_exact_call_stacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let elf = common::fixture_elf("dsp");
+    let (elf, profile_path) = (
+        elf.display().to_string(),
+        dir.path().join("dsp.json").display().to_string(),
+    );
+    common::ok(&[
+        "capture",
+        "--sim",
+        "--sample-period",
+        "97",
+        "-o",
+        &profile_path,
+        &elf,
+    ]);
+    let folded_path = dir.path().join("dsp.folded");
+    common::ok(&[
+        "profile",
+        "export",
+        &profile_path,
+        "--format",
+        "folded",
+        "-o",
+        &folded_path.display().to_string(),
+    ]);
+    let profile = Profile::load(std::path::Path::new(&profile_path)).unwrap();
+    let lines = parse_folded(&std::fs::read_to_string(&folded_path).unwrap());
+
+    let total: u64 = lines.iter().map(|l| l.1).sum();
+    assert!(profile.totals.samples > 1000, "{}", profile.totals.samples);
+    assert_eq!(total, profile.totals.samples, "every PC sample has a stack");
+
+    // Leaf samples per function: the PC histogram's samples, named as the export names them
+    // (the last layout entry starting at or before the PC, if it holds it: aliases and nested
+    // symbols share code).
+    let mut leaf: std::collections::BTreeMap<String, u64> = Default::default();
+    for (frames, count) in &lines {
+        *leaf.entry(frames.last().unwrap().clone()).or_default() += count;
+    }
+    let mut expected: std::collections::BTreeMap<String, u64> = Default::default();
+    for h in &profile.pc_histogram {
+        let name = profile
+            .layout
+            .iter()
+            .rev()
+            .find(|e| e.address <= h.pc)
+            .filter(|e| h.pc < e.address + e.size.max(1))
+            .map_or(format!("0x{:08x}", h.pc), |e| e.name.clone());
+        *expected.entry(name).or_default() += h.count;
+    }
+    assert_eq!(leaf, expected, "leaf samples per function");
+
+    // The hot functions' samples against their exact cycles.
+    let period = profile.capture.sample_period_cycles.unwrap() as f64;
+    let cycles = profile.totals.cycles.unwrap() as f64;
+    let mut checked = 0;
+    for f in profile
+        .functions
+        .iter()
+        .filter(|f| f.cycles as f64 >= 0.05 * cycles)
+    {
+        let sampled = leaf.get(&f.name).copied().unwrap_or(0);
+        let estimate = sampled as f64 * period;
+        assert!(
+            (estimate - f.cycles as f64).abs() <= 0.01 * cycles,
+            "{}: {sampled} samples x {period} cycles against {} exact cycles",
+            f.name,
+            f.cycles
+        );
+        checked += 1;
+    }
+    assert!(checked >= 3, "only {checked} functions above 5% of the run");
+
+    // The known path, and no stack with a sampled call or return counted twice or lost.
+    let fir: Vec<_> = lines
+        .iter()
+        .filter(|l| l.0.last().unwrap() == "fir_f32")
+        .collect();
+    assert!(!fir.is_empty(), "no samples in fir_f32");
+    for (frames, _) in &fir {
+        let main = frames.iter().position(|f| f == "main");
+        assert!(
+            main.is_some_and(|m| m + 1 < frames.len()),
+            "fir_f32 outside main: {frames:?}"
+        );
+    }
+    for (frames, _) in &lines {
+        assert!(
+            frames.windows(2).all(|w| w[0] != w[1]),
+            "a frame repeated: {frames:?}"
+        );
+    }
+    let in_main: u64 = lines
+        .iter()
+        .filter(|l| l.0.iter().any(|f| f == "main"))
+        .map(|l| l.1)
+        .sum();
+    assert!(
+        in_main * 100 >= total * 98,
+        "{in_main} of {total} under main"
+    );
+
+    let html = dir.path().join("dsp.html");
+    common::ok(&[
+        "report",
+        "--format",
+        "html",
+        "--profile",
+        &profile_path,
+        "-o",
+        &html.display().to_string(),
+        &elf,
+    ]);
+    let html = std::fs::read_to_string(html).unwrap();
+    assert!(html.contains("<h2>Call stacks</h2>") && html.contains("fir_f32"));
+}

@@ -45,7 +45,8 @@ enum SimProbe {
 ///
 /// On hardware: `hotlink capture --board imxrt1062 --probe 1fc9:0143 --method pcsr --duration 10
 /// -o fw.profile.json fw.elf`. On the virtual board (exact counts, no probe needed):
-/// `hotlink capture --sim --board imxrt1062 -o fw.profile.json fw.elf`. Ctrl-C or the duration
+/// `hotlink capture --sim --board imxrt1062 -o fw.profile.json fw.elf` (with the exact call stack
+/// at every sample, for `profile export` and `report --profile`). Ctrl-C or the duration
 /// or sample limit end a capture normally. A probe that disconnects, a target that resets, locks
 /// up or halts by itself stop it early: the samples so far are written, the profile is marked
 /// partial and hotlink exits non-zero. A capture that cannot start or gets no sample writes
@@ -108,7 +109,8 @@ pub struct CaptureArgs {
     #[arg(long, value_enum, default_value_t = SimProbe::Ideal)]
     sim_probe: SimProbe,
     /// With `--method halt`: unwind the whole call stack at each sample (DWARF, EHABI or frame
-    /// pointers from the ELF) and record the stacks in the profile.
+    /// pointers from the ELF) and record the stacks in the profile. The virtual board's exact
+    /// profile (`--sim` without a method) always records its exact stacks, with or without it.
     #[arg(long)]
     stacks: bool,
     /// Virtual board: let stores write the XIP flash (see `hotlink run --writable-flash`).
@@ -128,8 +130,14 @@ pub fn run(args: CaptureArgs) -> Result<()> {
     let path = args.elf.display().to_string();
     let bytes = std::fs::read(&args.elf).with_context(|| format!("cannot read {path}"))?;
     let identity = ElfIdentity::of_bytes(&path, &bytes);
-    if args.stacks && args.method != Some(CaptureMethod::Halt) {
-        bail!("--stacks needs --method halt (call stacks are unwound while the core is halted)");
+    if args.stacks
+        && args.method != Some(CaptureMethod::Halt)
+        && !(args.sim && args.method.is_none())
+    {
+        bail!(
+            "--stacks needs --method halt (call stacks are unwound while the core is halted), \
+             or --sim without a method (the exact profile always records them)"
+        );
     }
     if args.sim && args.method.is_none() {
         return match &args.window {
@@ -292,6 +300,7 @@ fn capture_sim(args: &CaptureArgs, board: &Board, bytes: &[u8]) -> Result<()> {
     let options = SimOptions {
         writable_flash: args.writable_flash,
         profile_period: Some(args.sample_period.unwrap_or(1024)),
+        profile_stacks: true,
         ..SimOptions::default()
     };
     let run = simulate(board, &args.board, bytes, &path, &options)?;

@@ -55,7 +55,7 @@ pub struct ReportArgs {
     /// Functions listed.
     #[arg(long, default_value_t = 20)]
     top: usize,
-    /// A profile with call stacks (`capture --method halt --stacks`): its flame graph goes in
+    /// A profile with call stacks (`capture --sim`, `capture --method halt --stacks`): its flame graph goes in
     /// the HTML report.
     #[arg(long)]
     profile: Option<PathBuf>,
@@ -108,7 +108,7 @@ pub fn run_report(args: ReportArgs) -> Result<()> {
     if let (Some(p), Some(path)) = (&profile, &args.profile) {
         if p.call_stacks.is_none() {
             anyhow::bail!(
-                "{}: the profile has no call stacks; capture one with `hotlink capture --method halt --stacks`",
+                "{}: the profile has no call stacks; capture one with `hotlink capture --method halt --stacks` or `hotlink capture --sim`",
                 path.display()
             );
         }

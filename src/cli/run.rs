@@ -126,6 +126,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         },
         echo: args.format == Format::Text,
         profile_period: args.profile.as_ref().map(|_| args.sample_period),
+        profile_stacks: false,
         veneers: Vec::new(),
         code_in_tcm: false,
     };

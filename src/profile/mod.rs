@@ -21,7 +21,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 pub use exact::{ExactCounts, ExactProfiler};
-pub use exact_stacks::{ExactFrame, ExactStacks, ShadowStack};
+pub use exact_stacks::{ExactFrame, ExactStacks, ShadowStack, StackSampler, StackSamples};
 pub use identity::ElfIdentity;
 pub use merge::merge;
 pub use remap::{for_image, layout_of, remap, LayoutEntry, RemapReport};

@@ -217,6 +217,7 @@ pub fn build(input: &ReportInput) -> Result<RunReport> {
             limits: input.limits,
             echo: false,
             profile_period: Some(0),
+            profile_stacks: false,
             veneers,
             code_in_tcm: false,
         },
