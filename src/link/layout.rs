@@ -510,10 +510,18 @@ impl Layout {
                 self.sections.insert(at + 1, out);
             }
             None => {
+                // GNU ld puts it after the last allocated script section: one with an address
+                // of 0 like `.comment 0 : { … }` must not drag the orphan down to address 0.
+                let allocated = |o: &OutSection| {
+                    o.inputs.is_empty()
+                        || o.inputs
+                            .iter()
+                            .any(|&(oi, si)| r.objects[oi].sections[si as usize].is_alloc())
+                };
                 let at = self
                     .sections
                     .iter()
-                    .rposition(|o| o.stmt.is_some())
+                    .rposition(|o| o.stmt.is_some() && allocated(o))
                     .map_or(0, |p| p + 1);
                 self.sections.insert(at, out);
             }
