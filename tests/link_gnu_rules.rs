@@ -1,6 +1,8 @@
 //! GNU ld rules that real projects rely on, each on a minimal program: overlapping load
 //! addresses are refused, `-z muldefs` keeps the first definition (and without it the error
 //! names both files), and hotlink links when called as `ld.lld` (rustc's `-fuse-ld=lld`).
+//! Orphan placement is compared with GNU ld's addresses: a byte-aligned NOBITS orphan after
+//! 2-byte code, and an orphan after a non-allocated `.comment 0` section.
 //! Needs the ARM toolchain: skipped locally with a message when it is missing, failing in CI.
 
 mod link_support;
@@ -178,4 +180,71 @@ fn inspect_reads_cpp_objects_with_comdat_groups() {
         !json.contains("_ZN6SquareD5Ev"),
         "group signatures are not code"
     );
+}
+
+/// Assembles `source`, links it with `script` by GNU ld and by hotlink (each under a time
+/// limit, since a hang is one of the bugs checked) and returns (name, address) of every
+/// allocated section of both images.
+fn alloc_addresses_both(source: &str, script: &str) -> [Vec<(String, u64)>; 2] {
+    let dir = tempfile::tempdir().unwrap();
+    let s = dir.path().join("a.s");
+    std::fs::write(&s, source).unwrap();
+    let obj = dir.path().join("a.o");
+    run(Command::new("arm-none-eabi-as")
+        .args(["-mcpu=cortex-m7", "-mthumb"])
+        .arg(&s)
+        .arg("-o")
+        .arg(&obj));
+    let ld = dir.path().join("s.ld");
+    std::fs::write(&ld, script).unwrap();
+    [Path::new("arm-none-eabi-ld").to_path_buf(), hotlink()].map(|linker| {
+        let elf = dir.path().join("out.elf");
+        let mut cmd = Command::new("timeout");
+        cmd.arg("60").arg(&linker);
+        if linker == hotlink() {
+            cmd.arg("link");
+        }
+        run(cmd.arg("-T").arg(&ld).arg(&obj).arg("-o").arg(&elf));
+        let data = std::fs::read(&elf).unwrap();
+        let file = object::File::parse(&*data).unwrap();
+        file.sections()
+            .filter(|s| {
+                use object::SectionKind::{Data, ReadOnlyData, Text, UninitializedData};
+                matches!(s.kind(), Text | Data | ReadOnlyData | UninitializedData)
+            })
+            .map(|s| (s.name().unwrap().to_string(), s.address()))
+            .collect()
+    })
+}
+
+#[test]
+fn orphan_nobits_after_odd_end_links_as_gnu_ld() {
+    if !toolchain_or_skip(&["arm-none-eabi-as", "arm-none-eabi-ld", "timeout"]) {
+        return;
+    }
+    // A byte-aligned NOBITS orphan right after 2 bytes of code: its address is not 4-aligned,
+    // which once sent the ELF writer's offset search into an endless loop.
+    let [gnu, ours] = alloc_addresses_both(
+        ".text\n.globl _start\n_start: bx lr\n\
+         .section .bss.x,\"aw\",%nobits\n.space 16\n",
+        "SECTIONS { . = 0x1000; .text : { *(.text) } }\n",
+    );
+    assert!(gnu.contains(&(".bss.x".into(), 0x1002)), "{gnu:?}");
+    assert_eq!(gnu, ours);
+}
+
+#[test]
+fn orphan_after_non_allocated_section_follows_allocated_ones() {
+    if !toolchain_or_skip(&["arm-none-eabi-as", "arm-none-eabi-ld", "timeout"]) {
+        return;
+    }
+    // `.comment 0` ends at a small address; the orphan must not follow it there.
+    let [gnu, ours] = alloc_addresses_both(
+        ".text\n.globl _start\n_start: bx lr\n\
+         .section .data.x,\"aw\"\n.word 1\n\
+         .section .comment,\"MS\",%progbits,1\n.asciz \"some compiler 1.0\"\n",
+        "SECTIONS { . = 0x1000; .text : { *(.text) }\n  .comment 0 : { *(.comment) } }\n",
+    );
+    assert!(gnu.contains(&(".data.x".into(), 0x1002)), "{gnu:?}");
+    assert_eq!(gnu, ours);
 }

@@ -510,10 +510,18 @@ impl Layout {
                 self.sections.insert(at + 1, out);
             }
             None => {
+                // GNU ld puts it after the last allocated script section: one with an address
+                // of 0 like `.comment 0 : { … }` must not drag the orphan down to address 0.
+                let allocated = |o: &OutSection| {
+                    o.inputs.is_empty()
+                        || o.inputs
+                            .iter()
+                            .any(|&(oi, si)| r.objects[oi].sections[si as usize].is_alloc())
+                };
                 let at = self
                     .sections
                     .iter()
-                    .rposition(|o| o.stmt.is_some())
+                    .rposition(|o| o.stmt.is_some() && allocated(o))
                     .map_or(0, |p| p + 1);
                 self.sections.insert(at, out);
             }
@@ -555,10 +563,26 @@ impl Layout {
                 return self.check_regions(r);
             }
         }
-        Err(LayoutError::Other(
-            "layout did not converge after 32 passes (a symbol or address depends on itself)"
-                .into(),
-        ))
+        // Name what still moves between the last two passes, so the script line can be found.
+        let mut moving: Vec<String> = self
+            .sections
+            .iter()
+            .zip(previous.iter().flatten())
+            .filter(|(s, &p)| (s.vma, s.lma, s.size) != p)
+            .map(|(s, _)| format!("section `{}`", s.name))
+            .collect();
+        let before: FxHashMap<String, u64> = previous_syms.into_iter().flatten().collect();
+        moving.extend(
+            self.sorted_symbols()
+                .into_iter()
+                .filter(|(n, v)| before.get(n) != Some(v))
+                .map(|(n, _)| format!("symbol `{n}`")),
+        );
+        Err(LayoutError::Other(format!(
+            "layout did not converge after 32 passes: {} still changes; check the script for \
+             an address or symbol that depends on itself",
+            moving.join(", ")
+        )))
     }
 
     fn sorted_symbols(&self) -> Vec<(String, u64)> {

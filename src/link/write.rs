@@ -227,10 +227,10 @@ pub fn elf_image(
         let align = (s.align as usize).max(4);
         let mut off = align_to(buf.len(), 4);
         if s.alloc {
-            // Keep offset ≡ address (mod alignment), as loaders expect.
-            while off % align != (s.vma as usize) % align {
-                off += 4;
-            }
+            // Keep offset ≡ address (mod alignment), as loaders expect. Computed directly: an
+            // address that is not 4-aligned (a byte-aligned orphan after 2-byte code) is only
+            // reachable by an offset that is not 4-aligned either.
+            off += ((s.vma as usize) % align + align - off % align) % align;
         }
         buf.resize(off, 0);
         offsets.insert(i, off);
