@@ -10,6 +10,7 @@
 
 mod copy;
 mod costs;
+pub mod flexram;
 pub mod patch;
 pub mod safety;
 mod startup_run;
@@ -52,6 +53,9 @@ pub struct PlanOptions {
     /// Plan from a fixed stall estimate when the image cannot run on the virtual board (else
     /// that is an error).
     pub static_estimate: bool,
+    /// Choose the FlexRAM bank split with the plan (`--flexram auto`) instead of taking the
+    /// board's region sizes.
+    pub flexram_auto: bool,
 }
 
 impl Default for PlanOptions {
@@ -66,6 +70,7 @@ impl Default for PlanOptions {
             time_limit_seconds: 30.0,
             relative_gap: 1e-3,
             static_estimate: false,
+            flexram_auto: false,
         }
     }
 }
@@ -165,8 +170,20 @@ pub fn plan(inputs: &PlanInputs<'_>, options: &PlanOptions) -> Result<Planned> {
         &mut warnings,
     )?;
     solver::propagate_ram_only(&mut problem, &items.solver_references())?;
+    let flexram = if options.flexram_auto {
+        let (split, record) = flexram::choose(inputs.board, inputs.elf, |split| {
+            let mut under = problem.clone();
+            under.regions = region_budgets(inputs, options, map, &targets, Some(split))?;
+            Ok(solve(&under, options)?.cycles_after.total)
+        })?;
+        problem.regions = region_budgets(inputs, options, map, &targets, Some(&split))?;
+        Some(record)
+    } else {
+        None
+    };
     let solution = solve(&problem, options)?;
     let mut plan = to_plan(inputs, &targets, &items.sections, &problem, &solution);
+    plan.flexram = flexram;
     // The cache what-if needs a run on the virtual board; a static estimate has none.
     let cache = match estimate {
         Some(_) => None,
@@ -482,6 +499,7 @@ fn region_budgets(
     options: &PlanOptions,
     map: &LinkMap,
     targets: &[TargetRegion],
+    split: Option<&solver::flexram::FlexramSplit>,
 ) -> Result<Vec<solver::Region>> {
     let board = inputs.board;
     let is_item_region = |address: u64| {
@@ -509,7 +527,8 @@ fn region_budgets(
             } else {
                 options.reserve
             };
-            let free = region.size.0.saturating_sub(fixed + reserve);
+            let size = split.map_or(region.size.0, |s| flexram::region_size(board, region, s));
+            let free = size.saturating_sub(fixed + reserve);
             let budget = options
                 .budgets
                 .iter()
@@ -551,7 +570,7 @@ fn model(
     warnings: &mut Vec<String>,
 ) -> Result<solver::Problem> {
     let board = inputs.board;
-    let problem_regions = region_budgets(inputs, options, map, targets)?;
+    let problem_regions = region_budgets(inputs, options, map, targets, None)?;
     let current = current_cycles(inputs.profile, items, warnings);
     let mut solver_items = Vec::with_capacity(items.sections.len());
     for (i, s) in items.sections.iter().enumerate() {
@@ -792,6 +811,7 @@ fn to_plan(
         }),
         forced,
         estimate: None,
+        flexram: None,
     }
 }
 
@@ -868,6 +888,9 @@ pub fn summary(planned: &Planned) -> String {
     }
     if let Some(estimate) = &plan.estimate {
         let _ = writeln!(out, "\n  {estimate}");
+    }
+    if let Some(f) = &plan.flexram {
+        out.push_str(&flexram::summary(f));
     }
     if !plan.forced.is_empty() {
         let _ = writeln!(out, "\n  forced by the constraints:");
