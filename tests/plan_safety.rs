@@ -178,7 +178,6 @@ fn every_function_hot_links_and_boots(name: &str) {
     if !common::require_tool("arm-none-eabi-gcc") {
         return;
     }
-    let fixture = common::firmware_build_dir().join(name);
     let dir = tempfile::tempdir().unwrap();
     let (plan_path, stdout) = plan_every_function_hot(name, dir.path(), &[]);
     assert!(
@@ -186,7 +185,13 @@ fn every_function_hot_links_and_boots(name: &str) {
             && stdout.contains("of the baseline run on the virtual board"),
         "{name}: the run's reason is printed:\n{stdout}"
     );
-    let planned = dir.path().join("planned.elf");
+    links_with_the_plan_and_boots(name, &plan_path, dir.path());
+}
+
+/// `hotlink link --plan` of fixture `name`, then a run on the virtual board that must pass.
+fn links_with_the_plan_and_boots(name: &str, plan_path: &Path, dir: &Path) {
+    let fixture = common::firmware_build_dir().join(name);
+    let planned = dir.join("planned.elf");
     let out = Command::new(env!("CARGO_BIN_EXE_hotlink"))
         .arg("link")
         .args(link_args(&fixture, name))
@@ -290,18 +295,7 @@ fn teensy_flexram_auto_split_fits_the_image_and_the_plan_boots() {
     assert!(note.contains("_flexram_bank_config = 0xaaaaaaab"), "{note}");
     assert!(stdout.contains(note), "{stdout}");
 
-    let planned = dir.path().join("planned.elf");
-    let out = Command::new(env!("CARGO_BIN_EXE_hotlink"))
-        .arg("link")
-        .args(link_args(&fixture, "teensy"))
-        .arg(format!("--plan={}", plan_path.display()))
-        .arg("-o")
-        .arg(&planned)
-        .current_dir(&fixture)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "link --plan: {out:?}");
-    assert_boots_and_passes(&planned, "teensy");
+    links_with_the_plan_and_boots("teensy", &plan_path, dir.path());
 }
 
 /// `hotlink patch-script` on the SDK's own script: GNU ld and LLD link the plan with the patched
