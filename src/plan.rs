@@ -37,6 +37,36 @@ pub struct Plan {
     /// Set when the costs are a static guess (`--static-estimate`), not measured: why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub estimate: Option<String>,
+    /// The FlexRAM bank split `plan --flexram auto` chose for this plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flexram: Option<PlanFlexram>,
+}
+
+/// The FlexRAM split a plan was made for: banks, the IOMUXC values that program them, and every
+/// split that was tried, so a reader can check the choice.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PlanFlexram {
+    pub split: hotlink_solver::flexram::FlexramSplit,
+    pub registers: hotlink_solver::flexram::FlexramRegisters,
+    /// Bytes the image needs in each kind of FlexRAM whatever the plan does (its data).
+    pub needs: hotlink_solver::flexram::FlexramNeeds,
+    /// Every valid split with the predicted cycles of the best plan under it, or why none fits.
+    pub candidates: Vec<FlexramCandidate>,
+    /// What the image's own script does about the split, when it says, and what to change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script: Option<String>,
+}
+
+/// One split `--flexram auto` tried.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FlexramCandidate {
+    pub split: hotlink_solver::flexram::FlexramSplit,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cycles: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// A region of the board as the plan sees it.
@@ -281,6 +311,7 @@ mod tests {
             solver: None,
             forced: vec!["memcpy: called from flash_erase (.ramfunc root)".into()],
             estimate: None,
+            flexram: None,
         }
     }
 

@@ -71,6 +71,7 @@ fn plan(placements: Vec<Placement>, veneer_bytes: u64) -> Plan {
         solver: None,
         forced: Vec::new(),
         estimate: None,
+        flexram: None,
     }
 }
 

@@ -15,7 +15,7 @@ use std::process::Command;
 
 use hotlink::plan::Plan;
 use hotlink::profile::{Capture, ElfIdentity, Method, Profile};
-use object::{Object, ObjectSymbol, SymbolKind};
+use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
 
 /// A sampled profile of `elf` in which every function is equally hot: 100 samples at its start.
 fn every_function_hot(elf: &Path, out: &Path) {
@@ -136,7 +136,7 @@ fn link_args(dir: &Path, name: &str) -> Vec<String> {
 
 /// Plans fixture `name` with every function hot and no `--exclude`; returns the plan's path
 /// and what `plan` printed.
-fn plan_every_function_hot(name: &str, dir: &Path) -> (PathBuf, String) {
+fn plan_every_function_hot(name: &str, dir: &Path, extra: &[&str]) -> (PathBuf, String) {
     let fixture = common::firmware_build_dir().join(name);
     let elf = fixture.join(format!("{name}.elf"));
     let profile = dir.join("hot.json");
@@ -150,6 +150,7 @@ fn plan_every_function_hot(name: &str, dir: &Path) -> (PathBuf, String) {
         .arg(fixture.join(format!("{name}.map")))
         .arg("-o")
         .arg(&plan_path)
+        .args(extra)
         .arg(&elf)
         .output()
         .unwrap();
@@ -177,15 +178,20 @@ fn every_function_hot_links_and_boots(name: &str) {
     if !common::require_tool("arm-none-eabi-gcc") {
         return;
     }
-    let fixture = common::firmware_build_dir().join(name);
     let dir = tempfile::tempdir().unwrap();
-    let (plan_path, stdout) = plan_every_function_hot(name, dir.path());
+    let (plan_path, stdout) = plan_every_function_hot(name, dir.path(), &[]);
     assert!(
         stdout.contains("ran before the startup copy into")
             && stdout.contains("of the baseline run on the virtual board"),
         "{name}: the run's reason is printed:\n{stdout}"
     );
-    let planned = dir.path().join("planned.elf");
+    links_with_the_plan_and_boots(name, &plan_path, dir.path());
+}
+
+/// `hotlink link --plan` of fixture `name`, then a run on the virtual board that must pass.
+fn links_with_the_plan_and_boots(name: &str, plan_path: &Path, dir: &Path) {
+    let fixture = common::firmware_build_dir().join(name);
+    let planned = dir.join("planned.elf");
     let out = Command::new(env!("CARGO_BIN_EXE_hotlink"))
         .arg("link")
         .args(link_args(&fixture, name))
@@ -209,6 +215,89 @@ fn teensy_with_every_function_hot_links_and_boots() {
     every_function_hot_links_and_boots("teensy");
 }
 
+/// `plan --flexram auto` on the Teensy-style fixture: the split is the cheapest of those tried, a
+/// split without ITCM costs more (every function is hot), the GPR values decode to it, the image's
+/// data fits its DTCM and the plan's ITCM use its ITCM; the output says the script computes its
+/// own split; the plan links and boots (under the split the script computes).
+#[test]
+fn teensy_flexram_auto_split_fits_the_image_and_the_plan_boots() {
+    let fixture = common::firmware_build_dir().join("teensy");
+    let dir = tempfile::tempdir().unwrap();
+    let (plan_path, stdout) = plan_every_function_hot("teensy", dir.path(), &["--flexram", "auto"]);
+    let plan = Plan::load(&plan_path).unwrap();
+    let f = plan.flexram.as_ref().expect("plan.json records the split");
+    let best = f
+        .candidates
+        .iter()
+        .filter_map(|c| c.cycles)
+        .fold(f64::INFINITY, f64::min);
+    let chosen = f.candidates.iter().find(|c| c.split == f.split).unwrap();
+    assert_eq!(chosen.cycles, Some(best), "{:#?}", f.candidates);
+    // Code the startup-safety rules keep in ITCM (crtbegin's .text) rules out splits without it.
+    let no_itcm: Vec<_> = f
+        .candidates
+        .iter()
+        .filter(|c| c.split.itcm_banks == 0)
+        .collect();
+    assert!(!no_itcm.is_empty() && f.split.itcm_banks > 0);
+    for c in no_itcm {
+        assert!(
+            c.cycles.is_none() && c.error.as_deref().is_some_and(|e| e.contains("ITCM")),
+            "{c:?}"
+        );
+    }
+    let s = f.split;
+    assert_eq!(s.itcm_banks + s.dtcm_banks + s.ocram_banks, 16);
+    let decoded = hotlink::planner::flexram::decode_gpr17(f.registers.gpr17, 16);
+    assert_eq!(decoded, s, "GPR17 {:#010x}", f.registers.gpr17);
+    let size_kb = |field: u32| if field == 0 { 0 } else { 1u64 << (field - 1) };
+    assert_eq!(
+        size_kb((f.registers.gpr14 >> 16) & 0xF) * 1024,
+        s.itcm_bytes()
+    );
+    assert_eq!(
+        size_kb((f.registers.gpr14 >> 20) & 0xF) * 1024,
+        s.dtcm_bytes()
+    );
+    assert_eq!(f.registers.gpr16_set, 1 << 2);
+
+    // The image's data (.data and .bss at the start of DTCM) fits the chosen DTCM.
+    let bytes = std::fs::read(fixture.join("teensy.elf")).unwrap();
+    let elf = object::File::parse(&*bytes).unwrap();
+    let data_end = elf
+        .sections()
+        .filter(|x| matches!(x.name(), Ok(".data" | ".bss")))
+        .map(|x| x.address() + x.size())
+        .max()
+        .unwrap();
+    assert!(
+        data_end - 0x2000_0000 <= f.needs.dtcm_bytes,
+        "{:?}",
+        f.needs
+    );
+    assert!(f.needs.dtcm_bytes <= s.dtcm_bytes());
+    let itcm = plan.regions.iter().find(|r| r.name == "ITCM").unwrap();
+    assert!(itcm.budget + 64 <= s.itcm_bytes() && itcm.used + itcm.veneer_bytes <= itcm.budget);
+
+    assert!(
+        stdout.contains(&format!("IOMUXC_GPR17 = {:#010x}", f.registers.gpr17))
+            && stdout.contains(&format!(
+                "IOMUXC_GPR14 TCM size fields = {:#010x}",
+                f.registers.gpr14
+            ))
+            && stdout.contains("script MEMORY lengths"),
+        "{stdout}"
+    );
+    let note = f
+        .script
+        .as_deref()
+        .expect("the script's _flexram_bank_config is read");
+    assert!(note.contains("_flexram_bank_config = 0xaaaaaaab"), "{note}");
+    assert!(stdout.contains(note), "{stdout}");
+
+    links_with_the_plan_and_boots("teensy", &plan_path, dir.path());
+}
+
 /// `hotlink patch-script` on the SDK's own script: GNU ld and LLD link the plan with the patched
 /// copy, `hotlink verify` accepts both maps, and both images boot and pass.
 #[test]
@@ -219,7 +308,7 @@ fn sdk_script_patched_for_gnu_ld_and_lld_boots() {
     let fixture = common::firmware_build_dir().join("sdk");
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let (plan_path, _) = plan_every_function_hot("sdk", d);
+    let (plan_path, _) = plan_every_function_hot("sdk", d, &[]);
     let patched = d.join("patched.ld");
     let out = Command::new(env!("CARGO_BIN_EXE_hotlink"))
         .arg("patch-script")

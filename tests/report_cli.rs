@@ -341,6 +341,7 @@ fn vm_before_and_after(dir: &Path) -> Option<(PathBuf, PathBuf)> {
         solver: None,
         forced: Vec::new(),
         estimate: None,
+        flexram: None,
     };
     let plan_path = dir.join("plan.json");
     std::fs::write(&plan_path, serde_json::to_string_pretty(&plan).unwrap()).unwrap();

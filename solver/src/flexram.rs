@@ -189,7 +189,8 @@ pub fn splits(part: &FlexramPart, needs: &FlexramNeeds) -> Vec<FlexramSplit> {
 
 /// Pick the split with the lowest score. `score` returns the predicted cycles of the best plan
 /// under a split, or an error message when no plan fits it; the first error is reported if every
-/// split fails.
+/// split fails. Among splits of equal cost the one with more DTCM wins (data and stack are
+/// fastest there), then the one with more ITCM (room for the code to grow).
 pub fn choose_split<F>(
     part: &FlexramPart,
     needs: &FlexramNeeds,
@@ -213,7 +214,13 @@ where
     let mut first_error = None;
     for split in candidates {
         match score(&split) {
-            Ok(cycles) if best.is_none_or(|(_, b)| cycles < b) => best = Some((split, cycles)),
+            Ok(cycles)
+                if best.is_none_or(|(b, c)| {
+                    (cycles, b.dtcm_banks, b.itcm_banks) < (c, split.dtcm_banks, split.itcm_banks)
+                }) =>
+            {
+                best = Some((split, cycles))
+            }
             Ok(_) => {}
             Err(e) => {
                 first_error.get_or_insert(e);

@@ -435,6 +435,9 @@ fn flexram_split_keeps_boot_rom_banks_and_picks_the_best_score() {
     // Score: more ITCM is better; the largest ITCM that leaves DTCM 64K and a ROM bank is 8 banks.
     let (best, _) = choose_split(&rt1052, &needs, |s| Ok(-f64::from(s.itcm_banks))).unwrap();
     assert_eq!(best.itcm_banks, 8);
+    // Equal scores: the most DTCM wins, then the most ITCM (RT1052: 8 + 4 + 4 with the ROM bank).
+    let (tie, _) = choose_split(&rt1052, &needs, |_| Ok(1.0)).unwrap();
+    assert_eq!((tie.dtcm_banks, tie.itcm_banks), (8, 4));
     let impossible = FlexramNeeds {
         itcm_bytes: 512 * 1024,
         dtcm_bytes: 32 * 1024,

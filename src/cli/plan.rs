@@ -89,6 +89,21 @@ pub struct PlanningArgs {
     /// failing (the plan and its output say so).
     #[arg(long)]
     static_estimate: bool,
+    /// `auto`: choose the FlexRAM bank split (ITCM/DTCM/OCRAM) with the plan, the one with the
+    /// fewest predicted cycles that still holds the image's data; prints the IOMUXC GPR values
+    /// and region sizes and records them in plan.json. `board` (default): the board's sizes.
+    #[arg(long, value_enum, default_value_t)]
+    flexram: FlexramMode,
+}
+
+/// How `plan` treats the FlexRAM bank split.
+#[derive(clap::ValueEnum, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FlexramMode {
+    /// The region sizes of the board description.
+    #[default]
+    Board,
+    /// Chosen with the plan.
+    Auto,
 }
 
 impl PlanningArgs {
@@ -123,6 +138,7 @@ impl PlanningArgs {
             time_limit_seconds: self.time_limit,
             relative_gap: self.gap,
             static_estimate: self.static_estimate,
+            flexram_auto: self.flexram == FlexramMode::Auto,
         })
     }
 }

@@ -10,6 +10,7 @@
 
 mod copy;
 mod costs;
+pub mod flexram;
 pub mod patch;
 pub mod safety;
 mod startup_run;
@@ -58,6 +59,9 @@ pub struct PlanOptions {
     /// Plan from a fixed stall estimate when the image cannot run on the virtual board (else
     /// that is an error).
     pub static_estimate: bool,
+    /// Choose the FlexRAM bank split with the plan (`--flexram auto`) instead of taking the
+    /// board's region sizes.
+    pub flexram_auto: bool,
 }
 
 impl Default for PlanOptions {
@@ -73,6 +77,7 @@ impl Default for PlanOptions {
             time_limit_seconds: 30.0,
             relative_gap: 1e-3,
             static_estimate: false,
+            flexram_auto: false,
         }
     }
 }
@@ -175,7 +180,7 @@ pub fn plan(inputs: &PlanInputs<'_>, options: &PlanOptions) -> Result<Planned> {
     let pinned = timings.time(Step::StartupRun, || {
         startup_run::startup_pins(inputs, &items, &copies, &mut warnings)
     });
-    let problem = timings.time(Step::Model, || -> Result<_> {
+    let mut problem = timings.time(Step::Model, || -> Result<_> {
         let mut problem = model(
             inputs,
             options,
@@ -189,10 +194,25 @@ pub fn plan(inputs: &PlanInputs<'_>, options: &PlanOptions) -> Result<Planned> {
         solver::propagate_ram_only(&mut problem, &items.solver_references())?;
         Ok(problem)
     })?;
+    let flexram = if options.flexram_auto {
+        let (split, record) = timings.time(Step::Solve, || {
+            flexram::choose(inputs.board, inputs.elf, |split| {
+                let mut under = problem.clone();
+                under.regions =
+                    region_budgets(inputs, options, map, &targets, &items, Some(split))?;
+                Ok(solve(&under, options)?.cycles_after.total)
+            })
+        })?;
+        problem.regions = region_budgets(inputs, options, map, &targets, &items, Some(&split))?;
+        Some(record)
+    } else {
+        None
+    };
     let solution = timings.time(Step::Solve, || solve(&problem, options))?;
     let mut plan = timings.time(Step::Model, || {
         to_plan(inputs, &targets, &items.sections, &problem, &solution)
     });
+    plan.flexram = flexram;
     // The cache what-if needs a run on the virtual board; a static estimate has none.
     let cache = match estimate {
         Some(_) => None,
@@ -534,6 +554,7 @@ fn region_budgets(
     map: &LinkMap,
     targets: &[TargetRegion],
     items: &Items<'_>,
+    split: Option<&solver::flexram::FlexramSplit>,
 ) -> Result<Vec<solver::Region>> {
     let board = inputs.board;
     let is_item_region = |address: u64| {
@@ -562,7 +583,8 @@ fn region_budgets(
             } else {
                 options.reserve
             };
-            let free = region.size.0.saturating_sub(fixed + reserve);
+            let size = split.map_or(region.size.0, |s| flexram::region_size(board, region, s));
+            let free = size.saturating_sub(fixed + reserve);
             let mut budget = options
                 .budgets
                 .iter()
@@ -611,7 +633,7 @@ fn model(
     warnings: &mut Vec<String>,
 ) -> Result<solver::Problem> {
     let board = inputs.board;
-    let problem_regions = region_budgets(inputs, options, map, targets, items)?;
+    let problem_regions = region_budgets(inputs, options, map, targets, items, None)?;
     let current = current_cycles(inputs.profile, items, warnings);
     let mut solver_items = Vec::with_capacity(items.sections.len());
     for (i, s) in items.sections.iter().enumerate() {
@@ -852,6 +874,7 @@ fn to_plan(
         }),
         forced,
         estimate: None,
+        flexram: None,
     }
 }
 
@@ -928,6 +951,9 @@ pub fn summary(planned: &Planned) -> String {
     }
     if let Some(estimate) = &plan.estimate {
         let _ = writeln!(out, "\n  {estimate}");
+    }
+    if let Some(f) = &plan.flexram {
+        out.push_str(&flexram::summary(f));
     }
     if !plan.forced.is_empty() {
         let _ = writeln!(out, "\n  forced by the constraints:");
