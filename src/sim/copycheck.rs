@@ -125,7 +125,7 @@ impl Machine {
         if self.written.is_set(region, word) {
             return Ok(());
         }
-        Err(Trap::Stop(self.unwritten_code(pc, region)))
+        Err(Trap::stop(self.unwritten_code(pc, region)))
     }
 
     fn unwritten_code(&self, pc: u32, region: usize) -> SimError {

@@ -740,7 +740,7 @@ impl Machine {
                 if i.imm == 0xAB {
                     return self.semihost();
                 }
-                return Err(Trap::Stop(SimError::Breakpoint {
+                return Err(Trap::stop(SimError::Breakpoint {
                     pc: self.pc,
                     imm: i.imm,
                     function: self.describe(self.pc),
@@ -897,7 +897,7 @@ impl Machine {
             Some(f) if self.ipsr != 0 => format!("after a fault, in an endless loop ({f})"),
             _ => "an endless loop (`b .`) that no enabled interrupt can leave".into(),
         };
-        Err(Trap::Stop(SimError::Stuck {
+        Err(Trap::stop(SimError::Stuck {
             pc: self.pc,
             function: self.describe(self.pc),
             why,
@@ -910,7 +910,7 @@ impl Machine {
             self.skip_to_next_event();
             return Ok(());
         }
-        Err(Trap::Stop(SimError::Stuck {
+        Err(Trap::stop(SimError::Stuck {
             pc: self.pc,
             function: self.describe(self.pc),
             why: "WFI with no enabled interrupt that could wake the core".into(),

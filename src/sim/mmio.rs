@@ -43,7 +43,7 @@ impl Machine {
             self.trace_line("read ", addr, value);
         }
         if let Some(stuck) = self.soc.as_deref().and_then(|s| s.stuck_poll()) {
-            return Err(Trap::Stop(self.stuck_poll_error(&stuck)));
+            return Err(Trap::stop(self.stuck_poll_error(&stuck)));
         }
         Ok(value)
     }

@@ -130,7 +130,14 @@ pub(crate) enum Trap {
     /// A synchronous fault to take architecturally.
     Fault(system::Fault),
     Exit(i32),
-    Stop(SimError),
+    /// Boxed so that `Result<(), Trap>`, which every instruction returns, stays small.
+    Stop(Box<SimError>),
+}
+
+impl Trap {
+    fn stop(e: SimError) -> Trap {
+        Trap::Stop(Box::new(e))
+    }
 }
 
 /// The SoC model a board's `[boot]` table names, with its fuses and UART input.
@@ -553,7 +560,7 @@ impl Machine {
     fn handle_trap(&mut self, trap: Trap, pc: u32) -> Result<Option<i32>, SimError> {
         match trap {
             Trap::Exit(status) => Ok(Some(status)),
-            Trap::Stop(e) => Err(e),
+            Trap::Stop(e) => Err(*e),
             Trap::Fault(f) => {
                 self.pc = pc;
                 self.take_fault(f, pc)?;

@@ -23,7 +23,7 @@ impl Machine {
     fn guest_word(&self, op: u32, addr: u32) -> Result<u32, Trap> {
         let mut b = [0u8; 4];
         if addr >= PPB_BASE || self.mem.peek(addr, &mut b).is_err() {
-            return Err(Trap::Stop(SimError::SemihostingMemory {
+            return Err(Trap::stop(SimError::SemihostingMemory {
                 pc: self.pc,
                 op,
                 addr,
@@ -35,7 +35,7 @@ impl Machine {
     fn guest_byte(&self, op: u32, addr: u32) -> Result<u8, Trap> {
         let mut b = [0u8; 1];
         if addr >= PPB_BASE || self.mem.peek(addr, &mut b).is_err() {
-            return Err(Trap::Stop(SimError::SemihostingMemory {
+            return Err(Trap::stop(SimError::SemihostingMemory {
                 pc: self.pc,
                 op,
                 addr,
@@ -84,7 +84,7 @@ impl Machine {
                 let len = self.guest_word(op, arg.wrapping_add(8))?;
                 let mut buf = vec![0u8; len.min(MAX_STRING) as usize];
                 if self.mem.peek(ptr, &mut buf).is_err() {
-                    return Err(Trap::Stop(SimError::SemihostingMemory {
+                    return Err(Trap::stop(SimError::SemihostingMemory {
                         pc: self.pc,
                         op,
                         addr: ptr,
@@ -117,7 +117,7 @@ impl Machine {
                 };
                 return Err(Trap::Exit(status));
             }
-            _ => return Err(Trap::Stop(SimError::Semihosting { pc: self.pc, op })),
+            _ => return Err(Trap::stop(SimError::Semihosting { pc: self.pc, op })),
         }
         Ok(())
     }

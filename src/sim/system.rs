@@ -573,7 +573,7 @@ impl Machine {
         if self.sys.fpccr & FPCCR_LSPACT != 0 {
             self.sys.fpccr &= !FPCCR_LSPACT;
             let addr = self.sys.fpcar;
-            self.save_fp_context(addr).map_err(Trap::Stop)?;
+            self.save_fp_context(addr).map_err(Trap::stop)?;
         }
         if self.sys.fpccr & FPCCR_ASPEN != 0 {
             self.control |= CONTROL_FPCA;
@@ -605,7 +605,7 @@ impl Machine {
         let mut w = [0u32; 8];
         for (k, slot) in w.iter_mut().enumerate() {
             *slot = self.stack_read(frame + 4 * k as u32).map_err(|_| {
-                Trap::Stop(self.lockup(format!("unstacking from {frame:#010x} failed (UNSTKERR)")))
+                Trap::stop(self.lockup(format!("unstacking from {frame:#010x} failed (UNSTKERR)")))
             })?;
         }
         if !basic {
@@ -614,11 +614,11 @@ impl Machine {
             } else {
                 for k in 0..16 {
                     self.s[k] = self.stack_read(frame + 0x20 + 4 * k as u32).map_err(|_| {
-                        Trap::Stop(self.lockup(format!("FP unstacking from {frame:#010x} failed")))
+                        Trap::stop(self.lockup(format!("FP unstacking from {frame:#010x} failed")))
                     })?;
                 }
                 self.fpscr = self.stack_read(frame + 0x60).map_err(|_| {
-                    Trap::Stop(self.lockup(format!("FP unstacking from {frame:#010x} failed")))
+                    Trap::stop(self.lockup(format!("FP unstacking from {frame:#010x} failed")))
                 })?;
             }
         }
