@@ -339,10 +339,12 @@ impl Machine {
 
     // ---- execution ------------------------------------------------------------------------
 
-    /// Executes one instruction whose condition passed.
+    /// Executes one instruction whose condition passed. The most frequent operations (data
+    /// processing, single loads and stores, direct branches) are dispatched here, inlined into
+    /// the run loop: `exec_rest`, the big `match`, needs a large stack frame whose set-up and
+    /// tear-down cost more than most instructions' work.
+    #[inline(always)]
     pub(crate) fn exec(&mut self, i: &Insn) -> Exec {
-        // FP operations keep S/D register numbers (up to 31) in `rn`; they do not use this value.
-        let rn = self.r[usize::from(i.rn & 15)];
         match i.op {
             Op::And
             | Op::Bic
@@ -352,52 +354,93 @@ impl Machine {
             | Op::Mov
             | Op::Mvn
             | Op::Tst
-            | Op::Teq => {
-                let (b, carry) = self.operand2(i);
-                let v = match i.op {
-                    Op::And | Op::Tst => rn & b,
-                    Op::Bic => rn & !b,
-                    Op::Orr => rn | b,
-                    Op::Orn => rn | !b,
-                    Op::Eor | Op::Teq => rn ^ b,
-                    Op::Mov => b,
-                    _ => !b,
-                };
-                if self.sets_flags(i) {
-                    self.set_nz(v);
-                    self.c = carry;
-                }
-                if !matches!(i.op, Op::Tst | Op::Teq) {
-                    if i.rd == 15 && i.op == Op::Mov && i.flags & flag::IMM == 0 {
-                        // MOV PC, Rm is a branch (ALUWritePC).
-                        self.note_return(b);
-                    }
-                    self.write_alu(i.rd, v);
-                }
-            }
+            | Op::Teq => self.logical(i, self.r[usize::from(i.rn & 15)]),
             Op::Add | Op::Adc | Op::Sub | Op::Sbc | Op::Rsb | Op::Cmp | Op::Cmn => {
-                let (b, _) = self.operand2(i);
-                let a = if i.rn == 15 && i.flags & flag::IMM != 0 {
-                    rn & !3
-                } else {
-                    rn
-                };
-                let (v, c, o) = match i.op {
-                    Op::Add | Op::Cmn => add_with_carry(a, b, false),
-                    Op::Adc => add_with_carry(a, b, self.c),
-                    Op::Sub | Op::Cmp => add_with_carry(a, !b, true),
-                    Op::Sbc => add_with_carry(a, !b, self.c),
-                    _ => add_with_carry(!a, b, true),
-                };
-                if self.sets_flags(i) {
-                    self.set_nz(v);
-                    self.c = c;
-                    self.v = o;
-                }
-                if !matches!(i.op, Op::Cmp | Op::Cmn) {
-                    self.write_alu(i.rd, v);
-                }
+                self.arith(i, self.r[usize::from(i.rn & 15)])
             }
+            Op::Ldr | Op::Ldrb | Op::Ldrh | Op::Ldrsb | Op::Ldrsh => return self.load_single(i),
+            Op::Str | Op::Strb | Op::Strh => return self.store_single(i),
+            Op::B => return self.branch_imm(i),
+            Op::Cbz | Op::Cbnz => {
+                let taken = (self.r[usize::from(i.rn)] == 0) == (i.op == Op::Cbz);
+                self.branch_to(self.r[15].wrapping_add(i.imm), taken);
+            }
+            _ => return self.exec_rest(i),
+        }
+        Ok(())
+    }
+
+    /// AND, BIC, ORR, ORN, EOR, MOV, MVN, TST, TEQ.
+    #[inline(always)]
+    fn logical(&mut self, i: &Insn, rn: u32) {
+        let (b, carry) = self.operand2(i);
+        let v = match i.op {
+            Op::And | Op::Tst => rn & b,
+            Op::Bic => rn & !b,
+            Op::Orr => rn | b,
+            Op::Orn => rn | !b,
+            Op::Eor | Op::Teq => rn ^ b,
+            Op::Mov => b,
+            _ => !b,
+        };
+        if self.sets_flags(i) {
+            self.set_nz(v);
+            self.c = carry;
+        }
+        if !matches!(i.op, Op::Tst | Op::Teq) {
+            if i.rd == 15 && i.op == Op::Mov && i.flags & flag::IMM == 0 {
+                // MOV PC, Rm is a branch (ALUWritePC).
+                self.note_return(b);
+            }
+            self.write_alu(i.rd, v);
+        }
+    }
+
+    /// ADD, ADC, SUB, SBC, RSB, CMP, CMN.
+    #[inline(always)]
+    fn arith(&mut self, i: &Insn, rn: u32) {
+        let (b, _) = self.operand2(i);
+        let a = if i.rn == 15 && i.flags & flag::IMM != 0 {
+            rn & !3
+        } else {
+            rn
+        };
+        let (v, c, o) = match i.op {
+            Op::Add | Op::Cmn => add_with_carry(a, b, false),
+            Op::Adc => add_with_carry(a, b, self.c),
+            Op::Sub | Op::Cmp => add_with_carry(a, !b, true),
+            Op::Sbc => add_with_carry(a, !b, self.c),
+            _ => add_with_carry(!a, b, true),
+        };
+        if self.sets_flags(i) {
+            self.set_nz(v);
+            self.c = c;
+            self.v = o;
+        }
+        if !matches!(i.op, Op::Cmp | Op::Cmn) {
+            self.write_alu(i.rd, v);
+        }
+    }
+
+    /// B (conditional or not); a branch to itself is checked for an idle loop.
+    #[inline(always)]
+    fn branch_imm(&mut self, i: &Insn) -> Exec {
+        let taken = i.cond == 14 || self.condition(i.cond);
+        let target = self.r[15].wrapping_add(i.imm);
+        if taken && target == self.pc {
+            self.check_idle_loop()?;
+        }
+        self.branch_to(target, taken);
+        Ok(())
+    }
+
+    /// Every operation [`Machine::exec`] does not dispatch itself (only called from there: the
+    /// operations it handles would reach the floating-point decoder here).
+    #[inline(never)]
+    fn exec_rest(&mut self, i: &Insn) -> Exec {
+        // FP operations keep S/D register numbers (up to 31) in `rn`; they do not use this value.
+        let rn = self.r[usize::from(i.rn & 15)];
+        match i.op {
             Op::ShiftReg => {
                 let amount = self.r[usize::from(i.rm)] & 0xFF;
                 let (v, c) = shift_c(rn, i.shift, amount, self.c);
@@ -634,8 +677,6 @@ impl Machine {
                     self.r[usize::from(i.rd)] = q;
                 }
             }
-            Op::Ldr | Op::Ldrb | Op::Ldrh | Op::Ldrsb | Op::Ldrsh => self.load_single(i)?,
-            Op::Str | Op::Strb | Op::Strh => self.store_single(i)?,
             Op::Ldrd | Op::Strd => {
                 let (addr, wb) = self.address(i);
                 if i.op == Op::Ldrd {
@@ -687,18 +728,6 @@ impl Machine {
                     self.load::<2>(rn.wrapping_add(m << 1))?
                 };
                 self.branch_to(self.r[15].wrapping_add(half * 2), true);
-            }
-            Op::B => {
-                let taken = i.cond == 14 || self.condition(i.cond);
-                let target = self.r[15].wrapping_add(i.imm);
-                if taken && target == self.pc {
-                    self.check_idle_loop()?;
-                }
-                self.branch_to(target, taken);
-            }
-            Op::Cbz | Op::Cbnz => {
-                let taken = (rn == 0) == (i.op == Op::Cbz);
-                self.branch_to(self.r[15].wrapping_add(i.imm), taken);
             }
             Op::Bl => {
                 let target = self.r[15].wrapping_add(i.imm);

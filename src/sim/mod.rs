@@ -454,6 +454,8 @@ impl Machine {
     pub fn run(&mut self, limits: Limits) -> Result<StopReason, SimError> {
         self.cycle_limit = limits.max_cycles;
         self.next_event = 0;
+        // The block that ran last, whose links name its likely successor (any number is safe).
+        let mut prev = u32::MAX;
         loop {
             if self.cycles >= self.next_event {
                 if self.cycles >= self.cycle_limit {
@@ -474,9 +476,9 @@ impl Machine {
             }
             let budget = limits.max_instructions - self.instructions;
             let exit = if self.observer.is_some() {
-                self.run_block::<true>(budget)
+                self.run_block::<true>(budget, &mut prev)
             } else {
-                self.run_block::<false>(budget)
+                self.run_block::<false>(budget, &mut prev)
             };
             let exit = exit.map_err(|e| *e)?;
             if let Some(status) = exit {
@@ -488,40 +490,53 @@ impl Machine {
     /// Executes the block at the PC, at most `budget` (≥ 1) instructions of it, and stops early
     /// after an instruction that branched, trapped or reached `next_event` — so interrupts,
     /// timers and the cycle limit are seen at the same instruction boundaries as when stepping
-    /// one instruction at a time. `OBSERVE`: report each retirement to the observer (a separate
-    /// instance so that the loop without an observer carries no test for it). Returns the exit
-    /// status if the program exited; the error is boxed so that the common result fits in two
-    /// registers (the full `Result` was copied through the stack after every block).
+    /// one instruction at a time. `prev` is the block that ran before (its links are tried
+    /// first) and becomes this one. `OBSERVE`: report each retirement to the observer (a
+    /// separate instance so that the loop without an observer carries no test for it). Returns
+    /// the exit status if the program exited; the error is boxed so that the common result
+    /// fits in two registers (the full `Result` was copied through the stack after every block).
     #[inline(always)]
     fn run_block<const OBSERVE: bool>(
         &mut self,
         budget: u64,
+        prev: &mut u32,
     ) -> Result<Option<i32>, Box<SimError>> {
         let pc = self.pc;
-        let (block, region) = match self.blocks.get(pc) {
+        let (block, id) = match self.blocks.get_after(*prev, pc) {
             Some(hit) => hit,
             None => match self.decode_block(pc) {
-                Ok(new) => new,
+                Ok((block, id)) => {
+                    self.blocks.link(*prev, pc, id);
+                    (block, id)
+                }
                 Err(trap) => return self.handle_trap(trap, pc).map_err(Box::new),
             },
         };
-        let count = block.len.min(usize::try_from(budget).unwrap_or(usize::MAX));
+        *prev = id;
+        let first = block.first as usize;
+        let count = (block.len as usize).min(usize::try_from(budget).unwrap_or(usize::MAX));
         let arena = self.blocks.take_arena();
-        let exit = self.run_insns::<OBSERVE>(&arena[block.first..block.first + count], pc, region);
+        let (issued, exit) =
+            self.run_insns::<OBSERVE>(&arena[first..first + count], pc, block.region as usize);
         self.blocks.restore_arena(arena);
+        // Per-block statistics: the instructions issued, counted once for the block.
+        self.instructions += issued;
+        self.timing.stats[block.region as usize].fetches += issued;
         exit
     }
 
     /// The loop of [`Machine::run_block`] over the block's first `count` instructions, which
-    /// start at `pc` in region `region`.
+    /// start at `pc` in region `region`. Returns how many it issued, with the exit.
     #[inline(always)]
     fn run_insns<const OBSERVE: bool>(
         &mut self,
         insns: &[Insn],
         mut pc: u32,
         region: usize,
-    ) -> Result<Option<i32>, Box<SimError>> {
+    ) -> (u64, Result<Option<i32>, Box<SimError>>) {
+        let mut issued = 0;
         for insn in insns {
+            issued += 1;
             self.pc = pc;
             let fall_through = pc.wrapping_add(u32::from(insn.len));
             self.r[15] = pc.wrapping_add(4);
@@ -536,7 +551,6 @@ impl Machine {
             if self.it != 0 && insn.op != Op::It {
                 self.advance_it();
             }
-            self.instructions += 1;
             self.last_pc = pc;
             cost += (self.cycles - before) as u32;
             self.cycles = before + u64::from(cost);
@@ -546,7 +560,7 @@ impl Machine {
                 }
             }
             if let Err(trap) = result {
-                return self.handle_trap(trap, pc).map_err(Box::new);
+                return (issued, self.handle_trap(trap, pc).map_err(Box::new));
             }
             self.pc = self.next_pc;
             if self.next_pc != fall_through || self.cycles >= self.next_event {
@@ -554,7 +568,7 @@ impl Machine {
             }
             pc = fall_through;
         }
-        Ok(None)
+        (issued, Ok(None))
     }
 
     fn handle_trap(&mut self, trap: Trap, pc: u32) -> Result<Option<i32>, SimError> {
@@ -573,7 +587,7 @@ impl Machine {
     /// instruction is the trap to take; a later one ends the block before that instruction
     /// (the fault is taken if execution gets there).
     #[cold]
-    fn decode_block(&mut self, pc: u32) -> Result<(block::Block, usize), Trap> {
+    fn decode_block(&mut self, pc: u32) -> Result<(block::Block, u32), Trap> {
         let (first, region) = self.decode_at(pc)?;
         let mut insns = vec![first];
         let mut at = pc.wrapping_add(u32::from(first.len));
@@ -590,8 +604,7 @@ impl Machine {
                 Err(_) => break,
             }
         }
-        let block = self.blocks.insert(pc, region, &insns);
-        Ok((block, region))
+        Ok(self.blocks.insert(pc, region, &insns))
     }
 
     /// Decodes the instruction at `pc` (with its timing class) and names its region.

@@ -318,15 +318,15 @@ impl Timing {
             && cost.uncached == 0
     }
 
-    /// Cycles to fetch and issue `i` at `pc` from region `region`.
+    /// Cycles to fetch and issue `i` at `pc` from region `region`. The caller counts the
+    /// region's `fetches`, once per block.
     #[inline(always)]
     pub fn issue(&mut self, i: &Insn, pc: u32, region: usize) -> u32 {
-        let stats = &mut self.stats[region];
-        stats.fetches += 1;
         let mut cycles = 0;
         let line = pc >> 5;
         if line != self.last_fetch_line {
             self.last_fetch_line = line;
+            let stats = &mut self.stats[region];
             let cost = self.fetch_costs[region];
             let stall = if cost.cached && self.icache_on {
                 if self.icache.access(pc) {
