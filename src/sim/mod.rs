@@ -7,9 +7,10 @@
 //! exceptions), [`memory`] (the bus over the board's regions), `semihost`, `dwt` and [`timing`].
 //!
 //! Speed: instructions are decoded once into straight-line blocks (`block`) found by their start
-//! address; stores over cached code drop its page's blocks (startup code copying functions to
-//! ITCM). The main loop has no allocation, one block lookup per block and one event comparison
-//! per instruction; timers, pending exceptions and the cycle limit are folded into `next_event`,
+//! address, usually through a link from the block that ran before; stores over cached code drop
+//! its page's blocks (startup code copying functions to ITCM). The main loop has no allocation,
+//! one block lookup and one statistics update per block and one event comparison per
+//! instruction; timers, pending exceptions and the cycle limit are folded into `next_event`,
 //! so the core stops and takes interrupts at the same instruction boundaries as a one-by-one
 //! interpreter would.
 
