@@ -219,6 +219,7 @@ impl Machine {
         (addr, (i.flags & flag::W != 0).then_some(offset_addr))
     }
 
+    #[inline(always)]
     fn load_single(&mut self, i: &Insn) -> Exec {
         let (addr, wb) = self.address(i);
         let v = match i.op {
@@ -241,6 +242,7 @@ impl Machine {
         }
     }
 
+    #[inline(always)]
     fn store_single(&mut self, i: &Insn) -> Exec {
         let (addr, wb) = self.address(i);
         let v = self.r[usize::from(i.rd)];
