@@ -7,6 +7,7 @@ builds without Zephyr. Our own code, stdlib only; it follows the documented
 behaviour of that step for text relocation:
 
   * FILES src/x.c       -> the object CMake compiles it to, CMakeFiles/app.dir/src/x.c.obj
+                           (../lib/y.c -> CMakeFiles/app.dir/__/lib/y.c.obj)
   * LIBRARY name        -> every member of the CMake target's archive lib<name>.a
   * LOCATION <MEM>_TEXT -> output section .<mem>_text_reloc > <MEM> AT> FLASH, bounded by
                            __<mem>_text_reloc_start/_end/_size and __<mem>_text_rom_start
@@ -23,25 +24,40 @@ import struct
 import sys
 from pathlib import Path
 
-CALL = re.compile(r"zephyr_code_relocate\s*\((.*?)\)", re.S)
-TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)"|([^\s"]+)')
+CALL = re.compile(r"zephyr_code_relocate\s*\(")
+TOKEN = re.compile(r'\s*(?:"((?:[^"\\]|\\.)*)"|(\))|([^\s"()]+))')
 
 
 def strip_comments(text):
     return "\n".join(re.sub(r'#(?=(?:[^"]*"[^"]*")*[^"]*$).*', "", line) for line in text.splitlines())
 
 
+def call_tokens(text, pos, origin):
+    """The arguments of one call, up to its unquoted `)` (a FILTER regex may hold parentheses)."""
+    tokens = []
+    while True:
+        match = TOKEN.match(text, pos)
+        if not match:
+            sys.exit(f"{origin}: unterminated zephyr_code_relocate( call")
+        pos = match.end()
+        quoted, close, bare = match.groups()
+        if close:
+            return tokens
+        tokens.append((False, re.sub(r"\\(.)", r"\1", quoted)) if quoted is not None else (True, bare))
+
+
 def parse_calls(text, origin):
     calls = []
-    for match in CALL.finditer(strip_comments(text)):
+    text = strip_comments(text)
+    for start in CALL.finditer(text):
         args = {"FILES": [], "LIBRARY": None, "LOCATION": None, "FILTER": "", "NOKEEP": False}
         key = None
-        for quoted, bare in TOKEN.findall(match.group(1)):
-            word = re.sub(r"\\(.)", r"\1", quoted) if quoted or not bare else bare
-            if bare in ("FILES", "LIBRARY", "LOCATION", "FILTER", "PHDR"):
-                key = bare
-            elif bare in ("NOKEEP", "NOCOPY"):
-                args[bare] = True
+        tokens = call_tokens(text, start.end(), origin)
+        for is_bare, word in tokens:
+            if is_bare and word in ("FILES", "LIBRARY", "LOCATION", "FILTER", "PHDR"):
+                key = word
+            elif is_bare and word in ("NOKEEP", "NOCOPY"):
+                args[word] = True
                 key = None
             elif key == "FILES":
                 args["FILES"].append(word)
@@ -50,10 +66,11 @@ def parse_calls(text, origin):
                 key = None
             else:
                 sys.exit(f"{origin}: zephyr_code_relocate: unexpected argument `{word}`")
+        what = " ".join(w for _, w in tokens)
         if not args["LOCATION"] or not args["LOCATION"].endswith("_TEXT"):
-            sys.exit(f"{origin}: this generator relocates text only (LOCATION <MEM>_TEXT): {match.group(0)}")
+            sys.exit(f"{origin}: this generator relocates text only (LOCATION <MEM>_TEXT): {what}")
         if bool(args["FILES"]) == bool(args["LIBRARY"]):
-            sys.exit(f"{origin}: zephyr_code_relocate needs FILES or LIBRARY: {match.group(0)}")
+            sys.exit(f"{origin}: zephyr_code_relocate needs FILES or LIBRARY: {what}")
         calls.append(args)
     return calls
 
@@ -97,7 +114,8 @@ def archive_members(path):
 def objects_of(call, build):
     if call["FILES"]:
         for src in call["FILES"]:
-            obj = build / "CMakeFiles" / "app.dir" / (src + ".obj")
+            # CMake writes `..` of a source path as `__` in the object's path.
+            obj = build / "CMakeFiles" / "app.dir" / (src.replace("../", "__/") + ".obj")
             if not obj.is_file():
                 sys.exit(f"zephyr_code_relocate(FILES {src}): {obj} was not built")
             yield obj.name, obj.read_bytes()
