@@ -330,7 +330,10 @@ mod tests {
         assert_eq!(by_map.missing.len(), 1);
         assert_eq!(by_map.missing[0].section, ".text.renamed");
 
-        let symbols: FxHashSet<String> = ["kept", "cold", "memcpy"].map(String::from).into();
+        let symbols: FxHashSet<String> = ["kept", "cold", "memcpy"]
+            .map(String::from)
+            .into_iter()
+            .collect();
         let by_symbols = check(&entries, &Build::Symbols(&symbols));
         assert_eq!(by_symbols.checked, 3);
         assert_eq!(by_symbols.missing[0].section, ".text.renamed");
