@@ -344,3 +344,156 @@ fn zephyr_relocate_calls_from_a_plan_link_and_boot() {
         "{notes}"
     );
 }
+
+/// `plan --flexram auto` on the SDK-style fixture: the split it prints (GPR values, MEMORY
+/// lengths) decodes to the one it records; the image linked by hotlink with the plan and the
+/// script's MEMORY set to those lengths boots on a board whose FlexRAM has that split (as its
+/// fuses or DCD would set it), and, when the split's DTCM is larger than the fuse default's,
+/// fails on the default board (its stack lies beyond the default DTCM).
+#[test]
+fn sdk_flexram_auto_split_links_and_boots_with_that_split() {
+    // The link uses the toolchain's newlib, as the fixture's link line says.
+    if !common::require_tool("arm-none-eabi-gcc") {
+        return;
+    }
+    let fixture = common::firmware_build_dir().join("sdk");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let elf = fixture.join("sdk.elf");
+    let profile = dir.join("profile.json");
+    let plan_path = dir.join("plan.json");
+    ok(&[
+        "capture",
+        "--sim",
+        "-o",
+        profile.to_str().unwrap(),
+        elf.to_str().unwrap(),
+    ]);
+    let (stdout, _) = ok(&[
+        "plan",
+        "--profile",
+        profile.to_str().unwrap(),
+        "--map",
+        fixture.join("sdk.map").to_str().unwrap(),
+        "--flexram",
+        "auto",
+        "-o",
+        plan_path.to_str().unwrap(),
+        elf.to_str().unwrap(),
+    ]);
+    let plan = Plan::load(&plan_path).unwrap();
+    let f = plan.flexram.as_ref().expect("plan.json records the split");
+    let s = f.split;
+    assert_eq!(s.itcm_banks + s.dtcm_banks + s.ocram_banks, 16);
+    assert_eq!(
+        hotlink::planner::flexram::decode_gpr17(f.registers.gpr17, 16),
+        s
+    );
+    assert_eq!(f.registers.gpr16_set, 1 << 2);
+    let kb = |bytes: u64| bytes / 1024;
+    for line in [
+        format!("IOMUXC_GPR17 = {:#010x}", f.registers.gpr17),
+        format!("IOMUXC_GPR14 TCM size fields = {:#010x}", f.registers.gpr14),
+        format!(
+            "script MEMORY lengths: ITCM {}K, DTCM {}K, FlexRAM OCRAM {}K",
+            kb(s.itcm_bytes()),
+            kb(s.dtcm_bytes()),
+            kb(s.ocram_bytes())
+        ),
+    ] {
+        assert!(stdout.contains(&line), "`{line}` in:\n{stdout}");
+    }
+    assert!(f.needs.dtcm_bytes <= s.dtcm_bytes(), "{:?}", f.needs);
+
+    // The SDK script with the printed lengths (OCRAM2's 512K plus the FlexRAM OCRAM).
+    let script = std::fs::read_to_string(fixture.join("rt1062_flexspi_nor.ld")).unwrap();
+    let set_length = |text: String, region: &str, bytes: u64| {
+        let start = text.find(&format!("  {region} ")).expect(region);
+        let end = start + text[start..].find('\n').unwrap();
+        let line = &text[start..end];
+        let length = line.find("LENGTH = ").unwrap();
+        text.replace(line, &format!("{}LENGTH = {}K", &line[..length], kb(bytes)))
+    };
+    let script = set_length(script, "m_qacode", s.itcm_bytes());
+    let script = set_length(script, "m_data", s.dtcm_bytes());
+    let script = set_length(script, "m_data2", 512 * 1024 + s.ocram_bytes());
+    std::fs::write(dir.join("split.ld"), script).unwrap();
+
+    // A board whose FlexRAM comes up in that split.
+    let board = std::fs::read_to_string(common::repo_root().join("boards/imxrt1062.toml")).unwrap();
+    let layout: String = [
+        "I".repeat(s.itcm_banks as usize),
+        "D".repeat(s.dtcm_banks as usize),
+        "O".repeat(s.ocram_banks as usize),
+    ]
+    .concat();
+    let mut board = board.replace(
+        "default_layout = \"OOOODDIIIIDDOOOO\"",
+        &format!("default_layout = \"{layout}\""),
+    );
+    for (name, bytes) in [
+        ("ITCM", s.itcm_bytes()),
+        ("DTCM", s.dtcm_bytes()),
+        ("OCRAM", s.ocram_bytes()),
+    ] {
+        let at = board.find(&format!("name = \"{name}\"\n")).expect(name);
+        let size = at + board[at..].find("size = ").unwrap();
+        let end = size + board[size..].find('\n').unwrap();
+        if bytes == 0 {
+            // No banks of that kind: the region is gone.
+            let start = board[..at].rfind("[[region]]").unwrap();
+            let next = at + board[at..].find("[[region]]").unwrap();
+            board.replace_range(start..next, "");
+        } else {
+            board.replace_range(size..end, &format!("size = \"{}K\"", kb(bytes)));
+        }
+    }
+    let board_path = dir.join("split.toml");
+    std::fs::write(&board_path, board).unwrap();
+
+    let text = std::fs::read_to_string(fixture.join("sdk.link")).unwrap();
+    let mut args: Vec<String> = Vec::new();
+    let mut lines = text.lines();
+    while let Some(a) = lines.next() {
+        match a {
+            "-o" | "-T" => {
+                lines.next();
+            }
+            _ if a.starts_with("-Map=") => {}
+            _ => args.push(a.to_string()),
+        }
+    }
+    let planned = dir.join("split.elf");
+    let out = Command::new(env!("CARGO_BIN_EXE_hotlink"))
+        .arg("link")
+        .args(&args)
+        .arg("-T")
+        .arg(dir.join("split.ld"))
+        .arg(format!("--plan={}", plan_path.display()))
+        .arg("-o")
+        .arg(&planned)
+        .current_dir(&fixture)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "link --plan with the split's script: {out:?}"
+    );
+    let (success, stdout, stderr) = hotlink(&[
+        "run",
+        "--board",
+        board_path.to_str().unwrap(),
+        planned.to_str().unwrap(),
+    ]);
+    assert!(
+        success && stdout.contains("exit status    0") && stdout.contains("OK"),
+        "boots under the split:\n{stdout}{stderr}"
+    );
+    if s.dtcm_bytes() > 128 * 1024 {
+        let (success, _, stderr) = hotlink(&["run", planned.to_str().unwrap()]);
+        assert!(
+            !success && stderr.contains("stack"),
+            "the split matters: the fuse default's DTCM cannot hold the stack:\n{stderr}"
+        );
+    }
+}
