@@ -9,6 +9,9 @@
 //!   gen_relocate_app.py) turns them into `linker_relocate.ld`, GNU ld links, the image boots
 //!   and `verify` passes; with `--whole-files` the calls move whole files, and the output says
 //!   what that costs against the plan.
+//! - FlexRAM chosen with the plan (`plan --flexram auto`): on the SDK-style fixture the image
+//!   linked with the printed MEMORY lengths boots on a board in that split; the Teensy-style
+//!   script, edited as `plan` says, boots under a split other than the one it computes itself.
 
 mod common;
 
@@ -451,34 +454,7 @@ fn sdk_flexram_auto_split_links_and_boots_with_that_split() {
     let board_path = dir.join("split.toml");
     std::fs::write(&board_path, board).unwrap();
 
-    let text = std::fs::read_to_string(fixture.join("sdk.link")).unwrap();
-    let mut args: Vec<String> = Vec::new();
-    let mut lines = text.lines();
-    while let Some(a) = lines.next() {
-        match a {
-            "-o" | "-T" => {
-                lines.next();
-            }
-            _ if a.starts_with("-Map=") => {}
-            _ => args.push(a.to_string()),
-        }
-    }
-    let planned = dir.join("split.elf");
-    let out = Command::new(env!("CARGO_BIN_EXE_hotlink"))
-        .arg("link")
-        .args(&args)
-        .arg("-T")
-        .arg(dir.join("split.ld"))
-        .arg(format!("--plan={}", plan_path.display()))
-        .arg("-o")
-        .arg(&planned)
-        .current_dir(&fixture)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "link --plan with the split's script: {out:?}"
-    );
+    let planned = link_with_script("sdk", &dir.join("split.ld"), &plan_path, dir);
     let (success, stdout, stderr) = hotlink(&[
         "run",
         "--board",
@@ -496,4 +472,148 @@ fn sdk_flexram_auto_split_links_and_boots_with_that_split() {
             "the split matters: the fuse default's DTCM cannot hold the stack:\n{stderr}"
         );
     }
+}
+
+/// `hotlink link --plan` of fixture `name` (its link line, run in its build directory) with
+/// `script` in place of its own; returns the image.
+fn link_with_script(name: &str, script: &Path, plan: &Path, dir: &Path) -> PathBuf {
+    let fixture = common::firmware_build_dir().join(name);
+    let text = std::fs::read_to_string(fixture.join(format!("{name}.link"))).unwrap();
+    let mut args: Vec<String> = Vec::new();
+    let mut lines = text.lines();
+    while let Some(a) = lines.next() {
+        match a {
+            "-o" | "-T" => {
+                lines.next();
+            }
+            _ if a.starts_with("-Map=") => {}
+            _ => args.push(a.to_string()),
+        }
+    }
+    let elf = dir.join(format!("{name}-planned.elf"));
+    let out = Command::new(env!("CARGO_BIN_EXE_hotlink"))
+        .arg("link")
+        .args(&args)
+        .arg("-T")
+        .arg(script)
+        .arg(format!("--plan={}", plan.display()))
+        .arg("-o")
+        .arg(&elf)
+        .current_dir(&fixture)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{name}: link --plan with {}: {out:?}",
+        script.display()
+    );
+    elf
+}
+
+/// The value of symbol `name` in the ELF image at `elf`.
+fn symbol_value(elf: &Path, name: &str) -> Option<u64> {
+    use object::{Object, ObjectSymbol};
+    let bytes = std::fs::read(elf).unwrap();
+    let file = object::File::parse(&*bytes).unwrap();
+    let value = file
+        .symbols()
+        .find(|x| x.name() == Ok(name))
+        .map(|x| x.address());
+    value
+}
+
+/// Replaces the line of `text` that starts (after indentation) with `start` by `line`.
+fn edit_line(text: &str, start: &str, line: &str) -> String {
+    let at = text.find(start).expect(start);
+    let end = at + text[at..].find('\n').unwrap();
+    format!("{}{line}{}", &text[..at], &text[end..])
+}
+
+/// The Teensy-style script computes its own split from the ITCM code size (1 ITCM bank here);
+/// `plan --flexram auto` chooses another and says which symbols to edit. Edited as it says
+/// (`_flexram_bank_config`, the stack top, MEMORY lengths), the image linked with the plan
+/// programs that split in its reset handler and boots.
+#[test]
+fn teensy_boots_under_the_split_flexram_auto_chose_not_the_scripts() {
+    if !common::require_tool("arm-none-eabi-gcc") {
+        return;
+    }
+    let fixture = common::firmware_build_dir().join("teensy");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let elf = fixture.join("teensy.elf");
+    let profile = dir.join("profile.json");
+    let plan_path = dir.join("plan.json");
+    ok(&[
+        "capture",
+        "--sim",
+        "-o",
+        profile.to_str().unwrap(),
+        elf.to_str().unwrap(),
+    ]);
+    let (stdout, _) = ok(&[
+        "plan",
+        "--profile",
+        profile.to_str().unwrap(),
+        "--map",
+        fixture.join("teensy.map").to_str().unwrap(),
+        "--flexram",
+        "auto",
+        "-o",
+        plan_path.to_str().unwrap(),
+        elf.to_str().unwrap(),
+    ]);
+    let plan = Plan::load(&plan_path).unwrap();
+    let f = plan.flexram.as_ref().unwrap();
+    let s = f.split;
+    let scripts = symbol_value(&elf, "_flexram_bank_config").unwrap() as u32;
+    assert_ne!(
+        scripts, f.registers.gpr17,
+        "a split other than the script's:\n{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("_flexram_bank_config = {scripts:#010x}"))
+            && stdout.contains("set _flexram_bank_config to the GPR17 value above"),
+        "{stdout}"
+    );
+
+    let kb = |b: u64| b / 1024;
+    let script = std::fs::read_to_string(fixture.join("teensy.ld")).unwrap();
+    let script = edit_line(
+        &script,
+        "_flexram_bank_config =",
+        &format!("_flexram_bank_config = {:#010x};", f.registers.gpr17),
+    );
+    let script = edit_line(
+        &script,
+        "_estack =",
+        &format!("_estack = ORIGIN(DTCM) + {}K;", kb(s.dtcm_bytes())),
+    );
+    let script = edit_line(
+        &script,
+        "ITCM  (rwx)",
+        &format!(
+            "ITCM  (rwx) : ORIGIN = 0x00000000, LENGTH = {}K",
+            kb(s.itcm_bytes())
+        ),
+    );
+    let script = edit_line(
+        &script,
+        "DTCM  (rwx)",
+        &format!(
+            "DTCM  (rwx) : ORIGIN = 0x20000000, LENGTH = {}K",
+            kb(s.dtcm_bytes())
+        ),
+    );
+    std::fs::write(dir.join("split.ld"), script).unwrap();
+    let planned = link_with_script("teensy", &dir.join("split.ld"), &plan_path, dir);
+    assert_eq!(
+        symbol_value(&planned, "_flexram_bank_config"),
+        Some(u64::from(f.registers.gpr17))
+    );
+    let (success, stdout, stderr) = hotlink(&["run", planned.to_str().unwrap()]);
+    assert!(
+        success && stdout.contains("exit status    0"),
+        "boots under the chosen split:\n{stdout}{stderr}"
+    );
 }
