@@ -31,37 +31,37 @@ fn ok(args: &[&str]) -> (String, String) {
     (stdout, stderr)
 }
 
-/// Profile (exact, on the virtual board) and plan of fixture `name` with an ITCM budget;
-/// returns the plan's path.
-fn plan(name: &str, dir: &Path) -> PathBuf {
+/// Profile (exact, on the virtual board) and plan of fixture `name` with `extra` options;
+/// returns the plan's path and what `plan` printed.
+fn plan(name: &str, dir: &Path, extra: &[&str]) -> (PathBuf, String) {
     let fixture = common::firmware_build_dir().join(name);
     let elf = fixture.join(format!("{name}.elf"));
     let (elf, map) = (elf.to_str().unwrap(), fixture.join(format!("{name}.map")));
     let profile = dir.join("profile.json");
     let plan = dir.join("plan.json");
     ok(&["capture", "--sim", "-o", profile.to_str().unwrap(), elf]);
-    ok(&[
-        "plan",
-        "--profile",
-        profile.to_str().unwrap(),
-        "--map",
-        map.to_str().unwrap(),
-        "--budget",
-        "ITCM=1K",
-        "-o",
-        plan.to_str().unwrap(),
-        elf,
-    ]);
-    plan
+    let (stdout, _) = ok(&[
+        &[
+            "plan",
+            "--profile",
+            profile.to_str().unwrap(),
+            "--map",
+            map.to_str().unwrap(),
+            "-o",
+            plan.to_str().unwrap(),
+        ],
+        extra,
+        &[elf],
+    ]
+    .concat());
+    (plan, stdout)
 }
 
-/// The fixture's GNU ld arguments (its `.link` file) with object paths made absolute, its own
-/// script replaced by `script` and output/map in `dir`; objects come from `objects` when given
-/// (a rebuild), else from the committed build.
-fn gnu_ld(name: &str, script: &Path, dir: &Path, objects: Option<&Path>) -> (PathBuf, PathBuf) {
+/// The fixture's link arguments (its `.link` file) without its output, map and script.
+fn link_args(name: &str) -> Vec<String> {
     let fixture = common::firmware_build_dir().join(name);
     let text = std::fs::read_to_string(fixture.join(format!("{name}.link"))).unwrap();
-    let mut args: Vec<String> = Vec::new();
+    let mut args = Vec::new();
     let mut lines = text.lines();
     while let Some(a) = lines.next() {
         match a {
@@ -69,20 +69,32 @@ fn gnu_ld(name: &str, script: &Path, dir: &Path, objects: Option<&Path>) -> (Pat
                 lines.next();
             }
             _ if a.starts_with("-Map=") => {}
-            _ if a.ends_with(".o") || a.ends_with(".obj") || a.ends_with(".a") => {
-                let rebuilt = objects
-                    .map(|o| o.join(Path::new(a).file_name().unwrap()))
-                    .filter(|p| p.is_file());
-                args.push(
-                    rebuilt
-                        .unwrap_or_else(|| fixture.join(a))
-                        .display()
-                        .to_string(),
-                );
-            }
             _ => args.push(a.to_string()),
         }
     }
+    args
+}
+
+/// The fixture's GNU ld arguments (its `.link` file) with object paths made absolute, its own
+/// script replaced by `script` and output/map in `dir`; objects come from `objects` when given
+/// (a rebuild), else from the committed build.
+fn gnu_ld(name: &str, script: &Path, dir: &Path, objects: Option<&Path>) -> (PathBuf, PathBuf) {
+    let fixture = common::firmware_build_dir().join(name);
+    let args: Vec<String> = link_args(name)
+        .into_iter()
+        .map(|a| {
+            if !(a.ends_with(".o") || a.ends_with(".obj") || a.ends_with(".a")) {
+                return a;
+            }
+            let rebuilt = objects
+                .map(|o| o.join(Path::new(&a).file_name().unwrap()))
+                .filter(|p| p.is_file());
+            rebuilt
+                .unwrap_or_else(|| fixture.join(&a))
+                .display()
+                .to_string()
+        })
+        .collect();
     let (elf, map) = (
         dir.join(format!("{name}.elf")),
         dir.join(format!("{name}.map")),
@@ -130,7 +142,7 @@ fn px4_include_list_from_a_plan_links_boots_and_catches_a_renamed_function() {
     let fixture = common::firmware_build_dir().join("px4-style");
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let plan_path = plan("px4-style", dir);
+    let (plan_path, _) = plan("px4-style", dir, &["--budget", "ITCM=1K"]);
     let plan = Plan::load(&plan_path).unwrap();
     let list = dir.join("itcm_functions_includes.ld");
     ok(&[
@@ -283,7 +295,7 @@ fn zephyr_relocate_calls_from_a_plan_link_and_boot() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let plan_path = plan("zephyr-style", tmp.path());
+    let (plan_path, _) = plan("zephyr-style", tmp.path(), &["--budget", "ITCM=1K"]);
     let plan = Plan::load(&plan_path).unwrap();
     assert!(plan.placements.iter().any(|p| p.to == "ITCM"), "{plan:?}");
     // main runs after z_prep_c's copy (data_copy_xip_relocation): it may move.
@@ -362,28 +374,7 @@ fn sdk_flexram_auto_split_links_and_boots_with_that_split() {
     let fixture = common::firmware_build_dir().join("sdk");
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let elf = fixture.join("sdk.elf");
-    let profile = dir.join("profile.json");
-    let plan_path = dir.join("plan.json");
-    ok(&[
-        "capture",
-        "--sim",
-        "-o",
-        profile.to_str().unwrap(),
-        elf.to_str().unwrap(),
-    ]);
-    let (stdout, _) = ok(&[
-        "plan",
-        "--profile",
-        profile.to_str().unwrap(),
-        "--map",
-        fixture.join("sdk.map").to_str().unwrap(),
-        "--flexram",
-        "auto",
-        "-o",
-        plan_path.to_str().unwrap(),
-        elf.to_str().unwrap(),
-    ]);
+    let (plan_path, stdout) = plan("sdk", dir, &["--flexram", "auto"]);
     let plan = Plan::load(&plan_path).unwrap();
     let f = plan.flexram.as_ref().expect("plan.json records the split");
     let s = f.split;
@@ -478,18 +469,7 @@ fn sdk_flexram_auto_split_links_and_boots_with_that_split() {
 /// `script` in place of its own; returns the image.
 fn link_with_script(name: &str, script: &Path, plan: &Path, dir: &Path) -> PathBuf {
     let fixture = common::firmware_build_dir().join(name);
-    let text = std::fs::read_to_string(fixture.join(format!("{name}.link"))).unwrap();
-    let mut args: Vec<String> = Vec::new();
-    let mut lines = text.lines();
-    while let Some(a) = lines.next() {
-        match a {
-            "-o" | "-T" => {
-                lines.next();
-            }
-            _ if a.starts_with("-Map=") => {}
-            _ => args.push(a.to_string()),
-        }
-    }
+    let args = link_args(name);
     let elf = dir.join(format!("{name}-planned.elf"));
     let out = Command::new(env!("CARGO_BIN_EXE_hotlink"))
         .arg("link")
@@ -542,27 +522,7 @@ fn teensy_boots_under_the_split_flexram_auto_chose_not_the_scripts() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let elf = fixture.join("teensy.elf");
-    let profile = dir.join("profile.json");
-    let plan_path = dir.join("plan.json");
-    ok(&[
-        "capture",
-        "--sim",
-        "-o",
-        profile.to_str().unwrap(),
-        elf.to_str().unwrap(),
-    ]);
-    let (stdout, _) = ok(&[
-        "plan",
-        "--profile",
-        profile.to_str().unwrap(),
-        "--map",
-        fixture.join("teensy.map").to_str().unwrap(),
-        "--flexram",
-        "auto",
-        "-o",
-        plan_path.to_str().unwrap(),
-        elf.to_str().unwrap(),
-    ]);
+    let (plan_path, stdout) = plan("teensy", dir, &["--flexram", "auto"]);
     let plan = Plan::load(&plan_path).unwrap();
     let f = plan.flexram.as_ref().unwrap();
     let s = f.split;
