@@ -3,7 +3,9 @@
 mod boards;
 mod capture;
 mod check;
+mod check_list;
 mod diff;
+mod emit;
 mod heat;
 mod inspect;
 mod link;
@@ -33,8 +35,10 @@ enum Command {
     Boards(boards::BoardsArgs),
     Capture(capture::CaptureArgs),
     Check(check::CheckArgs),
+    CheckList(check_list::CheckListArgs),
     Compare(report::CompareArgs),
     Diff(diff::DiffArgs),
+    Emit(emit::EmitArgs),
     Heat(heat::HeatArgs),
     Inspect(inspect::InspectArgs),
     Demo(optimize::DemoArgs),
@@ -97,8 +101,10 @@ pub fn main() -> ExitCode {
         Command::Boards(args) => boards::run(args),
         Command::Capture(args) => capture::run(args),
         Command::Check(args) => check::run(args),
+        Command::CheckList(args) => check_list::run(args),
         Command::Compare(args) => report::run_compare(args),
         Command::Diff(args) => diff::run(args),
+        Command::Emit(args) => emit::run(args),
         Command::Heat(args) => heat::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Demo(args) => optimize::demo(args),

@@ -11,11 +11,13 @@
 mod copy;
 mod costs;
 pub mod flexram;
+pub mod include_list;
 pub mod patch;
 pub mod safety;
 mod startup_run;
 pub mod timings;
 mod whatif;
+pub mod zephyr;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

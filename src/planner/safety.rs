@@ -11,7 +11,9 @@
 //!   reachable from the entry through any relocation out of code (`bl SystemInit` and
 //!   `ldr r0,=SystemInit; blx r0` alike; a vector table's entries run only when taken), where in the copy routine — the code that reads the receiving sections'
 //!   linker symbols — only what it uses up to the copy counts, and the first call after its last
-//!   use of a copy symbol if it follows right after (the copier, e.g. `copy_words` or `memcpy`).
+//!   use of a copy symbol if it follows right after (the copier, e.g. `copy_words` or `memcpy`);
+//!   in a function that reaches the copy routine through a call (Zephyr's `z_prep_c` calls
+//!   `data_copy_xip_relocation`, then `main`), only what it uses up to that call counts.
 //!
 //! The order inside a function comes from relocation offsets; a literal-pool word is placed where
 //! the first `ldr rX, =sym` that loads it sits (Thumb LDR-literal encodings decoded from the
@@ -19,7 +21,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::inventory::RefKind;
 use crate::linkmap::MapInputSection;
@@ -125,6 +127,7 @@ fn before_copy(facts: &StartupFacts<'_>) -> Vec<(usize, String)> {
             .find(|sym| !sym.name.starts_with('$'))
             .map_or_else(|| s.label(), |sym| sym.name.clone())
     };
+    let leads = leading_to_copy(facts);
     let mut parent: BTreeMap<usize, Option<usize>> = BTreeMap::new();
     let mut copiers: BTreeMap<usize, String> = BTreeMap::new();
     parent.insert(entry, None);
@@ -138,7 +141,7 @@ fn before_copy(facts: &StartupFacts<'_>) -> Vec<(usize, String)> {
         }
         let refs = by_item.get(&item).map(Vec::as_slice).unwrap_or(&[]);
         let code = (facts.bytes)(item).unwrap_or_default();
-        let followed = runs_before_copy(refs, &code, facts.copy_symbols);
+        let followed = runs_before_copy(refs, &code, facts.copy_symbols, &leads);
         if let Some(symbol) = followed.copy_symbol {
             copiers.insert(item, symbol);
         }
@@ -209,7 +212,40 @@ pub fn symbol_uses(refs: &[&ItemRef], code: &[u8], symbols: &[String]) -> Vec<u6
         .collect()
 }
 
-fn runs_before_copy(refs: &[&ItemRef], code: &[u8], copy_symbols: &[String]) -> Followed {
+/// The items from which the copy routine is reached: those that read a copy symbol and, through
+/// references, everything that leads to one of them.
+fn leading_to_copy(facts: &StartupFacts<'_>) -> FxHashSet<usize> {
+    let mut callers: FxHashMap<usize, Vec<usize>> = FxHashMap::default();
+    let mut leads = FxHashSet::default();
+    let mut queue = VecDeque::new();
+    for r in facts.references {
+        if let Some(to) = r.to {
+            callers.entry(to).or_default().push(r.from);
+        }
+        let copies = r
+            .symbol
+            .as_ref()
+            .is_some_and(|s| facts.copy_symbols.contains(s));
+        if copies && leads.insert(r.from) {
+            queue.push_back(r.from);
+        }
+    }
+    while let Some(item) = queue.pop_front() {
+        for &from in callers.get(&item).map(Vec::as_slice).unwrap_or(&[]) {
+            if leads.insert(from) {
+                queue.push_back(from);
+            }
+        }
+    }
+    leads
+}
+
+fn runs_before_copy(
+    refs: &[&ItemRef],
+    code: &[u8],
+    copy_symbols: &[String],
+    leads: &FxHashSet<usize>,
+) -> Followed {
     let loads = literal_loads(code);
     let used_at = |r: &ItemRef| used_at(r, &loads);
     let copy_uses: Vec<(u64, &str)> = refs
@@ -223,8 +259,19 @@ fn runs_before_copy(refs: &[&ItemRef], code: &[u8], copy_symbols: &[String]) -> 
         })
         .collect();
     let Some(&(_, first_symbol)) = copy_uses.iter().min() else {
+        // Up to the last reference on the way to the copy routine, if there is one; what comes
+        // after it runs once the receiving sections hold their code.
+        let last_on_the_way = refs
+            .iter()
+            .filter(|r| r.to.is_some_and(|to| leads.contains(&to) && to != r.from))
+            .map(|r| used_at(r))
+            .max();
         return Followed {
-            targets: refs.iter().filter_map(|r| r.to).collect(),
+            targets: refs
+                .iter()
+                .filter(|r| last_on_the_way.is_none_or(|cut| used_at(r) <= cut))
+                .filter_map(|r| r.to)
+                .collect(),
             copy_symbol: None,
         };
     };
@@ -419,6 +466,39 @@ mod tests {
             "{pinned:?}"
         );
         assert!(pinned[&2].contains("copy_words"), "the copier: {pinned:?}");
+        assert!(
+            !pinned.contains_key(&3),
+            "main runs after the copy: {pinned:?}"
+        );
+    }
+
+    /// Zephyr's shape: the entry calls `z_prep_c` (item 1 here, `SystemInit`'s slot), which calls
+    /// the copy routine (`copy_words` reads the copy symbol itself) and then `main`: `main` may
+    /// move, what `z_prep_c` calls before the copy may not.
+    #[test]
+    fn a_function_that_calls_the_copy_routine_is_followed_up_to_that_call() {
+        let (sections, _, _) = sdk_like();
+        let refs = vec![
+            reference(0, Some(1), "z_prep_c", 0, RefKind::Call),
+            reference(1, Some(6), "helper", 0, RefKind::Call),
+            reference(1, Some(2), "copy_words", 4, RefKind::Call),
+            reference(1, Some(3), "main", 8, RefKind::Call),
+            reference(2, None, "__itcm_text_reloc_start", 0, RefKind::Data),
+        ];
+        let sections: Vec<&MapInputSection> = sections.iter().collect();
+        let pinned = startup_safe_set(&StartupFacts {
+            sections: &sections,
+            not_code: &[false; 7],
+            references: &refs,
+            entry: Some(0),
+            copy_symbols: &["__itcm_text_reloc_start".to_string()],
+            bytes: &|_| None,
+        });
+        assert!(
+            pinned[&6].contains("Reset_Handler -> SystemInit -> helper"),
+            "{pinned:?}"
+        );
+        assert!(pinned[&2].contains("the startup copy itself"), "{pinned:?}");
         assert!(
             !pinned.contains_key(&3),
             "main runs after the copy: {pinned:?}"
