@@ -112,7 +112,13 @@ impl SimTarget {
     /// Retimes the TPIU when the SoC's trace clock registers changed since the last look (the
     /// firmware's clock code, or a debugger write). Reads them without side effects.
     fn follow_trace_clock(&mut self) {
-        let Some(soc) = self.machine.soc.as_deref() else {
+        // The trace clock registers below are the RT1060's; other maps keep the board's clock.
+        let Some(soc) = self
+            .machine
+            .soc
+            .as_deref()
+            .filter(|s| s.map().name == "rt1060")
+        else {
             return;
         };
         let peek = |address| peek(soc, address).unwrap_or(0);

@@ -62,10 +62,17 @@ fn arm(st: &mut State, ctx: &Ctx<'_>, seconds: f64, timeout: String) {
     });
 }
 
+/// A service or refresh: the count restarts, unless the timeout was already reached (RTWDOG
+/// with CS.INT: the reset is committed and only delayed).
 fn restart(st: &mut State, now: u64) {
-    if let Some(e) = st.expiry.as_mut() {
+    if let Some(e) = st.expiry.as_mut().filter(|e| now < e.at) {
         e.at = now + e.period;
     }
+}
+
+/// Whether the timeout was reached and the reset is under way.
+fn committed(st: &State, now: u64) -> bool {
+    st.expiry.as_ref().is_some_and(|e| e.at <= now)
 }
 
 /// The cycle WDOG's early-warning interrupt fires: WICR.WICT half-seconds before the timeout
@@ -237,7 +244,7 @@ pub fn rtwdog_write(regs: &mut RegFile, st: &mut State, r: usize, old: u32, ctx:
                 _ => {}
             }
         }
-        "CS" if unlocked => {
+        "CS" if unlocked && !committed(st, ctx.now) => {
             // Reconfigured: the window closes, RCS reports the new configuration in effect.
             let value = (regs.values[r] & !CS_ULK) | CS_RCS;
             regs.values[r] = value;
