@@ -258,6 +258,8 @@ pub struct Machine {
     clock_reference: Option<(u64, u64)>,
     /// Memory regions whose bus permissions the MPU narrowed (see `mpu`).
     mpu_guards: Vec<mpu::Guard>,
+    /// Memory regions where the MPU could refuse unprivileged instruction fetches.
+    unprivileged_fetch_guarded: Vec<usize>,
     /// Which words of ITCM/OCRAM something wrote since reset (see `copycheck`).
     written: copycheck::Written,
 }
@@ -354,6 +356,7 @@ impl Machine {
             core_hz: board.core_clock_hz,
             clock_reference: None,
             mpu_guards: Vec::new(),
+            unprivileged_fetch_guarded: Vec::new(),
             written: copycheck::Written::default(),
         };
         let flash = m

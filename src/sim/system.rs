@@ -659,6 +659,8 @@ impl Machine {
             | if basic { 0 } else { CONTROL_FPCA };
         self.exclusive = None;
         self.next_pc = w[6] & !1;
+        // Handler mode is privileged: back in Thread mode, nPRIV decides again.
+        self.privilege_changed(true);
         self.cycles += RETURN_CYCLES;
         self.next_event = 0;
         Ok(())
@@ -788,6 +790,7 @@ impl Machine {
             }
             19 if self.execution_priority() > -1 => self.faultmask = v & 1 != 0,
             20 => {
+                let was_privileged = self.privileged();
                 let was_psp = self.sp_is_psp();
                 // SPSEL cannot be changed in handler mode.
                 let writable = if self.ipsr == 0 { 7 } else { 5 };
@@ -795,6 +798,7 @@ impl Machine {
                 if was_psp != self.sp_is_psp() {
                     std::mem::swap(&mut self.r[13], &mut self.other_sp);
                 }
+                self.privilege_changed(was_privileged);
             }
             _ => {}
         }
