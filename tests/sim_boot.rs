@@ -528,3 +528,51 @@ fn dropping_to_unprivileged_rechecks_code_decoded_while_privileged() {
         );
     }
 }
+
+#[test]
+fn registers_without_behaviour_are_grouped_per_peripheral_in_the_run_report() {
+    if !toolchain() {
+        return;
+    }
+    // Clear all 32 eDMA channel descriptors (256 words at DMA0 + 0x1000), as teensy4-bsp's
+    // start-up does, and touch one IOMUXC pad register.
+    let bytes = build(&format!(
+        "{VECTORS}.thumb_func\nreset:\n ldr r0, =0x400E9000\n movs r1, #0\n movs r2, #0\n\
+         1: str r1, [r0], #4\n adds r2, #1\n cmp r2, #256\n blt 1b\n\
+         ldr r0, =0x401F8104\n str r1, [r0]\n{EXIT}.size reset, . - reset\n"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let elf = dir.path().join("dma.elf");
+    std::fs::write(&elf, bytes).unwrap();
+    let run = |format: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_hotlink"))
+            .args(["run", "--format", format])
+            .arg(&elf)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = run("text");
+    assert!(
+        text.contains(
+            "registers without behaviour (stored only): DMA0 (256 registers), IOMUXC+0x104\n"
+        ),
+        "{text}"
+    );
+    // The JSON keeps every register for tools.
+    let report: serde_json::Value = serde_json::from_str(&run("json")).unwrap();
+    let names = report["registers_without_behaviour"].as_array().unwrap();
+    assert_eq!(names.len(), 257, "{names:?}");
+    assert_eq!(
+        names
+            .iter()
+            .filter(|n| n.as_str().unwrap().starts_with("DMA0+0x1"))
+            .count(),
+        256
+    );
+}
