@@ -14,6 +14,7 @@
 //! SYS_PLL1/2/3 at their fixed 1000/528/480 MHz, PFDs at PLL × 18 / FRAC. Not modelled: the
 //! analog interface (AI) toggle handshakes of PLL1, the audio and video PLLs, and setpoint mode.
 
+use super::analog::ready;
 use super::regs::RegFile;
 use super::{Ctx, State};
 
@@ -37,10 +38,6 @@ const REF_HZ: u64 = 24_000_000;
 
 fn is_pll_ctrl(name: &str) -> bool {
     name.starts_with("ANADIG_PLL.") && name.ends_with("_CTRL")
-}
-
-fn ready(st: &State, r: usize, now: u64) -> bool {
-    st.ready_at.get(&r).is_none_or(|&t| now >= t)
 }
 
 pub fn anadig_read(regs: &mut RegFile, st: &mut State, r: usize, ctx: &mut Ctx<'_>) -> u32 {
