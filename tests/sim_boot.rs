@@ -475,3 +475,104 @@ fn code_the_startup_did_not_copy_to_itcm_stops_the_run_naming_it() {
         "{e}"
     );
 }
+
+#[test]
+fn dropping_to_unprivileged_rechecks_code_decoded_while_privileged() {
+    if !toolchain() {
+        return;
+    }
+    // Region 0: the first 4 KB of ITCM, privileged access only (AP=1), executable; region 1:
+    // flash, full access; region 2: DTCM (the stack), full access, XN. `bx lr` is written to
+    // 0x100 and run privileged (so it is decoded); once the core runs unprivileged — after
+    // MSR CONTROL, or after an SVC handler (privileged) ran it and returned to Thread mode —
+    // calling it again must be a MemManage fault (IACCVIOL, status 0x104), not the cached code.
+    let mpu = " ldr r0, =0xE000ED9C\n ldr r1, =0x00000010\n str r1, [r0]\n ldr r1, =0x01000017\n str r1, [r0, #4]\n\
+        ldr r1, =0x60000011\n str r1, [r0]\n ldr r1, =0x0300002F\n str r1, [r0, #4]\n\
+        ldr r1, =0x20000012\n str r1, [r0]\n ldr r1, =0x1300001F\n str r1, [r0, #4]\n\
+        ldr r0, =0xE000ED94\n movs r1, #5\n str r1, [r0]\n\
+        ldr r0, =0xE000ED24\n mov r1, #0x10000\n str r1, [r0]\n dsb\n isb\n\
+        ldr r0, =0x100\n ldr r1, =0x4770\n strh r1, [r0]\n";
+    let unprivileged = " movs r1, #1\n msr control, r1\n isb\n";
+    let call = " ldr r0, =0x101\n blx r0\n";
+    let image = |body: &str| {
+        // MPU_VECTORS with BusFault, UsageFault and SVCall added to its table.
+        let vectors = MPU_VECTORS.replacen(
+            "fault + 1\n",
+            "fault + 1, fault + 1, fault + 1, 0, 0, 0, 0, svc + 1\n",
+            1,
+        );
+        build(&format!(
+            "{vectors}.thumb_func\nreset:\n{mpu}{body}{EXIT}.size reset, . - reset\n\
+             .thumb_func\nsvc:\n push {{lr}}\n{call} pop {{pc}}\n.ltorg\n"
+        ))
+    };
+    // Privileged throughout: the call returns.
+    assert_eq!(
+        run(&image(&format!("{call}{call}"))).unwrap(),
+        StopReason::Exit { status: 0 }
+    );
+    for body in [
+        format!("{call}{unprivileged}{call}"),
+        format!("{unprivileged} svc 0\n{call}"),
+    ] {
+        let mut m = Machine::new(&board(), &image(&body), "t.elf").unwrap();
+        assert_eq!(
+            m.run(LIMITS).unwrap(),
+            StopReason::Exit { status: 0x104 },
+            "{body}"
+        );
+        let f = m.first_fault.as_ref().unwrap();
+        assert!(
+            f.cause.contains("0x00000100") && f.cause.contains("region 0"),
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn registers_without_behaviour_are_grouped_per_peripheral_in_the_run_report() {
+    if !toolchain() {
+        return;
+    }
+    // Clear all 32 eDMA channel descriptors (256 words at DMA0 + 0x1000), as teensy4-bsp's
+    // start-up does, and touch one IOMUXC pad register.
+    let bytes = build(&format!(
+        "{VECTORS}.thumb_func\nreset:\n ldr r0, =0x400E9000\n movs r1, #0\n movs r2, #0\n\
+         1: str r1, [r0], #4\n adds r2, #1\n cmp r2, #256\n blt 1b\n\
+         ldr r0, =0x401F8104\n str r1, [r0]\n{EXIT}.size reset, . - reset\n"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let elf = dir.path().join("dma.elf");
+    std::fs::write(&elf, bytes).unwrap();
+    let run = |format: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_hotlink"))
+            .args(["run", "--format", format])
+            .arg(&elf)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = run("text");
+    assert!(
+        text.contains(
+            "registers without behaviour (stored only): DMA0 (256 registers), IOMUXC+0x104\n"
+        ),
+        "{text}"
+    );
+    // The JSON keeps every register for tools.
+    let report: serde_json::Value = serde_json::from_str(&run("json")).unwrap();
+    let names = report["registers_without_behaviour"].as_array().unwrap();
+    assert_eq!(names.len(), 257, "{names:?}");
+    assert_eq!(
+        names
+            .iter()
+            .filter(|n| n.as_str().unwrap().starts_with("DMA0+0x1"))
+            .count(),
+        256
+    );
+}

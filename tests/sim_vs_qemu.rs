@@ -207,7 +207,8 @@ fn fixtures_match_qemu() {
         assert_same(name, &s, &q, !timers);
         ran += 1;
     }
-    // The RT1176-linked image on the RT1176 board: same program, same result.
+    // The RT1176-linked image on the RT1176 board (with its RT1170 peripheral map): same
+    // program, same result, and the same instruction count as vm, which equals QEMU's.
     let elf = root().join("tests/firmware/build/vm-rt1176/vm-rt1176.elf");
     if elf.exists() {
         let a = simulate(&elf, "imxrt1176", false);
@@ -216,7 +217,8 @@ fn fixtures_match_qemu() {
             "imxrt1062",
             false,
         );
-        assert_eq!((a.output, a.status), (b.output, b.status));
+        assert_eq!((&a.output, a.status), (&b.output, b.status));
+        assert_eq!(a.instructions, b.instructions, "vm-rt1176 vs vm");
         ran += 1;
     }
     eprintln!("{ran} fixtures compared");

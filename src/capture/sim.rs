@@ -28,7 +28,7 @@ use std::time::Duration;
 use super::clock::{self, TraceClockRegisters};
 use super::probe_model::{self, ProbeModel};
 use super::target::{regs, Target, TargetError, TraceRead};
-use crate::sim::soc::{map::MAP, Soc};
+use crate::sim::soc::Soc;
 use crate::sim::{Limits, Machine, SimError, StopReason};
 
 /// The PC a locked-up core reports.
@@ -112,7 +112,13 @@ impl SimTarget {
     /// Retimes the TPIU when the SoC's trace clock registers changed since the last look (the
     /// firmware's clock code, or a debugger write). Reads them without side effects.
     fn follow_trace_clock(&mut self) {
-        let Some(soc) = self.machine.soc.as_deref() else {
+        // The trace clock registers below are the RT1060's; other maps keep the board's clock.
+        let Some(soc) = self
+            .machine
+            .soc
+            .as_deref()
+            .filter(|s| s.map().name == "rt1060")
+        else {
             return;
         };
         let peek = |address| peek(soc, address).unwrap_or(0);
@@ -313,15 +319,7 @@ impl SimTarget {
 /// A SoC register's stored value, read without the side effects of a bus read (a behaviour's
 /// computed bits, the firmware's poll watch): what decides the trace clock.
 fn peek(soc: &Soc, address: u32) -> Option<u32> {
-    let block = MAP
-        .iter()
-        .find(|b| (b.base..b.base + b.size).contains(&address))?;
-    let regs = &soc.peripheral(block.name)?.regs;
-    let offset = address - block.base;
-    Some(match regs.find(offset) {
-        Some((i, _)) => regs.values[i],
-        None => regs.extra.get(&offset).copied().unwrap_or(0),
-    })
+    soc.peek(address)
 }
 
 impl Target for SimTarget {

@@ -65,7 +65,12 @@ impl Machine {
         if flexram_changed {
             flexram::reconfigure(self);
         }
-        if self.clock_reference.is_some() && soc::is_clock_register(addr) {
+        if self.clock_reference.is_some()
+            && self
+                .soc
+                .as_deref()
+                .is_some_and(|s| s.is_clock_register(addr))
+        {
             self.apply_clocks();
         }
         // An interrupt line or a watchdog may have changed: look at them before the next

@@ -78,11 +78,15 @@ pub enum SimError {
         function: String,
         why: String,
     },
-    #[error("{watchdog} expired at cycle {cycle} (pc {pc:#010x} in {function}): the firmware started it ({timeout}) and did not service it in time; on the chip it resets the SoC. Service it in the main loop, or disable it in the start-up code")]
+    #[error("{watchdog} expired at cycle {cycle} (pc {pc:#010x} in {function}), {after} cycles after it was started or last serviced: the firmware started it ({timeout}) and did not service it in time; {interrupt}; on the chip it resets the SoC. Service it in the main loop or its interrupt handler, or disable it in the start-up code")]
     Watchdog {
         watchdog: String,
         timeout: String,
         cycle: u64,
+        /// Core cycles of its timeout.
+        after: u64,
+        /// Whether its interrupt was enabled and taken.
+        interrupt: String,
         pc: u32,
         function: String,
     },
@@ -151,21 +155,27 @@ fn new_soc(
         board: board.name.clone(),
         why,
     };
-    if rom.peripherals != "rt1060" {
+    let Some(map) = soc::Soc::map_named(&rom.peripherals) else {
         return Err(bad(format!(
-            "[boot] peripherals = \"{}\" is not a modelled peripheral map (known: rt1060)",
-            rom.peripherals
+            "[boot] peripherals = \"{}\" is not a modelled peripheral map (known: {})",
+            rom.peripherals,
+            soc::Soc::map_names().join(", ")
         )));
-    }
-    let mut soc = soc::Soc::new();
+    };
+    let mut soc = soc::Soc::new(map);
     soc.input = setup.uart_input.iter().copied().collect();
-    let ocotp = soc
-        .peripheral_mut("OCOTP")
-        .expect("the rt1060 map has an OCOTP");
+    let ocotp = soc.peripheral_mut("OCOTP").expect("every map has an OCOTP");
     for (name, &value) in &rom.fuses {
         let Some(i) = ocotp.regs.table.iter().position(|r| r.name == name) else {
+            let known: Vec<&str> = ocotp.regs.table.iter().map(|r| r.name).collect();
             return Err(bad(format!(
-                "[boot.fuses] {name}: the OCOTP has no such shadow register (known: CFG0..CFG6, MEM0..MEM4, ANA0..ANA2, MAC0, MAC1, GP1, GP2)"
+                "[boot.fuses] {name}: the {} OCOTP has no such shadow register (known: {})",
+                map.name,
+                if known.is_empty() {
+                    "none: its fuses are not modelled".into()
+                } else {
+                    known.join(", ")
+                }
             )));
         };
         ocotp.regs.values[i] = value;
@@ -249,6 +259,8 @@ pub struct Machine {
     clock_reference: Option<(u64, u64)>,
     /// Memory regions whose bus permissions the MPU narrowed (see `mpu`).
     mpu_guards: Vec<mpu::Guard>,
+    /// Memory regions where the MPU could refuse unprivileged instruction fetches.
+    unprivileged_fetch_guarded: Vec<usize>,
     /// Which words of ITCM/OCRAM something wrote since reset (see `copycheck`).
     written: copycheck::Written,
 }
@@ -345,6 +357,7 @@ impl Machine {
             core_hz: board.core_clock_hz,
             clock_reference: None,
             mpu_guards: Vec::new(),
+            unprivileged_fetch_guarded: Vec::new(),
             written: copycheck::Written::default(),
         };
         let flash = m

@@ -180,6 +180,12 @@ impl Mpu {
     /// Whether the MPU could refuse some `access` (a read or a write) somewhere in
     /// `[base, base + size)` for privileged or unprivileged code.
     fn restricts(&self, base: u32, size: u32, access: Access) -> bool {
+        self.refuses(base, size, access, &[true, false])
+    }
+
+    /// Whether the MPU could refuse `access` somewhere in `[base, base + size)` to code of one
+    /// of the `privileges` (true: privileged).
+    fn refuses(&self, base: u32, size: u32, access: Access, privileges: &[bool]) -> bool {
         if !self.enabled() {
             return false;
         }
@@ -202,7 +208,7 @@ impl Mpu {
         edges.dedup();
         edges.iter().any(|&e| {
             let a = e as u32;
-            [true, false]
+            privileges
                 .iter()
                 .any(|&privileged| self.check(a, access, privileged, false).is_err())
         })
@@ -246,8 +252,28 @@ impl Machine {
             .fast_region()
             .is_some_and(|fast| self.mpu_guards.iter().any(|g| g.region == fast));
         self.mem.suspend_fast_region(fast_guarded);
+        self.unprivileged_fetch_guarded = (0..self.mem.regions.len())
+            .filter(|&i| {
+                let r = &self.mem.regions[i];
+                r.executable && mpu.refuses(r.base, r.size, Access::Execute, &[false])
+            })
+            .collect();
         for index in 0..self.mem.regions.len() {
             self.forget_code_of_region(index);
+        }
+    }
+
+    /// After a change of privilege (CONTROL.nPRIV written, an exception return to Thread
+    /// mode): code decoded while privileged was checked for execute permission with privileged
+    /// rights, so when the core drops to unprivileged execution the decoded code of every
+    /// memory region where the MPU could refuse unprivileged fetches is forgotten and checked
+    /// again when next fetched. (Privileged rights include the unprivileged ones, so rising
+    /// needs nothing.)
+    pub(crate) fn privilege_changed(&mut self, was_privileged: bool) {
+        if was_privileged && !self.privileged() && self.sys.mpu.enabled() {
+            for index in self.unprivileged_fetch_guarded.clone() {
+                self.forget_code_of_region(index);
+            }
         }
     }
 

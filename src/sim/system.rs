@@ -215,6 +215,8 @@ pub struct System {
     pub clock_hz: u64,
     /// The cycle at which a peripheral interrupt line or watchdog may next change.
     periph_next: u64,
+    /// How many times each exception was entered (for reports: was a watchdog's taken?).
+    taken: Vec<u32>,
 }
 
 const CCR_DIV_0_TRP: u32 = 1 << 4;
@@ -256,6 +258,7 @@ impl System {
             dwt: Dwt::new(),
             clock_hz,
             periph_next: u64::MAX,
+            taken: vec![0; EXCEPTIONS],
         }
     }
 
@@ -385,10 +388,20 @@ impl Machine {
         };
         let lines = soc.interrupts(now, hz);
         if let Some(e) = &lines.expired {
+            let interrupt = match e.irq {
+                Some(irq) => match self.sys.taken[16 + irq as usize] {
+                    0 => format!("its interrupt (IRQ {irq}) was enabled but never taken (not enabled in the NVIC, or masked)"),
+                    n => format!("its interrupt (IRQ {irq}) was taken {n} time(s)"),
+                },
+                None if e.has_irq => "its interrupt was not enabled".to_string(),
+                None => "it has no interrupt line to this core".to_string(),
+            };
             return Err(SimError::Watchdog {
                 watchdog: e.watchdog.to_string(),
                 timeout: e.timeout.clone(),
                 cycle: e.at,
+                after: e.period,
+                interrupt,
                 pc: self.pc,
                 function: self.image.describe(self.pc),
             });
@@ -531,6 +544,7 @@ impl Machine {
         self.sys.pending[n] = false;
         self.sys.active[n] = true;
         self.sys.active_stack.push(n);
+        self.sys.taken[n] = self.sys.taken[n].saturating_add(1);
         let mut v = [0u8; 4];
         let vector_addr = self.sys.vtor.wrapping_add(4 * n as u32);
         self.mem.peek(vector_addr, &mut v).map_err(|e| {
@@ -645,6 +659,8 @@ impl Machine {
             | if basic { 0 } else { CONTROL_FPCA };
         self.exclusive = None;
         self.next_pc = w[6] & !1;
+        // Handler mode is privileged: back in Thread mode, nPRIV decides again.
+        self.privilege_changed(true);
         self.cycles += RETURN_CYCLES;
         self.next_event = 0;
         Ok(())
@@ -774,6 +790,7 @@ impl Machine {
             }
             19 if self.execution_priority() > -1 => self.faultmask = v & 1 != 0,
             20 => {
+                let was_privileged = self.privileged();
                 let was_psp = self.sp_is_psp();
                 // SPSEL cannot be changed in handler mode.
                 let writable = if self.ipsr == 0 { 7 } else { 5 };
@@ -781,6 +798,7 @@ impl Machine {
                 if was_psp != self.sp_is_psp() {
                     std::mem::swap(&mut self.r[13], &mut self.other_sp);
                 }
+                self.privilege_changed(was_privileged);
             }
             _ => {}
         }

@@ -26,13 +26,20 @@ pub fn toolchain() -> bool {
 /// of the RT1062's XIP flash, with `extra` linker options (e.g. `-Wl,--defsym=MODE=1`), and
 /// returns the ELF's bytes.
 pub fn flash_image(source: &str, extra: &[String]) -> Vec<u8> {
+    flash_image_at(source, extra, 0x6000_0000)
+}
+
+/// [`flash_image`] linked at `base` (0x3000_0000 for the RT1170's FlexSPI1).
+pub fn flash_image_at(source: &str, extra: &[String], base: u32) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     let (src, elf) = (dir.path().join("t.S"), dir.path().join("t.elf"));
     std::fs::write(&src, source).unwrap();
     let out = Command::new("arm-none-eabi-gcc")
         .args(["-mcpu=cortex-m7", "-mthumb", "-nostdlib"])
         .args(extra)
-        .args(["-Wl,-Ttext=0x60000000", "-Wl,-e,0x60000000", "-o"])
+        .arg(format!("-Wl,-Ttext={base:#x}"))
+        .arg(format!("-Wl,-e,{base:#x}"))
+        .arg("-o")
         .arg(&elf)
         .arg(&src)
         .output()

@@ -39,7 +39,8 @@ fn pll_powered(name: &str, v: u32) -> bool {
     }
 }
 
-fn ready(st: &State, r: usize, now: u64) -> bool {
+/// Whether register `r`'s pending change (lock, start-up) has completed by cycle `now`.
+pub(super) fn ready(st: &State, r: usize, now: u64) -> bool {
     st.ready_at.get(&r).is_none_or(|&t| now >= t)
 }
 

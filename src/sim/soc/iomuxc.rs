@@ -7,7 +7,7 @@ use super::Ctx;
 
 pub fn gpr_write(regs: &mut RegFile, r: usize, old: u32, ctx: &mut Ctx<'_>) {
     let name = regs.table[r].name;
-    if matches!(name, "GPR14" | "GPR16" | "GPR17") && old != regs.values[r] {
+    if matches!(name, "GPR14" | "GPR16" | "GPR17" | "GPR18") && old != regs.values[r] {
         ctx.effects.flexram = true;
     }
 }

@@ -1,6 +1,5 @@
 //! Peripheral interrupt lines into the NVIC and watchdog expiry, evaluated from the peripherals'
-//! registers and the core cycle counter (reference manual IMXRT1060RM, "Interrupts": LPUART1..8
-//! are IRQ 20..27, GPT1/2 IRQ 100/101, PIT IRQ 122).
+//! registers and the core cycle counter (the interrupt numbers are the map's: [`super::map::SocMap`]).
 //!
 //! Lines are level-sensitive, as on the chip: an asserted line pends its interrupt again after
 //! the handler returns unless the handler cleared the flag. The machine asks [`Soc::interrupts`]
@@ -9,29 +8,21 @@
 
 use super::map::Behaviour;
 use super::timers::{self, Line};
-use super::{lpuart, Soc};
-
-/// NVIC interrupt numbers of the peripherals that raise interrupts here.
-const IRQS: &[(&str, u32)] = &[
-    ("LPUART1", 20),
-    ("LPUART2", 21),
-    ("LPUART3", 22),
-    ("LPUART4", 23),
-    ("LPUART5", 24),
-    ("LPUART6", 25),
-    ("LPUART7", 26),
-    ("LPUART8", 27),
-    ("GPT1", 100),
-    ("GPT2", 101),
-    ("PIT", 122),
-];
+use super::{lpuart, wdog, Soc};
 
 /// A watchdog that expired.
 #[derive(Clone, Debug)]
 pub struct Expired {
     pub watchdog: &'static str,
     pub timeout: String,
+    /// The cycle it resets the SoC.
     pub at: u64,
+    /// Core cycles of its timeout (since it was started or last serviced).
+    pub period: u64,
+    /// Its NVIC interrupt number when its interrupt was enabled (WICR.WIE, CS.INT).
+    pub irq: Option<u32>,
+    /// Whether it has an interrupt line on this map at all.
+    pub has_irq: bool,
 }
 
 /// The interrupt lines and watchdogs at one instant.
@@ -47,7 +38,9 @@ pub struct Interrupts {
 impl Soc {
     /// Peripheral indices paired with their IRQ numbers, resolved once.
     pub(super) fn irq_table(&self) -> Vec<(usize, u32)> {
-        IRQS.iter()
+        self.map
+            .irqs
+            .iter()
             .filter_map(|&(name, irq)| {
                 let i = self.periphs.iter().position(|p| p.block.name == name)?;
                 Some((i, irq))
@@ -70,6 +63,8 @@ impl Soc {
                 Behaviour::Lpuart if lpuart::irq(&p.regs, !self.input.is_empty()) => Line::Asserted,
                 Behaviour::Gpt => timers::gpt_irq(&p.regs, &p.state, now, core_hz),
                 Behaviour::Pit => timers::pit_irq(&p.regs, &p.state, now, core_hz),
+                Behaviour::Wdog => wdog::wdog_irq(&p.regs, &p.state, now, core_hz),
+                Behaviour::Rtwdog => wdog::rtwdog_irq(&p.regs, &p.state, now),
                 _ => Line::Quiet,
             };
             match line {
@@ -78,16 +73,23 @@ impl Soc {
                 Line::Quiet => {}
             }
         }
-        for p in &self.periphs {
+        for (i, p) in self.periphs.iter().enumerate() {
             if let Some(e) = &p.state.expiry {
-                if e.at <= now {
+                let reset = wdog::reset_at(&p.regs, e);
+                if reset <= now {
+                    let line = self.irq_lines.iter().find(|&&(j, _)| j == i);
                     out.expired = Some(Expired {
                         watchdog: p.block.name,
                         timeout: e.timeout.clone(),
-                        at: e.at,
+                        at: reset,
+                        period: e.period,
+                        irq: line
+                            .filter(|_| wdog::interrupt_enabled(&p.regs))
+                            .map(|&(_, irq)| irq),
+                        has_irq: line.is_some(),
                     });
                 } else {
-                    out.valid_until = out.valid_until.min(e.at);
+                    out.valid_until = out.valid_until.min(reset);
                 }
             }
         }

@@ -1,7 +1,8 @@
 //! The i.MX RT1060 peripheral address map: every 16 KiB AIPS slot that holds a peripheral, by
 //! name, with its register table (reference manual IMXRT1060RM, chapter 2 "Memory Maps"; base
 //! addresses as in NXP's device headers). Slots not listed are reserved: an access there is a
-//! bus error, as on the chip.
+//! bus error, as on the chip. [`SocMap`] ties a map to its interrupt numbers; the RT1170's is in
+//! [`super::rt1170`], and the board file's `[boot] peripherals` chooses one.
 
 use super::regs::{r, r16, sct, Reg};
 
@@ -23,6 +24,27 @@ pub enum Behaviour {
     Src,
     Flexspi,
     Gpio,
+    /// RT1170 ANADIG: oscillators, PLLs and their PFDs ([`super::rt1170_clock`]).
+    Anadig,
+    /// RT1170 CCM: clock roots and low-power clock gates ([`super::rt1170_clock`]).
+    Ccm1170,
+}
+
+/// A register table: written out, or built once on first use (the RT1170 CCM's 1,500
+/// registers follow a pattern a loop states better than a list).
+#[derive(Clone, Copy)]
+pub enum Regs {
+    Fixed(&'static [Reg]),
+    Built(fn() -> &'static [Reg]),
+}
+
+impl Regs {
+    pub fn table(self) -> &'static [Reg] {
+        match self {
+            Regs::Fixed(t) => t,
+            Regs::Built(f) => f(),
+        }
+    }
 }
 
 /// One entry of the map.
@@ -31,20 +53,48 @@ pub struct Block {
     pub base: u32,
     pub size: u32,
     pub behaviour: Behaviour,
-    pub regs: &'static [Reg],
+    pub regs: Regs,
 }
 
-const fn block(name: &'static str, base: u32, behaviour: Behaviour, regs: &'static [Reg]) -> Block {
+/// A peripheral map: its blocks, sorted by base, and the NVIC interrupt numbers of the
+/// peripherals that raise interrupts here.
+pub struct SocMap {
+    /// The name a board file's `[boot] peripherals` gives.
+    pub name: &'static str,
+    pub blocks: &'static [Block],
+    pub irqs: &'static [(&'static str, u32)],
+}
+
+/// The maps a board file can name.
+pub static MAPS: &[&SocMap] = &[&RT1060, &super::rt1170::RT1170];
+
+pub(super) const fn block(
+    name: &'static str,
+    base: u32,
+    behaviour: Behaviour,
+    regs: &'static [Reg],
+) -> Block {
+    sized(name, base, 0x4000, behaviour, regs)
+}
+
+/// A block that does not fill a whole 16 KiB slot.
+pub(super) const fn sized(
+    name: &'static str,
+    base: u32,
+    size: u32,
+    behaviour: Behaviour,
+    regs: &'static [Reg],
+) -> Block {
     Block {
         name,
         base,
-        size: 0x4000,
+        size,
         behaviour,
-        regs,
+        regs: Regs::Fixed(regs),
     }
 }
 
-const fn plain(name: &'static str, base: u32) -> Block {
+pub(super) const fn plain(name: &'static str, base: u32) -> Block {
     block(name, base, Behaviour::Plain, &[])
 }
 
@@ -52,7 +102,7 @@ const fn plain(name: &'static str, base: u32) -> Block {
 pub const WINDOW_START: u32 = 0x4000_0000;
 pub const WINDOW_END: u32 = 0x4300_0000;
 
-const WDOG: &[Reg] = &[
+pub(super) const WDOG: &[Reg] = &[
     r16("WCR", 0x0, 0x0030),
     r16("WSR", 0x2, 0x0000),
     r16("WRSR", 0x4, 0x0000),
@@ -61,7 +111,7 @@ const WDOG: &[Reg] = &[
 ];
 
 /// RTWDOG: CS as the ROM leaves it (enabled, 32-bit commands, the unlock window long closed).
-const RTWDOG: &[Reg] = &[
+pub(super) const RTWDOG: &[Reg] = &[
     r("CS", 0x0, 0x0000_2180),
     r("CNT", 0x4, 0),
     r("TOVAL", 0x8, 0x0000_0400),
@@ -145,14 +195,14 @@ const ANALOG: &[Reg] = &[
     r("CCM_ANALOG.DIGPROG", 0x260, 0x006A_0001),
 ];
 
-const DCDC: &[Reg] = &[
+pub(super) const DCDC: &[Reg] = &[
     r("REG0", 0x0, 0x8403_0111),
     r("REG1", 0x4, 0x1117_5A1C),
     r("REG2", 0x8, 0x0000_9009),
     r("REG3", 0xC, 0x0000_0010),
 ];
 
-const LPUART: &[Reg] = &[
+pub(super) const LPUART: &[Reg] = &[
     r("VERID", 0x00, 0x0401_0003),
     r("PARAM", 0x04, 0x0000_0202),
     r("GLOBAL", 0x08, 0),
@@ -167,7 +217,7 @@ const LPUART: &[Reg] = &[
     r("WATER", 0x2C, 0),
 ];
 
-const GPT: &[Reg] = &[
+pub(super) const GPT: &[Reg] = &[
     r("CR", 0x00, 0),
     r("PR", 0x04, 0),
     r("SR", 0x08, 0),
@@ -180,7 +230,7 @@ const GPT: &[Reg] = &[
     r("CNT", 0x24, 0),
 ];
 
-const PIT: &[Reg] = &[
+pub(super) const PIT: &[Reg] = &[
     r("MCR", 0x000, 0x0000_0002),
     r("LTMR64H", 0x0E0, 0),
     r("LTMR64L", 0x0E4, 0),
@@ -250,7 +300,7 @@ const SRC: &[Reg] = &[
     r("GPR10", 0x44, 0),
 ];
 
-const GPIO: &[Reg] = &[
+pub(super) const GPIO: &[Reg] = &[
     r("DR", 0x00, 0),
     r("GDIR", 0x04, 0),
     r("PSR", 0x08, 0),
@@ -265,7 +315,7 @@ const GPIO: &[Reg] = &[
 ];
 
 /// USB OTG controller registers Teensy's and the SDK's device stacks touch at start-up.
-const USB: &[Reg] = &[
+pub(super) const USB: &[Reg] = &[
     r("ID", 0x000, 0xE4A1_FA05),
     r("HWGENERAL", 0x004, 0x0000_0035),
     r("USBCMD", 0x140, 0x0008_0000),
@@ -286,7 +336,7 @@ const USB: &[Reg] = &[
     r("ENDPTCTRL0", 0x1C0, 0x0080_0080),
 ];
 
-const USBPHY: &[Reg] = &[
+pub(super) const USBPHY: &[Reg] = &[
     sct("PWD", 0x00, 0x001E_1C00),
     sct("TX", 0x10, 0x1006_0607),
     sct("RX", 0x20, 0),
@@ -295,7 +345,7 @@ const USBPHY: &[Reg] = &[
     sct("DEBUG", 0x50, 0x7F18_0000),
 ];
 
-const FLEXSPI: &[Reg] = &[
+pub(super) const FLEXSPI: &[Reg] = &[
     r("MCR0", 0x000, 0xFFFF_80C2),
     r("MCR1", 0x004, 0xFFFF_FFFF),
     r("MCR2", 0x008, 0x2000_81F7),
@@ -360,14 +410,14 @@ const OCOTP: &[Reg] = &[
     r("GP2", 0x670, 0),
 ];
 
-const FLEXRAM: &[Reg] = &[
+pub(super) const FLEXRAM: &[Reg] = &[
     r("TCM_CTRL", 0x00, 0),
     r("INT_STATUS", 0x10, 0),
     r("INT_STAT_EN", 0x14, 0),
     r("INT_SIG_EN", 0x18, 0),
 ];
 
-const SNVS: &[Reg] = &[
+pub(super) const SNVS: &[Reg] = &[
     r("HPLR", 0x00, 0),
     r("HPCOMR", 0x04, 0),
     r("HPCR", 0x08, 0),
@@ -380,7 +430,30 @@ const SNVS: &[Reg] = &[
     r("LPGPR0", 0x100, 0),
 ];
 
-/// The map, sorted by base address.
+/// The RT1060 map with its interrupt numbers (IMXRT1060RM, "Interrupts": LPUART1..8 are IRQ
+/// 20..27, GPT1/2 100/101, PIT 122, WDOG1 92, RTWDOG 93, WDOG2 45).
+pub static RT1060: SocMap = SocMap {
+    name: "rt1060",
+    blocks: MAP,
+    irqs: &[
+        ("LPUART1", 20),
+        ("LPUART2", 21),
+        ("LPUART3", 22),
+        ("LPUART4", 23),
+        ("LPUART5", 24),
+        ("LPUART6", 25),
+        ("LPUART7", 26),
+        ("LPUART8", 27),
+        ("WDOG2", 45),
+        ("WDOG1", 92),
+        ("RTWDOG", 93),
+        ("GPT1", 100),
+        ("GPT2", 101),
+        ("PIT", 122),
+    ],
+};
+
+/// The RT1060 map, sorted by base address.
 pub static MAP: &[Block] = &[
     plain("AIPSTZ1", 0x4007_C000),
     block("DCDC", 0x4008_0000, Behaviour::Dcdc, DCDC),
@@ -399,27 +472,9 @@ pub static MAP: &[Block] = &[
     plain("TRNG", 0x400C_C000),
     block("WDOG2", 0x400D_0000, Behaviour::Wdog, WDOG),
     block("SNVS", 0x400D_4000, Behaviour::Plain, SNVS),
-    Block {
-        name: "CCM_ANALOG",
-        base: 0x400D_8000,
-        size: 0x1000,
-        behaviour: Behaviour::Analog,
-        regs: ANALOG,
-    },
-    Block {
-        name: "USBPHY1",
-        base: 0x400D_9000,
-        size: 0x1000,
-        behaviour: Behaviour::Usb,
-        regs: USBPHY,
-    },
-    Block {
-        name: "USBPHY2",
-        base: 0x400D_A000,
-        size: 0x1000,
-        behaviour: Behaviour::Usb,
-        regs: USBPHY,
-    },
+    sized("CCM_ANALOG", 0x400D_8000, 0x1000, Behaviour::Analog, ANALOG),
+    sized("USBPHY1", 0x400D_9000, 0x1000, Behaviour::Usb, USBPHY),
+    sized("USBPHY2", 0x400D_A000, 0x1000, Behaviour::Usb, USBPHY),
     plain("CSU", 0x400D_C000),
     plain("TSC", 0x400E_0000),
     plain("DMA0", 0x400E_8000),
@@ -464,20 +519,8 @@ pub static MAP: &[Block] = &[
     plain("USDHC2", 0x402C_4000),
     plain("ENET2", 0x402D_4000),
     plain("ENET", 0x402D_8000),
-    Block {
-        name: "USB1",
-        base: 0x402E_0000,
-        size: 0x200,
-        behaviour: Behaviour::Usb,
-        regs: USB,
-    },
-    Block {
-        name: "USB2",
-        base: 0x402E_0200,
-        size: 0x3E00,
-        behaviour: Behaviour::Usb,
-        regs: USB,
-    },
+    sized("USB1", 0x402E_0000, 0x200, Behaviour::Usb, USB),
+    sized("USB2", 0x402E_0200, 0x3E00, Behaviour::Usb, USB),
     plain("SEMC", 0x402F_0000),
     plain("DCP", 0x402F_C000),
     plain("AIPSTZ4", 0x4037_C000),

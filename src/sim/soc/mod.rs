@@ -19,13 +19,15 @@ pub mod irq;
 mod lpuart;
 pub mod map;
 pub mod regs;
+mod rt1170;
+mod rt1170_clock;
 mod timers;
 mod usb;
 mod wdog;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use map::{Behaviour, Block, MAP, WINDOW_END, WINDOW_START};
+use map::{Behaviour, Block, SocMap, WINDOW_END, WINDOW_START};
 use regs::{merge, Alias, RegFile};
 
 /// Core cycles one peripheral access costs (an IPG bus access through the AIPS bridge: a few
@@ -102,6 +104,7 @@ struct PollWatch {
 
 /// The SoC's peripherals.
 pub struct Soc {
+    map: &'static SocMap,
     periphs: Vec<Peripheral>,
     /// UART receive data (`--uart-input`), shared by all LPUARTs.
     pub input: VecDeque<u8>,
@@ -115,31 +118,32 @@ pub struct Soc {
     irq_cache: irq::Interrupts,
 }
 
-/// Whether a write at `addr` may change a clock (CCM or CCM_ANALOG).
-pub fn is_clock_register(addr: u32) -> bool {
-    (0x400D_8000..0x400D_9000).contains(&addr) || (0x400F_C000..0x4010_0000).contains(&addr)
-}
-
-/// The peripheral holding `addr`, as an index into [`MAP`].
-fn lookup(addr: u32) -> Option<usize> {
-    let i = MAP.partition_point(|b| b.base <= addr).checked_sub(1)?;
-    (addr - MAP[i].base < MAP[i].size).then_some(i)
-}
-
-impl Default for Soc {
-    fn default() -> Soc {
-        Soc::new()
-    }
+/// The peripheral of `blocks` (sorted by base) holding `addr`, as an index into it.
+fn lookup(blocks: &[Block], addr: u32) -> Option<usize> {
+    let i = blocks.partition_point(|b| b.base <= addr).checked_sub(1)?;
+    (addr - blocks[i].base < blocks[i].size).then_some(i)
 }
 
 impl Soc {
-    pub fn new() -> Soc {
+    /// The peripheral map a board file names (`[boot] peripherals`), if there is one.
+    pub fn map_named(name: &str) -> Option<&'static SocMap> {
+        map::MAPS.iter().copied().find(|m| m.name == name)
+    }
+
+    /// The names of the modelled maps, for error messages.
+    pub fn map_names() -> Vec<&'static str> {
+        map::MAPS.iter().map(|m| m.name).collect()
+    }
+
+    pub fn new(map: &'static SocMap) -> Soc {
         let mut soc = Soc {
-            periphs: MAP
+            map,
+            periphs: map
+                .blocks
                 .iter()
                 .map(|block| Peripheral {
                     block,
-                    regs: RegFile::new(block.regs),
+                    regs: RegFile::new(block.regs.table()),
                     state: State::default(),
                 })
                 .collect(),
@@ -154,15 +158,52 @@ impl Soc {
         soc
     }
 
+    /// The map this SoC was built from.
+    pub fn map(&self) -> &'static SocMap {
+        self.map
+    }
+
     /// The core clock and the FlexSPI root clock the CCM and the PLLs select, in Hz.
     pub fn clocks(&self) -> (u64, u64) {
-        match (self.peripheral("CCM"), self.peripheral("CCM_ANALOG")) {
-            (Some(c), Some(a)) => (
+        let Some(c) = self.peripheral("CCM") else {
+            return (0, 0);
+        };
+        if let Some(a) = self.peripheral("CCM_ANALOG") {
+            return (
                 ccm::core_clock_hz(&c.regs, &a.regs),
                 ccm::flexspi_clock_hz(&c.regs, &a.regs),
-            ),
-            _ => (0, 0),
+            );
         }
+        match self.peripheral("ANADIG") {
+            Some(a) => rt1170_clock::clocks(&c.regs, &a.regs),
+            None => (0, 0),
+        }
+    }
+
+    /// Whether a write at `addr` may change a clock (the clock controller or the PLLs).
+    pub fn is_clock_register(&self, addr: u32) -> bool {
+        lookup(self.map.blocks, addr).is_some_and(|i| {
+            matches!(
+                self.map.blocks[i].behaviour,
+                Behaviour::Ccm | Behaviour::Analog | Behaviour::Ccm1170 | Behaviour::Anadig
+            )
+        })
+    }
+
+    /// The name of the peripheral holding `addr`; `None` in a reserved slot.
+    pub fn peripheral_at(&self, addr: u32) -> Option<&'static str> {
+        lookup(self.map.blocks, addr).map(|i| self.map.blocks[i].name)
+    }
+
+    /// The value of the register at `addr` without side effects (no behaviour runs), for a
+    /// debugger's view; `None` in a reserved slot.
+    pub fn peek(&self, addr: u32) -> Option<u32> {
+        let p = &self.periphs[lookup(self.map.blocks, addr)?];
+        let off = addr - p.block.base;
+        Some(match p.regs.find(off) {
+            Some((i, _)) => p.regs.values[i],
+            None => p.regs.extra.get(&off).copied().unwrap_or(0),
+        })
     }
 
     /// Whether `addr` is in the peripheral window (a reserved slot included).
@@ -182,7 +223,7 @@ impl Soc {
 
     /// `PERIPHERAL.REGISTER` (or `PERIPHERAL+0xOFF` for an offset the table lacks) for `addr`.
     pub fn register_name(&self, addr: u32) -> String {
-        let Some(i) = lookup(addr) else {
+        let Some(i) = lookup(self.map.blocks, addr) else {
             return format!("reserved peripheral slot {addr:#010x}");
         };
         let p = &self.periphs[i];
@@ -214,7 +255,7 @@ impl Soc {
         pc: u32,
         io: &mut Io<'_>,
     ) -> Result<u32, MmioError> {
-        let i = lookup(addr).ok_or(MmioError::Reserved)?;
+        let i = lookup(self.map.blocks, addr).ok_or(MmioError::Reserved)?;
         self.irq_cache.valid_until = 0;
         let off = addr - self.periphs[i].block.base;
         let value = match self.periphs[i].regs.find(off) {
@@ -271,7 +312,7 @@ impl Soc {
         size: u32,
         io: &mut Io<'_>,
     ) -> Result<(), MmioError> {
-        let i = lookup(addr).ok_or(MmioError::Reserved)?;
+        let i = lookup(self.map.blocks, addr).ok_or(MmioError::Reserved)?;
         self.poll.count = 0;
         self.irq_cache.valid_until = 0;
         let off = addr - self.periphs[i].block.base;
@@ -351,6 +392,10 @@ fn behaviour_read(p: &mut Peripheral, r: usize, ctx: &mut Ctx<'_>) -> u32 {
         Behaviour::Gpt => timers::gpt_read(regs, st, r, ctx),
         Behaviour::Pit => timers::pit_read(regs, st, r, ctx),
         Behaviour::Gpio => gpio::read(regs, r),
+        Behaviour::Anadig => rt1170_clock::anadig_read(regs, st, r, ctx),
+        Behaviour::Wdog => wdog::wdog_read(regs, st, r, ctx),
+        Behaviour::Rtwdog => wdog::rtwdog_read(regs, st, r, ctx),
+        Behaviour::Ccm1170 => rt1170_clock::ccm_read(regs, r),
         _ => regs.values[r],
     }
 }
@@ -377,5 +422,7 @@ fn behaviour_write(p: &mut Peripheral, r: usize, old: u32, ctx: &mut Ctx<'_>) {
             usb::self_clearing(regs, r, "IPCMD", 1);
         }
         Behaviour::Gpio => gpio::write(regs, r, old),
+        Behaviour::Anadig => rt1170_clock::anadig_write(regs, st, r, old, ctx),
+        Behaviour::Ccm1170 => rt1170_clock::ccm_write(regs, r, old),
     }
 }
