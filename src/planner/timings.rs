@@ -68,7 +68,7 @@ impl Step {
             Step::Read => "read board, map, objects",
             Step::Profile => "read ELF and profile",
             Step::StartupRun => "startup run (virtual board)",
-            Step::StallRuns => "what-if: stall runs (x2)",
+            Step::StallRuns => "what-if: stall runs (real + 1 per memory kind)",
             Step::Model => "model build",
             Step::Solve => "solve",
             Step::CacheRun => "what-if: cache run",
