@@ -10,7 +10,7 @@ use std::rc::Rc;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::board::Board;
+use crate::board::{Board, RegionKind};
 use crate::profile::{ElfIdentity, ExactProfiler, Profile, StackSampler};
 use crate::sim::{FaultReport, Limits, Machine, Observer, RegionStats, StopReason};
 
@@ -31,9 +31,10 @@ pub struct SimOptions {
     pub profile_stacks: bool,
     /// Addresses of long-branch veneers; entering one counts a call through it.
     pub veneers: Vec<u32>,
-    /// Make every instruction fetch, and every data read inside a function (its literal pools),
-    /// as cheap as from ITCM: the planner's what-if run.
-    pub code_in_tcm: bool,
+    /// Make every instruction fetch cost what it would from a region of this kind (ITCM or
+    /// OCRAM), and every data read inside a function (its literal pools) free: the planner's
+    /// what-if runs.
+    pub code_from: Option<RegionKind>,
 }
 
 /// A measurement window between two symbols: `START..STOP`.
@@ -205,14 +206,14 @@ pub fn simulate(
     if options.writable_flash {
         m.mem.allow_flash_writes();
     }
-    if options.code_in_tcm {
+    if let Some(kind) = options.code_from {
         let functions = m
             .image
             .functions
             .iter()
             .map(|f| (f.addr, f.addr.saturating_add(f.size)))
             .collect();
-        m.timing.assume_code_in_tcm(functions);
+        m.timing.assume_code_in(kind, functions);
     }
     let mut observers: Vec<Box<dyn Observer>> = Vec::new();
     let window = match &options.window {

@@ -225,13 +225,24 @@ fn the_demo_relinks_vm_and_sdk_without_debians_newlib() {
     }
 }
 
-/// The predicted gain is within 10% of the measured one on the cache-thrashing `sdk` fixture at
-/// every ITCM budget, including the small ones where what stays in flash starts to fit the
-/// I-cache (the cache what-if run; without it the prediction was 54.5% under at 8K).
-#[test]
-fn the_prediction_is_within_ten_percent_on_sdk() {
-    for budget in ["ITCM=8K", "ITCM=16K", "ITCM=32K", "ITCM=64K"] {
-        let dir = tempfile::tempdir().unwrap();
+/// How close a plan's predicted gain must come to what the re-linked image measures.
+#[derive(Clone, Copy, Debug)]
+enum Goal {
+    /// Within this share of the measured gain.
+    OfGain(f64),
+    /// Within this share of the whole run. For gains under 1% of the run: there, effects no
+    /// per-section cost sees (the branch predictor aliasing differently once code sits at new
+    /// addresses, a task switch more or less when an RTOS's timer interrupts land elsewhere in
+    /// the work) are tens of percent of the gain (docs/PERFORMANCE.md has the breakdown).
+    OfRun(f64),
+}
+
+/// Baseline cycles, predicted gain and measured gain of the `ilp` plan for `fixture` at
+/// `budget`: `demo` for `sdk` (it re-links with the members bundled beside the fixture), else
+/// `optimize`.
+fn predicted_and_measured(fixture: &str, budget: &str) -> (f64, f64, f64) {
+    let dir = tempfile::tempdir().unwrap();
+    let outcome = if fixture == "sdk" {
         let (ok, json, err) = hotlink(&[
             "demo",
             "--format",
@@ -241,16 +252,57 @@ fn the_prediction_is_within_ten_percent_on_sdk() {
             "-o",
             dir.path().to_str().unwrap(),
         ]);
-        assert!(ok, "{budget}: {err}");
-        let outcome: serde_json::Value = serde_json::from_str(&json).unwrap();
-        let baseline = outcome["baseline"]["cycles"].as_f64().unwrap();
-        let measured = baseline - outcome["optimized"]["cycles"].as_f64().unwrap();
-        let predicted = baseline - outcome["predicted_cycles"].as_f64().unwrap();
-        assert!(
-            measured > 0.0 && (predicted - measured).abs() <= 0.1 * measured,
-            "{budget}: predicted gain {predicted}, measured {measured}"
-        );
+        assert!(ok, "{fixture} at {budget}: {err}");
+        serde_json::from_str(&json).unwrap()
+    } else {
+        optimize(fixture, "ilp", budget, dir.path())
+    };
+    let baseline = outcome["baseline"]["cycles"].as_f64().unwrap();
+    let measured = baseline - outcome["optimized"]["cycles"].as_f64().unwrap();
+    let predicted = baseline - outcome["predicted_cycles"].as_f64().unwrap();
+    (baseline, predicted, measured)
+}
+
+/// #12: the predicted gain is within 10% of the measured one on the cache-thrashing `sdk` at
+/// every ITCM budget (including the small ones, where what stays in flash starts to fit the
+/// I-cache: the cache what-if run), on `big`, and on `vm` at 2 KB and `rtos`, whose gains are
+/// under 1% of the run. `vm` with all its code in ITCM, `dsp` and `flashwrite` miss 10% of their
+/// gain (0.1–0.15% of the run: docs/PERFORMANCE.md says where); there the goal is 0.2% of the run.
+#[test]
+fn predictions_meet_their_goal_on_every_fixture() {
+    let table: &[(&str, &str, Goal)] = &[
+        ("sdk", "ITCM=8K", Goal::OfGain(0.10)),
+        ("sdk", "ITCM=16K", Goal::OfGain(0.10)),
+        ("sdk", "ITCM=32K", Goal::OfGain(0.10)),
+        ("sdk", "ITCM=64K", Goal::OfGain(0.10)),
+        ("big", "ITCM=8K", Goal::OfGain(0.10)),
+        ("big", "ITCM=91274", Goal::OfGain(0.10)),
+        ("vm", "ITCM=2K", Goal::OfGain(0.10)),
+        ("rtos", "ITCM=2K", Goal::OfGain(0.10)),
+        ("vm", "ITCM=12892", Goal::OfRun(0.002)),
+        ("dsp", "ITCM=2K", Goal::OfRun(0.002)),
+        ("flashwrite", "ITCM=8K", Goal::OfRun(0.002)),
+    ];
+    let libraries = libraries_present();
+    let mut misses = Vec::new();
+    for &(fixture, budget, goal) in table {
+        if fixture != "sdk" && !libraries {
+            continue;
+        }
+        let (baseline, predicted, measured) = predicted_and_measured(fixture, budget);
+        let off = (predicted - measured).abs();
+        let met = match goal {
+            Goal::OfGain(share) => off <= share * measured,
+            Goal::OfRun(share) => measured < 0.01 * baseline && off <= share * baseline,
+        };
+        if !(measured > 0.0 && met) {
+            misses.push(format!(
+                "{fixture} at {budget} ({goal:?}): predicted gain {predicted:.0}, measured \
+                 {measured:.0} of {baseline:.0} cycles"
+            ));
+        }
     }
+    assert!(misses.is_empty(), "{misses:#?}");
 }
 
 /// A budget larger than all the code lets the fills move everything they may: the startup code

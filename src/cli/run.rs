@@ -128,7 +128,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         profile_period: args.profile.as_ref().map(|_| args.sample_period),
         profile_stacks: false,
         veneers: Vec::new(),
-        code_in_tcm: false,
+        code_from: None,
     };
     let run = with_run_setup(setup, || {
         simulate(&board, &args.board, &bytes, &path, &options)

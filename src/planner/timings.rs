@@ -25,7 +25,8 @@ pub enum Step {
     Profile,
     /// The run of the baseline up to its startup copies (the startup-safe set).
     StartupRun,
-    /// The two runs that measure each function's stalls (real memory, then ideal memory).
+    /// The runs that measure what each function costs: as linked, then once with all code
+    /// fetched as from each kind of memory (ITCM, OCRAM, XIP) the plan may move some into.
     StallRuns,
     /// Items, regions, costs, constraints and edges of the solver's problem, and the plan made
     /// from its answer.
@@ -68,7 +69,7 @@ impl Step {
             Step::Read => "read board, map, objects",
             Step::Profile => "read ELF and profile",
             Step::StartupRun => "startup run (virtual board)",
-            Step::StallRuns => "what-if: stall runs (x2)",
+            Step::StallRuns => "what-if: stall runs (1+kinds)",
             Step::Model => "model build",
             Step::Solve => "solve",
             Step::CacheRun => "what-if: cache run",

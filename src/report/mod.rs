@@ -219,7 +219,7 @@ pub fn build(input: &ReportInput) -> Result<RunReport> {
             profile_period: Some(0),
             profile_stacks: false,
             veneers,
-            code_in_tcm: false,
+            code_from: None,
         },
     )?;
     let mut report = from_run(&board, &bytes, &path, &run, map.as_ref(), plan.as_ref())?;

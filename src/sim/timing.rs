@@ -163,11 +163,13 @@ pub struct Timing {
     /// of the regions, for rescaling when the firmware changes its clocks.
     board_costs: Vec<(RegionKind, RegionCost)>,
     /// What an instruction fetch costs per region: the same as `costs` unless
-    /// [`Timing::assume_code_in_tcm`] asked what the program would take with its code in TCM.
+    /// [`Timing::assume_code_in`] asked what the program would take with its code elsewhere.
     fetch_costs: Vec<RegionCost>,
-    /// Set by [`Timing::assume_code_in_tcm`]: the functions' address ranges, sorted. Data reads
-    /// inside them (literal pools, inline jump tables) cost what they would from TCM, since
-    /// they move with their code.
+    /// Set by [`Timing::assume_code_in`]: the region (index) all code is fetched as if from.
+    code_from: Option<usize>,
+    /// Set by [`Timing::assume_code_in`]: the functions' address ranges, sorted. Data reads
+    /// inside them (literal pools, inline jump tables) are free, since they move with their
+    /// code.
     code_ranges: Vec<(u32, u32)>,
     pub stats: Vec<RegionStats>,
     last_fetch_line: u32,
@@ -251,6 +253,7 @@ impl Timing {
                 .map(|r| r.kind)
                 .zip(costs.iter().copied())
                 .collect(),
+            code_from: None,
             code_ranges: Vec::new(),
             costs,
             stats,
@@ -283,27 +286,49 @@ impl Timing {
                 miss: scale(base.miss, factor),
                 prefetch_hit: base.prefetch_hit.map(|c| scale(c, factor)),
             };
-            if self.code_ranges.is_empty() {
-                self.fetch_costs[i] = cost;
-            }
+            self.fetch_costs[i] = cost;
             self.costs[i] = cost;
+        }
+        self.apply_code_from();
+    }
+
+    /// Makes instruction fetches from every region cost what they would from the board's first
+    /// region of `kind` (ITCM: its wait states; OCRAM: its line fill on an I-cache miss; XIP:
+    /// the flash's miss and prefetch costs), and data reads inside `functions` (start, end) free;
+    /// other data accesses keep their costs. These are the "what if this code ran from there"
+    /// runs the planner measures costs with. Literal pools move with their code: free from
+    /// TCM, mostly D-cache hits from OCRAM or flash.
+    pub fn assume_code_in(&mut self, kind: RegionKind, mut functions: Vec<(u32, u32)>) {
+        functions.sort_unstable();
+        self.code_ranges = functions;
+        let region = self.board_costs.iter().position(|(k, _)| *k == kind);
+        self.code_from = Some(region.unwrap_or(usize::MAX));
+        self.apply_code_from();
+    }
+
+    /// Sets every region's fetch cost to that of the region [`Timing::assume_code_in`] chose
+    /// (free when the board has no region of that kind).
+    fn apply_code_from(&mut self) {
+        let Some(from) = self.code_from else {
+            return;
+        };
+        let cost = self.costs.get(from).copied().unwrap_or(RegionCost {
+            cached: false,
+            uncached: 0,
+            miss: 0,
+            prefetch_hit: None,
+        });
+        for c in &mut self.fetch_costs {
+            *c = cost;
         }
     }
 
-    /// Makes instruction fetches from every region, and data reads inside `functions` (start,
-    /// end), as cheap as from ITCM; other data accesses keep their costs. This is the "what if
-    /// this code ran from TCM" run the planner measures stalls with.
-    pub fn assume_code_in_tcm(&mut self, mut functions: Vec<(u32, u32)>) {
-        functions.sort_unstable();
-        self.code_ranges = functions;
-        for cost in &mut self.fetch_costs {
-            *cost = RegionCost {
-                cached: false,
-                uncached: 0,
-                miss: 0,
-                prefetch_hit: None,
-            };
-        }
+    /// What an instruction-cache miss on the board's first region of `kind` costs now (the
+    /// firmware's clocks applied), and a prefetch-buffer hit there: what the planner's cache
+    /// what-if prices a miss with.
+    pub fn miss_cycles(&self, kind: RegionKind) -> Option<(u32, Option<u32>)> {
+        let i = self.board_costs.iter().position(|(k, _)| *k == kind)?;
+        Some((self.costs[i].miss, self.costs[i].prefetch_hit))
     }
 
     /// Whether data accesses to region `index` cost nothing but their counter in
