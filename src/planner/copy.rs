@@ -7,7 +7,7 @@
 //! `__STARTUP_INITIALIZE_RAMFUNCTION`. The same symbols tell the startup-safe rules where the
 //! copy happens.
 
-use object::{Object, ObjectSymbol, SymbolKind};
+use object::{Object, ObjectSection, ObjectSymbol, SectionKind, SymbolKind};
 use rustc_hash::FxHashSet;
 
 use crate::board::{Board, Region, RegionKind};
@@ -87,11 +87,19 @@ pub fn receiving_sections(
             .iter()
             .any(|r| matches!(r.kind, RegionKind::Itcm | RegionKind::Ocram) && r.contains(address))
     };
+    // A section the image holds as NOBITS (`(NOLOAD)`, like imxrt-rt's `.uninit`) has no load
+    // image, so nothing copies code into it, even when a bound of its neighbour (`__ebss`) that
+    // the startup reads falls on its start.
+    let unloaded: FxHashSet<&str> = file
+        .sections()
+        .filter(|s| s.kind() == SectionKind::UninitializedData)
+        .filter_map(|s| s.name().ok())
+        .collect();
     let sections = map
         .output_sections
         .iter()
         // Dynamic relocations (`.rel.dyn`, an empty orphan GNU ld lists at 0) are never code.
-        .filter(|s| !s.name.starts_with(".rel"))
+        .filter(|s| !s.name.starts_with(".rel") && !unloaded.contains(s.name.as_str()))
         .filter(|s| in_ram(s.address) && (s.kind == "code" || kind_of(&s.name) == "code"))
         .map(|s| {
             // Run addresses from start to end; load addresses only inside a non-empty load
