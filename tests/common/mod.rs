@@ -203,3 +203,40 @@ pub fn fails(args: &[&str]) -> String {
     assert!(!err.contains("panicked"), "{err}");
     err
 }
+
+/// True when the Rust target for the Cortex-M7 is installed (see `.ci/run`).
+fn thumb_target_installed() -> bool {
+    let Ok(out) = Command::new("rustc")
+        .args([
+            "--print",
+            "target-libdir",
+            "--target",
+            "thumbv7em-none-eabihf",
+        ])
+        .output()
+    else {
+        return false;
+    };
+    let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("libcore-"))
+    })
+}
+
+/// Whether a test that builds the Rust fixtures should run: it needs the ARM toolchain and the
+/// `thumbv7em-none-eabihf` Rust target (skipped locally with a message, failing in CI).
+pub fn require_rust_fixture_tools() -> bool {
+    if !require_tool("arm-none-eabi-ld") {
+        return false;
+    }
+    if thumb_target_installed() {
+        return true;
+    }
+    if in_ci() {
+        panic!("the thumbv7em-none-eabihf Rust target is required in CI (rustup target add)");
+    }
+    eprintln!("skipping: `rustup target add thumbv7em-none-eabihf` to run this test");
+    false
+}
