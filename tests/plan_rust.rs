@@ -291,6 +291,7 @@ fn an_imxrt_rt_plan_survives_a_rebuild_with_other_flags() {
     let placed = build(f, "placed", false, &plan_args);
     boots(f, &placed.elf);
     verify(&plan1_path, &placed.map);
+    sections_the_link_lacks_are_named(f, base, &plan1);
 
     // Rebuilt with other flags and linked with the old plan.
     let rebuilt = build(f, "rebuilt-placed", true, &plan_args);
@@ -325,6 +326,47 @@ fn an_imxrt_rt_plan_survives_a_rebuild_with_other_flags() {
         unhashed(&plan1),
         unhashed(&plan2),
         "the same sections move after the rebuild:\n{text}\n---\n{text2}"
+    );
+}
+
+/// A plan naming a section the link does not have: linked with a warning that names it; a plan
+/// of which nothing is in the link: refused.
+fn sections_the_link_lacks_are_named(f: &Fixture, base: &Built, plan: &Plan) {
+    let dir = work_dir(f);
+    let mut stale = plan.clone();
+    let mut gone = stale.placements[0].clone();
+    gone.section = ".text._ZN10rust_imxrt7removed17h0123456789abcdefE".into();
+    stale.placements.push(gone);
+    let stale_path = dir.join("stale.plan.json");
+    stale.save(&stale_path).unwrap();
+    let link = format!("@{}", base.link_line.display());
+    let out = dir.join("stale.elf");
+    let run = |plan: &Path| {
+        hotlink(&[
+            "link",
+            &link,
+            "-o",
+            out.to_str().unwrap(),
+            &format!("--plan={}", plan.display()),
+            &format!("--place-into={PLACE_INTO}"),
+        ])
+    };
+    let (linked, _, stderr) = run(&stale_path);
+    let expected = format!(
+        "1 of {} planned section(s) are not in this link",
+        stale.placements.len()
+    );
+    assert!(
+        linked && stderr.contains(&expected) && stderr.contains("7removed17h"),
+        "{stderr}"
+    );
+    boots(f, &out);
+    stale.placements.drain(..plan.placements.len());
+    stale.save(&stale_path).unwrap();
+    let (linked, _, stderr) = run(&stale_path);
+    assert!(
+        !linked && stderr.contains("none of the 1 planned section(s) is in this link"),
+        "{stderr}"
     );
 }
 
