@@ -16,7 +16,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{firmware_dir, require_rust_fixture_tools};
+use common::{cargo_relink, firmware_dir, require_rust_fixture_tools};
 
 /// A Rust fixture: its directory under tests/firmware and the line its program prints on success.
 struct RustFixture {
@@ -81,17 +81,7 @@ fn build(fixture: &RustFixture, linker: Linker) -> PathBuf {
                 .args(["-C", "linker-flavor=ld"]);
         }
     }
-    // Relinking needs the final crate rebuilt: cargo does not track the linker as an input.
-    let main_rs = firmware_dir().join(fixture.name).join("src/main.rs");
-    let text = std::fs::read(&main_rs).unwrap();
-    std::fs::write(&main_rs, text).unwrap();
-    let out = cmd.output().expect("run cargo");
-    assert!(
-        out.status.success(),
-        "{} with {linker:?}: cargo failed:\n{}",
-        fixture.name,
-        String::from_utf8_lossy(&out.stderr)
-    );
+    cargo_relink(&mut cmd, fixture.name, &format!("with {linker:?}"));
     let built = target_dir
         .join("thumbv7em-none-eabihf/release")
         .join(fixture.name);

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
-use common::{firmware_dir, hotlink, ok, require_rust_fixture_tools};
+use common::{cargo_relink, firmware_dir, hotlink, ok, require_rust_fixture_tools};
 use hotlink::plan::Plan;
 use hotlink::rustnames::{unhashed_file, unhashed_symbol};
 
@@ -145,17 +145,7 @@ fn build(fixture: &Fixture, label: &str, rebuild: bool, link_args: &[String]) ->
     } else {
         cmd.env_remove("RUSTFLAGS");
     }
-    // Relinking needs the final crate rebuilt: cargo does not track the linker's inputs.
-    let main_rs = firmware_dir().join(fixture.name).join("src/main.rs");
-    let text = std::fs::read(&main_rs).unwrap();
-    std::fs::write(&main_rs, text).unwrap();
-    let out = cmd.output().expect("run cargo");
-    assert!(
-        out.status.success(),
-        "{} ({label}): cargo failed:\n{}",
-        fixture.name,
-        String::from_utf8_lossy(&out.stderr)
-    );
+    cargo_relink(&mut cmd, fixture.name, label);
     let elf = dir.join(format!("{label}.elf"));
     let built = cargo_target_dir(fixture)
         .join("thumbv7em-none-eabihf/release")

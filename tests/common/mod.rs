@@ -240,3 +240,18 @@ pub fn require_rust_fixture_tools() -> bool {
     eprintln!("skipping: `rustup target add thumbv7em-none-eabihf` to run this test");
     false
 }
+
+/// Runs `cargo` (a build of the Rust fixture `fixture`, e.g. `rust-imxrt`) so that it links
+/// again: cargo does not track the linker or its arguments as inputs, so the fixture's
+/// `src/main.rs` is rewritten first. Panics with cargo's stderr, labelled `what`, on failure.
+pub fn cargo_relink(cmd: &mut Command, fixture: &str, what: &str) {
+    let main_rs = firmware_dir().join(fixture).join("src/main.rs");
+    let text = std::fs::read(&main_rs).unwrap();
+    std::fs::write(&main_rs, text).unwrap();
+    let out = cmd.output().expect("run cargo");
+    assert!(
+        out.status.success(),
+        "{fixture} ({what}): cargo failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
