@@ -7,7 +7,7 @@
 //! `__STARTUP_INITIALIZE_RAMFUNCTION`. The same symbols tell the startup-safe rules where the
 //! copy happens.
 
-use object::{Object, ObjectSection, ObjectSymbol, SectionKind, SymbolKind};
+use object::{Object, ObjectSymbol, SymbolKind};
 use rustc_hash::FxHashSet;
 
 use crate::board::{Board, Region, RegionKind};
@@ -87,19 +87,20 @@ pub fn receiving_sections(
             .iter()
             .any(|r| matches!(r.kind, RegionKind::Itcm | RegionKind::Ocram) && r.contains(address))
     };
-    // A section the image holds as NOBITS (`(NOLOAD)`, like imxrt-rt's `.uninit`) has no load
-    // image, so nothing copies code into it, even when a bound of its neighbour (`__ebss`) that
-    // the startup reads falls on its start.
-    let unloaded: FxHashSet<&str> = file
-        .sections()
-        .filter(|s| s.kind() == SectionKind::UninitializedData)
-        .filter_map(|s| s.name().ok())
+    // An empty section shares its address with the end of the one before it: a bound of that
+    // neighbour (imxrt-rt's `__ebss`, which its reset code reads, at the start of the empty
+    // NOLOAD `.uninit`) says nothing about copying the empty one.
+    let ends: FxHashSet<u64> = map
+        .output_sections
+        .iter()
+        .filter(|o| o.size > 0)
+        .map(|o| o.address + o.size)
         .collect();
     let sections = map
         .output_sections
         .iter()
         // Dynamic relocations (`.rel.dyn`, an empty orphan GNU ld lists at 0) are never code.
-        .filter(|s| !s.name.starts_with(".rel") && !unloaded.contains(s.name.as_str()))
+        .filter(|s| !s.name.starts_with(".rel"))
         .filter(|s| in_ram(s.address) && (s.kind == "code" || kind_of(&s.name) == "code"))
         .map(|s| {
             // Run addresses from start to end; load addresses only inside a non-empty load
@@ -117,6 +118,7 @@ pub fn receiving_sections(
                 symbols: script_symbols
                     .iter()
                     .filter(|(_, value)| bounds(*value))
+                    .filter(|(_, value)| s.size > 0 || !ends.contains(value))
                     .map(|(name, _)| (name.clone(), referenced.contains(name.as_str())))
                     .collect(),
             }
