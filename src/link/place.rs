@@ -286,8 +286,8 @@ pub fn resolve_moves(
     );
     if moves.is_empty() {
         return Err(plan_err(format!(
-            "none of the {} planned section(s) is in this link: {list}; was the plan made for \
-             another program? Re-run `hotlink plan` on this build's link map",
+            "none of the {} planned section(s) is in this link: {list}; was the plan made for another build of another \
+             program? Re-run `hotlink plan` on this build's link map",
             missing.len()
         )));
     }
