@@ -18,6 +18,7 @@ pub mod plan;
 pub mod planner;
 pub mod profile;
 pub mod report;
+pub mod rustnames;
 pub mod sim;
 pub mod simrun;
 pub mod units;

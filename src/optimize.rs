@@ -39,7 +39,8 @@ impl LinkLine {
     }
 
     /// Links to `elf` (with `<elf>.map` and `<elf>.map.json` beside it), applying `plan` if
-    /// given; returns the JSON link map.
+    /// given; returns the JSON link map. The line's `--place-into` options (where the plan's
+    /// sections go, e.g. `FLASH=.xip` for imxrt-rt) only apply to the planned links.
     pub fn link(&self, elf: &Path, plan: Option<&Path>) -> Result<LinkMap> {
         let mut args = LinkArgs::parse(self.args.clone())?;
         args.rebase(&self.dir);
@@ -47,6 +48,9 @@ impl LinkLine {
         args.map = Some(elf.with_extension("map"));
         args.json_map = Some(elf.with_extension("map.json"));
         args.plan = plan.map(Path::to_path_buf);
+        if plan.is_none() {
+            args.place_into.clear();
+        }
         let result =
             crate::link::link(&args).with_context(|| format!("linking {}", elf.display()))?;
         Ok(result.map)

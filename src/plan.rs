@@ -7,6 +7,8 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
+pub mod stable;
+
 /// The `format` field every plan carries.
 pub const FORMAT: &str = "hotlink-plan";
 /// The newest plan version this hotlink reads and the one it writes.
@@ -190,18 +192,37 @@ impl Plan {
     /// What a linked image's map shows was not placed as planned: each planned section that is
     /// missing from the map, or that runs outside its planned region. Works with every map form
     /// (GNU ld, LLD, hotlink), so CI can check that the user's own linker honoured the plan.
+    /// Sections are found as `hotlink link --plan` finds them ([`stable::SectionIndex`]), so a
+    /// rebuild that renamed rustc's objects and symbols is not reported as missing.
     pub fn unhonoured(&self, map: &crate::linkmap::LinkMap) -> Vec<String> {
-        let base = |path: &str| path.rsplit('/').next().unwrap_or(path).to_string();
+        let index =
+            stable::SectionIndex::new(map.input_sections.iter().enumerate().map(|(i, s)| {
+                (
+                    i,
+                    s.object.as_str(),
+                    s.member.as_deref(),
+                    s.section.as_str(),
+                )
+            }));
         let mut problems = Vec::new();
         for p in &self.placements {
             let label = crate::linkmap::section_label(&p.object, p.member.as_deref(), &p.section);
             let Some(region) = self.regions.iter().find(|r| r.name == p.to) else {
                 continue; // Plan::parse refuses such plans
             };
-            let found = map.input_sections.iter().find(|s| {
-                s.section == p.section && s.member == p.member && base(&s.object) == base(&p.object)
-            });
-            match found {
+            let found = match index.find(p) {
+                stable::Found::Same(v) => v.first().copied(),
+                stable::Found::Renamed(i) => Some(i),
+                stable::Found::Ambiguous(n) => {
+                    problems.push(format!(
+                        "{label}: {n} sections of the map have its name once build hashes are \
+                         removed; re-plan on this build"
+                    ));
+                    continue;
+                }
+                stable::Found::Missing => None,
+            };
+            match found.map(|i| &map.input_sections[i]) {
                 None => problems.push(format!(
                     "{label}: not in the map (renamed, discarded or not linked)"
                 )),

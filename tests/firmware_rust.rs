@@ -16,7 +16,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{firmware_dir, in_ci, require_tool};
+use common::{cargo_relink, firmware_dir, require_rust_fixture_tools};
 
 /// A Rust fixture: its directory under tests/firmware and the line its program prints on success.
 struct RustFixture {
@@ -45,41 +45,6 @@ enum Linker {
 
 fn hotlink() -> &'static str {
     env!("CARGO_BIN_EXE_hotlink")
-}
-
-/// True when the Rust target for the Cortex-M7 is installed (see `.ci/run`).
-fn thumb_target_installed() -> bool {
-    let Ok(out) = Command::new("rustc")
-        .args([
-            "--print",
-            "target-libdir",
-            "--target",
-            "thumbv7em-none-eabihf",
-        ])
-        .output()
-    else {
-        return false;
-    };
-    let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-    std::fs::read_dir(dir).is_ok_and(|entries| {
-        entries
-            .flatten()
-            .any(|e| e.file_name().to_string_lossy().starts_with("libcore-"))
-    })
-}
-
-fn tools_or_skip() -> bool {
-    if !require_tool("arm-none-eabi-ld") {
-        return false;
-    }
-    if thumb_target_installed() {
-        return true;
-    }
-    if in_ci() {
-        panic!("the thumbv7em-none-eabihf Rust target is required in CI (rustup target add)");
-    }
-    eprintln!("skipping: `rustup target add thumbv7em-none-eabihf` to run this test");
-    false
 }
 
 /// A directory holding `ld`, a link to the hotlink binary: rustc's `-C linker=` then runs
@@ -116,17 +81,7 @@ fn build(fixture: &RustFixture, linker: Linker) -> PathBuf {
                 .args(["-C", "linker-flavor=ld"]);
         }
     }
-    // Relinking needs the final crate rebuilt: cargo does not track the linker as an input.
-    let main_rs = firmware_dir().join(fixture.name).join("src/main.rs");
-    let text = std::fs::read(&main_rs).unwrap();
-    std::fs::write(&main_rs, text).unwrap();
-    let out = cmd.output().expect("run cargo");
-    assert!(
-        out.status.success(),
-        "{} with {linker:?}: cargo failed:\n{}",
-        fixture.name,
-        String::from_utf8_lossy(&out.stderr)
-    );
+    cargo_relink(&mut cmd, fixture.name, &format!("with {linker:?}"));
     let built = target_dir
         .join("thumbv7em-none-eabihf/release")
         .join(fixture.name);
@@ -157,7 +112,7 @@ fn boots(fixture: &RustFixture, elf: &Path) {
 /// One test, so that the builds of a fixture (one cargo target directory) run in sequence.
 #[test]
 fn rust_fixtures_boot_as_flashed_whichever_linker_made_them() {
-    if !tools_or_skip() {
+    if !require_rust_fixture_tools() {
         return;
     }
     for fixture in FIXTURES {

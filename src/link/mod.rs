@@ -157,7 +157,7 @@ pub fn link(args: &LinkArgs) -> Result<LinkResult> {
     let moves = match &plan {
         Some(plan) => {
             let regions = layout::eval_regions(&script)?;
-            place::resolve_moves(plan, &args.place_into, &script, &regions, &r)?
+            place::resolve_moves(plan, &args.place_into, &script, &regions, &r, &mut warnings)?
         }
         None => Vec::new(),
     };

@@ -15,6 +15,7 @@ use super::resolve::Resolved;
 use super::script::{
     Command, Expr, ExprKind, OutputItem, OutputSection, OutputType, Script, SectionsItem,
 };
+use crate::plan::stable::{Found, SectionIndex};
 use crate::plan::{Placement, Plan, PlanRegion};
 
 /// One planned input section and where it goes.
@@ -38,10 +39,6 @@ pub enum PlaceError {
 
 fn plan_err(msg: impl Into<String>) -> PlaceError {
     PlaceError::Plan(msg.into())
-}
-
-fn file_name(path: &str) -> &str {
-    path.rsplit(['/', '\\']).next().unwrap_or(path)
 }
 
 fn output_statements(script: &Script) -> Vec<&OutputSection> {
@@ -171,35 +168,23 @@ pub fn receiving_section(
         })
 }
 
-/// The input sections of this link that `p` names: same section name and member, and the same
-/// object path (or, failing that, the same file name, as the `*file.o(...)` fragment would match).
-fn matching_sections(r: &Resolved, p: &Placement) -> Vec<(usize, u32)> {
-    let mut exact = Vec::new();
-    let mut by_name = Vec::new();
-    for (oi, o) in r.objects.iter().enumerate() {
-        if o.origin.member != p.member {
-            continue;
-        }
-        let path = o.origin.path.display().to_string();
-        let same_path = path == p.object;
-        if !same_path && file_name(&path) != file_name(&p.object) {
-            continue;
-        }
-        for (si, s) in o.sections.iter().enumerate() {
-            if si != 0 && s.name == p.section {
-                if same_path {
-                    exact.push((oi, si as u32));
-                } else {
-                    by_name.push((oi, si as u32));
-                }
-            }
-        }
-    }
-    if exact.is_empty() {
-        by_name
-    } else {
-        exact
-    }
+/// Every content section of this link, indexed to find planned ones by path, file name or,
+/// after a rebuild renamed them, by their build-independent name.
+fn section_index(r: &Resolved) -> SectionIndex<(usize, u32)> {
+    let paths: Vec<String> = r
+        .objects
+        .iter()
+        .map(|o| o.origin.path.display().to_string())
+        .collect();
+    SectionIndex::new(r.objects.iter().enumerate().flat_map(|(oi, o)| {
+        let path = paths[oi].as_str();
+        let member = o.origin.member.as_deref();
+        o.sections
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(move |(si, s)| ((oi, si as u32), path, member, s.name.as_str()))
+    }))
 }
 
 fn describe(p: &Placement) -> String {
@@ -209,13 +194,15 @@ fn describe(p: &Placement) -> String {
     }
 }
 
-/// Finds every planned input section and the output section that receives it.
+/// Finds every planned input section and the output section that receives it. Sections the
+/// link does not have are a warning (pushed to `warnings`), and an error only when none is found.
 pub fn resolve_moves(
     plan: &Plan,
     place_into: &[(String, String)],
     script: &Script,
     regions: &[Region],
     r: &Resolved,
+    warnings: &mut Vec<String>,
 ) -> Result<Vec<Move>, PlaceError> {
     for (name, _) in place_into {
         let known =
@@ -233,8 +220,10 @@ pub fn resolve_moves(
         }
     }
     let mut receivers: FxHashMap<&str, String> = FxHashMap::default();
+    let index = section_index(r);
     let mut moves = Vec::new();
     let mut missing = Vec::new();
+    let mut renamed = 0;
     for p in &plan.placements {
         let Some(region) = plan.regions.iter().find(|g| g.name == p.to) else {
             return Err(plan_err(format!(
@@ -251,10 +240,24 @@ pub fn resolve_moves(
                 o
             }
         };
-        let found = matching_sections(r, p);
-        if found.is_empty() {
-            missing.push(describe(p));
-        }
+        let found = match index.find(p) {
+            Found::Same(v) => v,
+            Found::Renamed(one) => {
+                renamed += 1;
+                vec![one]
+            }
+            Found::Ambiguous(n) => {
+                missing.push(format!(
+                    "{} ({n} sections match once build hashes are removed)",
+                    describe(p)
+                ));
+                Vec::new()
+            }
+            Found::Missing => {
+                missing.push(describe(p));
+                Vec::new()
+            }
+        };
         for (obj, sec) in found {
             moves.push(Move {
                 obj,
@@ -268,20 +271,33 @@ pub fn resolve_moves(
     for output in receivers.values() {
         check_copied(output, script, r)?;
     }
-    if !missing.is_empty() {
-        let shown: Vec<&str> = missing.iter().take(10).map(String::as_str).collect();
+    if missing.is_empty() {
+        return Ok(moves);
+    }
+    let shown: Vec<&str> = missing.iter().take(10).map(String::as_str).collect();
+    let list = format!(
+        "{}{}",
+        shown.join(", "),
+        if missing.len() > shown.len() {
+            ", ..."
+        } else {
+            ""
+        }
+    );
+    if moves.is_empty() {
         return Err(plan_err(format!(
-            "{} planned section(s) are not in this link: {}{}; was the plan made for another \
-             build? Re-run `hotlink plan` on this build's link map",
-            missing.len(),
-            shown.join(", "),
-            if missing.len() > shown.len() {
-                ", ..."
-            } else {
-                ""
-            }
+            "none of the {} planned section(s) is in this link: {list}; was the plan made for another build of another \
+             program? Re-run `hotlink plan` on this build's link map",
+            missing.len()
         )));
     }
+    warnings.push(format!(
+        "plan: {} of {} planned section(s) are not in this link and stay where the script puts \
+         them: {list} (renamed in the source, inlined or removed since the plan; {renamed} others \
+         were found under new build hashes). Re-run `hotlink plan` on this build to place them",
+        missing.len(),
+        plan.placements.len()
+    ));
     Ok(moves)
 }
 

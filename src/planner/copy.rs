@@ -87,6 +87,15 @@ pub fn receiving_sections(
             .iter()
             .any(|r| matches!(r.kind, RegionKind::Itcm | RegionKind::Ocram) && r.contains(address))
     };
+    // An empty section shares its address with the end of the one before it: a bound of that
+    // neighbour (imxrt-rt's `__ebss`, which its reset code reads, at the start of the empty
+    // NOLOAD `.uninit`) says nothing about copying the empty one.
+    let ends: FxHashSet<u64> = map
+        .output_sections
+        .iter()
+        .filter(|o| o.size > 0)
+        .map(|o| o.address + o.size)
+        .collect();
     let sections = map
         .output_sections
         .iter()
@@ -109,6 +118,7 @@ pub fn receiving_sections(
                 symbols: script_symbols
                     .iter()
                     .filter(|(_, value)| bounds(*value))
+                    .filter(|(_, value)| s.size > 0 || !ends.contains(value))
                     .map(|(name, _)| (name.clone(), referenced.contains(name.as_str())))
                     .collect(),
             }

@@ -49,6 +49,10 @@ pub struct StartupFacts<'a> {
     pub entry: Option<usize>,
     /// Linker-script symbols that name a receiving section's run or load addresses.
     pub copy_symbols: &'a [String],
+    /// Items that already run from a section the startup copies (imxrt-rt's `.text` in ITCM):
+    /// the image only reaches them after the copy, so neither they nor what only they lead to
+    /// run before it, and moving them to flash is safe.
+    pub runs_copied: &'a [bool],
     /// Each item's bytes in the image (to find which instruction loads a literal), if readable.
     pub bytes: &'a dyn Fn(usize) -> Option<Vec<u8>>,
 }
@@ -139,6 +143,9 @@ fn before_copy(facts: &StartupFacts<'_>) -> Vec<(usize, String)> {
         if facts.not_code[item] && item != entry {
             continue;
         }
+        if facts.runs_copied[item] && item != entry {
+            continue;
+        }
         let refs = by_item.get(&item).map(Vec::as_slice).unwrap_or(&[]);
         let code = (facts.bytes)(item).unwrap_or_default();
         let followed = runs_before_copy(refs, &code, facts.copy_symbols, &leads);
@@ -154,6 +161,7 @@ fn before_copy(facts: &StartupFacts<'_>) -> Vec<(usize, String)> {
     }
     parent
         .keys()
+        .filter(|&&i| i == entry || !facts.runs_copied[i])
         .map(|&i| {
             let mut chain = vec![name(i)];
             let mut at = parent[&i];
@@ -409,6 +417,7 @@ mod tests {
             references: &refs,
             entry: Some(0),
             copy_symbols: &["__ram_function_start__".to_string()],
+            runs_copied: &[false; 7],
             bytes: &bytes,
         })
     }
@@ -459,6 +468,7 @@ mod tests {
             references: &refs,
             entry: Some(7),
             copy_symbols: &["__ram_function_start__".to_string()],
+            runs_copied: &[false; 8],
             bytes: &bytes,
         });
         assert!(
@@ -516,9 +526,44 @@ mod tests {
             references: &refs,
             entry: Some(0),
             copy_symbols: &[],
+            runs_copied: &[false; 7],
             bytes: &|_| None,
         });
         assert!(pinned.contains_key(&3), "{pinned:?}");
+    }
+
+    /// imxrt-rt: `Reset` calls the copier (`__pre_init`, out of line) and later `main`, which
+    /// runs from the copied ITCM `.text`; what main calls is not startup code.
+    #[test]
+    fn code_already_copied_is_not_startup_code() {
+        let (sections, mut refs, _) = sdk_like();
+        refs.retain(|r| r.symbol.as_deref() != Some("__ram_function_start__"));
+        let sections: Vec<&MapInputSection> = sections.iter().collect();
+        let mut runs_copied = [false; 7];
+        let facts = |runs_copied: &[bool]| {
+            startup_safe_set(&StartupFacts {
+                sections: &sections,
+                not_code: &[false; 7],
+                references: &refs,
+                entry: Some(0),
+                copy_symbols: &[],
+                runs_copied,
+                bytes: &|_| None,
+            })
+        };
+        assert!(facts(&runs_copied).contains_key(&6), "helper via main");
+        runs_copied[3] = true; // main
+        runs_copied[1] = true; // SystemInit
+        let pinned = facts(&runs_copied);
+        assert!(!pinned.contains_key(&3), "main: {pinned:?}");
+        assert!(
+            !pinned.contains_key(&6),
+            "helper, reached only through main and SystemInit: {pinned:?}"
+        );
+        assert!(
+            pinned.contains_key(&0) && pinned.contains_key(&2),
+            "{pinned:?}"
+        );
     }
 
     #[test]

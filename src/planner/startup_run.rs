@@ -228,12 +228,23 @@ pub(super) fn startup_pins(
         let start = (s.address - section.address()) as usize;
         Some(data.get(start..start + s.size as usize)?.to_vec())
     };
+    let runs_copied: Vec<bool> = items
+        .sections
+        .iter()
+        .map(|s| {
+            copies
+                .sections
+                .iter()
+                .any(|c| c.copied() && s.address >= c.address && s.address < c.address + c.size)
+        })
+        .collect();
     let mut pinned = safety::startup_safe_set(&safety::StartupFacts {
         sections: &items.sections,
         not_code: &items.not_code,
         references: &items.references,
         entry,
         copy_symbols: &copies.copied_symbols(),
+        runs_copied: &runs_copied,
         bytes: &bytes,
     });
     let watched = watched_sections(items, copies, &bytes);

@@ -3,7 +3,9 @@
 //! Every capture records the image's function layout (name, source file of a static function,
 //! address, size, a hash of its bytes). A profile of an older build is re-mapped onto a new image
 //! function by function: the same source file and name first (static functions with one name in
-//! two files stay apart), then the same name where it is unique, then the same size and bytes.
+//! two files stay apart), then the same name where it is unique, then the same name without
+//! rustc's symbol hashes (a rebuild with other flags renames every Rust function), then the same
+//! size and bytes.
 //! Samples and calls in functions that find no match are counted and reported, not guessed.
 
 use anyhow::{Context, Result};
@@ -105,7 +107,12 @@ pub fn remap(profile: &Profile, elf: &[u8], path: &str) -> Result<(Profile, Rema
     let mut by_key: FxHashMap<(Option<&str>, &str), Vec<usize>> = FxHashMap::default();
     let mut by_name: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
     let mut by_content: FxHashMap<(u32, &str), Vec<usize>> = FxHashMap::default();
+    let mut by_unhashed: FxHashMap<String, Vec<usize>> = FxHashMap::default();
     for (i, e) in new.iter().enumerate() {
+        by_unhashed
+            .entry(crate::rustnames::unhashed_symbol(&e.name))
+            .or_default()
+            .push(i);
         by_key
             .entry((e.file.as_deref(), &e.name))
             .or_default()
@@ -120,6 +127,7 @@ pub fn remap(profile: &Profile, elf: &[u8], path: &str) -> Result<(Profile, Rema
         .map(|e| {
             if let Some(i) = unique(by_key.get(&(e.file.as_deref(), e.name.as_str())))
                 .or_else(|| unique(by_name.get(e.name.as_str())))
+                .or_else(|| unique(by_unhashed.get(&crate::rustnames::unhashed_symbol(&e.name))))
             {
                 report.by_name += 1;
                 Some(i)

@@ -203,3 +203,55 @@ pub fn fails(args: &[&str]) -> String {
     assert!(!err.contains("panicked"), "{err}");
     err
 }
+
+/// True when the Rust target for the Cortex-M7 is installed (see `.ci/run`).
+fn thumb_target_installed() -> bool {
+    let Ok(out) = Command::new("rustc")
+        .args([
+            "--print",
+            "target-libdir",
+            "--target",
+            "thumbv7em-none-eabihf",
+        ])
+        .output()
+    else {
+        return false;
+    };
+    let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("libcore-"))
+    })
+}
+
+/// Whether a test that builds the Rust fixtures should run: it needs the ARM toolchain and the
+/// `thumbv7em-none-eabihf` Rust target (skipped locally with a message, failing in CI).
+pub fn require_rust_fixture_tools() -> bool {
+    if !require_tool("arm-none-eabi-ld") {
+        return false;
+    }
+    if thumb_target_installed() {
+        return true;
+    }
+    if in_ci() {
+        panic!("the thumbv7em-none-eabihf Rust target is required in CI (rustup target add)");
+    }
+    eprintln!("skipping: `rustup target add thumbv7em-none-eabihf` to run this test");
+    false
+}
+
+/// Runs `cargo` (a build of the Rust fixture `fixture`, e.g. `rust-imxrt`) so that it links
+/// again: cargo does not track the linker or its arguments as inputs, so the fixture's
+/// `src/main.rs` is rewritten first. Panics with cargo's stderr, labelled `what`, on failure.
+pub fn cargo_relink(cmd: &mut Command, fixture: &str, what: &str) {
+    let main_rs = firmware_dir().join(fixture).join("src/main.rs");
+    let text = std::fs::read(&main_rs).unwrap();
+    std::fs::write(&main_rs, text).unwrap();
+    let out = cmd.output().expect("run cargo");
+    assert!(
+        out.status.success(),
+        "{fixture} ({what}): cargo failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

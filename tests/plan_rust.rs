@@ -1,0 +1,452 @@
+//! The Rust fixtures (`rust-imxrt` on imxrt-rt, `rust-teensy4` on teensy4-bsp) through hotlink's
+//! loop, as a Rust user runs it: cargo builds with rustc calling hotlink as its linker (a small
+//! script records the link line, which `optimize` replays), then `capture --sim`, `plan`, `link
+//! --plan`, `verify`, `optimize` and `check` on the virtual board.
+//!
+//! imxrt-rt's scripts run all of `.text` from ITCM, copied by its `__pre_init`, and have no ITCM
+//! section when `.text` is in flash. The route tested here is the Teensy direction: the plan
+//! chooses which code goes back to flash (`plan --free ITCM=N`) into imxrt-rt's own `.xip`
+//! section (`--place-into FLASH=.xip`, run in place, nothing to copy), with no hand-written
+//! `--exclude`. The other test rebuilds `rust-imxrt` with other flags, which renames every object
+//! and function section (new crate hashes), and checks that the old plan still links the same
+//! functions to flash, boots and verifies, and that `plan` on the rebuilt link gives the same plan.
+//!
+//! Each fixture's baseline is built once per test binary, in the cargo target directory that
+//! tests/firmware_rust.rs uses (under the test temp dir: the crates.io dependencies are compiled
+//! once; the rebuild with other flags compiles them again). Needs the ARM toolchain
+//! and the `thumbv7em-none-eabihf` target: skipped locally with a message, failing in CI.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, OnceLock};
+
+use common::{cargo_relink, firmware_dir, hotlink, ok, require_rust_fixture_tools};
+use hotlink::plan::Plan;
+use hotlink::rustnames::{unhashed_file, unhashed_symbol};
+
+/// A Rust fixture and what this test expects of it.
+struct Fixture {
+    name: &'static str,
+    /// The `rustflags` of its `.cargo/config.toml` (RUSTFLAGS replaces them).
+    script_flags: &'static str,
+    /// The line its program prints on success.
+    expect: &'static str,
+    /// Functions (unmangled name parts) its workload spends its time in.
+    hot: &'static [&'static str],
+}
+
+const IMXRT: Fixture = Fixture {
+    name: "rust-imxrt",
+    script_flags: "-C link-arg=-Timxrt-link.x",
+    expect: "rust-imxrt: digest=333f3c1c median=7d1f0f6a failures=0",
+    hot: &["checksum", "heap_sort", "mat_mul"],
+};
+
+const TEENSY4: Fixture = Fixture {
+    name: "rust-teensy4",
+    script_flags: "-C link-arg=-Tt4link.x",
+    expect: "rust-teensy4: digest=29aa3aee failures=0",
+    hot: &["fib_iter"],
+};
+
+/// ITCM the plans give back, and where imxrt-rt's scripts run flash code in place.
+const FREE: &str = "ITCM=4K";
+const PLACE_INTO: &str = "FLASH=.xip";
+
+fn hotlink_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_hotlink")
+}
+
+fn work_dir(fixture: &Fixture) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("plan-rust")
+        .join(fixture.name);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The fixture's cargo target directory, the one tests/firmware_rust.rs builds in (test binaries
+/// run one after the other), so the crates.io dependencies are compiled once per `cargo test`.
+fn cargo_target_dir(fixture: &Fixture) -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("rust-fixtures")
+        .join(format!("{}-target", fixture.name))
+}
+
+/// One cargo target directory per fixture: its builds run one at a time.
+fn cargo_lock(fixture: &Fixture) -> &'static Mutex<()> {
+    static IMXRT_LOCK: Mutex<()> = Mutex::new(());
+    static TEENSY_LOCK: Mutex<()> = Mutex::new(());
+    if fixture.name == IMXRT.name {
+        &IMXRT_LOCK
+    } else {
+        &TEENSY_LOCK
+    }
+}
+
+/// A linker for rustc's `-C linker=`: records its command line (one argument a line, a response
+/// file for `hotlink optimize`) and runs `hotlink link` with it.
+fn recording_linker(dir: &Path) -> PathBuf {
+    let script = dir.join("record-ld");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$HOTLINK_LINK_LINE\"\nexec \"$HOTLINK_BIN\" link \"$@\"\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
+/// What one cargo build left: the image, its map and the recorded link line.
+struct Built {
+    elf: PathBuf,
+    map: PathBuf,
+    link_line: PathBuf,
+}
+
+/// Builds `fixture` under `label`: `rebuild` adds flags that change every crate hash, `link_args`
+/// go to the linker (a plan).
+fn build(fixture: &Fixture, label: &str, rebuild: bool, link_args: &[String]) -> Built {
+    let _guard = cargo_lock(fixture)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let dir = work_dir(fixture);
+    let map = dir.join(format!("{label}.map"));
+    let link_line = dir.join(format!("{label}.link"));
+    let mut cmd = Command::new("cargo");
+    cmd.current_dir(firmware_dir().join(fixture.name))
+        .env("CARGO_TARGET_DIR", cargo_target_dir(fixture))
+        .env("HOTLINK_LINK_LINE", &link_line)
+        .env("HOTLINK_BIN", hotlink_bin())
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_TARGET")
+        .args(["rustc", "--release", "--locked", "--quiet", "--"])
+        .arg("-C")
+        .arg(format!("linker={}", recording_linker(&dir).display()))
+        // Keeps rustc's `symbols.o`, which the recorded link line names, for `optimize`.
+        .args(["-C", "linker-flavor=ld", "-C", "save-temps", "-C"])
+        .arg(format!("link-arg=-Map={}", map.display()));
+    for arg in link_args {
+        cmd.arg("-C").arg(format!("link-arg={arg}"));
+    }
+    if rebuild {
+        // Another crate metadata and debug level: new hashes in every object name and symbol.
+        cmd.env(
+            "RUSTFLAGS",
+            format!(
+                "{} -C metadata=hotlink-rebuild -C debuginfo=1",
+                fixture.script_flags
+            ),
+        );
+    } else {
+        cmd.env_remove("RUSTFLAGS");
+    }
+    cargo_relink(&mut cmd, fixture.name, label);
+    let elf = dir.join(format!("{label}.elf"));
+    let built = cargo_target_dir(fixture)
+        .join("thumbv7em-none-eabihf/release")
+        .join(fixture.name);
+    std::fs::copy(&built, &elf).unwrap();
+    Built {
+        elf,
+        map,
+        link_line,
+    }
+}
+
+/// The baseline build of `fixture` and its exact profile, made once per test binary.
+fn baseline(fixture: &'static Fixture) -> &'static (Built, PathBuf) {
+    static IMXRT_BASE: OnceLock<(Built, PathBuf)> = OnceLock::new();
+    static TEENSY_BASE: OnceLock<(Built, PathBuf)> = OnceLock::new();
+    let cell = if fixture.name == IMXRT.name {
+        &IMXRT_BASE
+    } else {
+        &TEENSY_BASE
+    };
+    cell.get_or_init(|| {
+        let built = build(fixture, "baseline", false, &[]);
+        let profile = work_dir(fixture).join("baseline.profile.json");
+        ok(&[
+            "capture",
+            "--sim",
+            "-o",
+            profile.to_str().unwrap(),
+            built.elf.to_str().unwrap(),
+        ]);
+        (built, profile)
+    })
+}
+
+/// Runs `elf` on the virtual RT1062: it must print the fixture's line and exit 0.
+fn boots(fixture: &Fixture, elf: &Path) {
+    let (success, stdout, stderr) =
+        hotlink(&["run", "--max-cycles", "200000000", elf.to_str().unwrap()]);
+    assert!(
+        success && stdout.contains(fixture.expect),
+        "{} ({}) on the virtual board: expected `{}`\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        fixture.name,
+        elf.display(),
+        fixture.expect
+    );
+}
+
+/// `plan --free` on a build, with no `--exclude`.
+fn plan(fixture: &Fixture, built: &Built, profile: &Path, label: &str) -> (Plan, PathBuf, String) {
+    let out = work_dir(fixture).join(format!("{label}.plan.json"));
+    let text = ok(&[
+        "plan",
+        "--profile",
+        profile.to_str().unwrap(),
+        "--map",
+        built.map.to_str().unwrap(),
+        "--free",
+        FREE,
+        "-o",
+        out.to_str().unwrap(),
+        built.elf.to_str().unwrap(),
+    ]);
+    (Plan::load(&out).unwrap(), out, text)
+}
+
+/// The plan's sections by their build-independent names.
+fn unhashed(plan: &Plan) -> BTreeSet<(String, Option<String>, String, String)> {
+    plan.placements
+        .iter()
+        .map(|p| {
+            let file = p.object.rsplit('/').next().unwrap_or(&p.object);
+            (
+                unhashed_file(file),
+                p.member.as_deref().map(unhashed_file),
+                unhashed_symbol(&p.section),
+                p.to.clone(),
+            )
+        })
+        .collect()
+}
+
+fn verify(plan: &Path, map: &Path) {
+    let text = ok(&[
+        "verify",
+        "--plan",
+        plan.to_str().unwrap(),
+        "--map",
+        map.to_str().unwrap(),
+    ]);
+    assert!(text.contains("where the plan puts them"), "{text}");
+}
+
+/// The section names of a GNU-style map's input-section lines (` .text.foo`).
+fn map_sections(map: &Path) -> BTreeSet<String> {
+    std::fs::read_to_string(map)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.strip_prefix(' '))
+        .filter(|l| l.starts_with(".text"))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn an_imxrt_rt_plan_survives_a_rebuild_with_other_flags() {
+    if !require_rust_fixture_tools() {
+        return;
+    }
+    let f = &IMXRT;
+    let (base, profile) = baseline(f);
+    let (plan1, plan1_path, text) = plan(f, base, profile, "first");
+    assert!(!plan1.placements.is_empty(), "{text}");
+    assert!(
+        plan1
+            .placements
+            .iter()
+            .all(|p| p.from == "ITCM" && p.to == "FLASH"),
+        "--free moves ITCM code to flash only: {:#?}",
+        plan1.placements
+    );
+    for stays in [".Reset", ".__pre_init", ".fcb"] {
+        assert!(
+            plan1.placements.iter().all(|p| p.section != stays),
+            "{stays} must stay put: {text}"
+        );
+    }
+    let plan_args = vec![
+        format!("--plan={}", plan1_path.display()),
+        format!("--place-into={PLACE_INTO}"),
+    ];
+
+    let placed = build(f, "placed", false, &plan_args);
+    boots(f, &placed.elf);
+    verify(&plan1_path, &placed.map);
+    sections_the_link_lacks_are_named(f, base, &plan1);
+
+    // Rebuilt with other flags and linked with the old plan.
+    let rebuilt = build(f, "rebuilt-placed", true, &plan_args);
+    let old_names = map_sections(&base.map);
+    let new_names = map_sections(&rebuilt.map);
+    let renamed: Vec<&String> = plan1
+        .placements
+        .iter()
+        .map(|p| &p.section)
+        .filter(|s| !new_names.contains(*s))
+        .collect();
+    assert!(
+        !renamed.is_empty() && old_names != new_names,
+        "the rebuild must rename planned sections for this test to mean anything"
+    );
+    let base_map = std::fs::read_to_string(&base.map).unwrap();
+    let first_object = plan1.placements[0].object.rsplit('/').next().unwrap();
+    assert!(base_map.contains(first_object));
+    assert!(
+        !std::fs::read_to_string(&rebuilt.map)
+            .unwrap()
+            .contains(first_object),
+        "the rebuild must rename {first_object}"
+    );
+    boots(f, &rebuilt.elf);
+    verify(&plan1_path, &rebuilt.map);
+
+    // `plan` on the rebuilt program's own link, with the first profile re-mapped: same plan.
+    let rebuilt_base = build(f, "rebuilt", true, &[]);
+    let (plan2, _, text2) = plan(f, &rebuilt_base, profile, "rebuilt");
+    assert_eq!(
+        unhashed(&plan1),
+        unhashed(&plan2),
+        "the same sections move after the rebuild:\n{text}\n---\n{text2}"
+    );
+}
+
+/// A plan naming a section the link does not have: linked with a warning that names it; a plan
+/// of which nothing is in the link: refused.
+fn sections_the_link_lacks_are_named(f: &Fixture, base: &Built, plan: &Plan) {
+    let dir = work_dir(f);
+    let mut stale = plan.clone();
+    let mut gone = stale.placements[0].clone();
+    gone.section = ".text._ZN10rust_imxrt7removed17h0123456789abcdefE".into();
+    stale.placements.push(gone);
+    let stale_path = dir.join("stale.plan.json");
+    stale.save(&stale_path).unwrap();
+    let link = format!("@{}", base.link_line.display());
+    let out = dir.join("stale.elf");
+    let run = |plan: &Path| {
+        hotlink(&[
+            "link",
+            &link,
+            "-o",
+            out.to_str().unwrap(),
+            &format!("--plan={}", plan.display()),
+            &format!("--place-into={PLACE_INTO}"),
+        ])
+    };
+    let (linked, _, stderr) = run(&stale_path);
+    let expected = format!(
+        "1 of {} planned section(s) are not in this link",
+        stale.placements.len()
+    );
+    assert!(
+        linked && stderr.contains(&expected) && stderr.contains("7removed17h"),
+        "{stderr}"
+    );
+    boots(f, &out);
+    stale.placements.drain(..plan.placements.len());
+    stale.save(&stale_path).unwrap();
+    let (linked, _, stderr) = run(&stale_path);
+    assert!(
+        !linked && stderr.contains("none of the 1 planned section(s) is in this link"),
+        "{stderr}"
+    );
+}
+
+/// `capture --sim`, `plan`, `optimize` and `check` on one fixture.
+fn through_the_loop(f: &'static Fixture) {
+    let (base, profile) = baseline(f);
+    let dir = work_dir(f);
+    let profile_text = std::fs::read_to_string(profile).unwrap();
+    for hot in f.hot {
+        assert!(
+            profile_text.contains(hot),
+            "{}: the profile has no {hot}",
+            f.name
+        );
+    }
+    let (plan1, _, text) = plan(f, base, profile, "loop");
+    assert!(
+        !plan1.placements.is_empty() && text.contains("sections move"),
+        "{}: {text}",
+        f.name
+    );
+    let freed: u64 = plan1.placements.iter().map(|p| p.size).sum();
+    assert!(freed >= 4096, "{}: frees {freed} bytes: {text}", f.name);
+
+    let out = dir.join("optimize");
+    let _ = std::fs::remove_dir_all(&out);
+    let link = format!("@{}", base.link_line.display());
+    ok(&[
+        "optimize",
+        "--free",
+        FREE,
+        "--format",
+        "json",
+        "-o",
+        out.to_str().unwrap(),
+        "--",
+        &link,
+        "--place-into",
+        PLACE_INTO,
+    ]);
+    let optimized = out.join("optimized.elf");
+    boots(f, &optimized);
+
+    let measured: serde_json::Value = serde_json::from_str(&ok(&[
+        "measure",
+        "--format",
+        "json",
+        optimized.to_str().unwrap(),
+    ]))
+    .unwrap();
+    let cycles = measured["min"]
+        .as_u64()
+        .or_else(|| measured["cycles"].as_u64())
+        .unwrap_or_else(|| panic!("{}: {measured}", f.name));
+    let check = |cycles: u64| {
+        let file = dir.join("cycles.json");
+        std::fs::write(
+            &file,
+            serde_json::json!({"format": "hotlink-baseline", "version": 1, "benchmarks": [
+                {"name": f.name, "image": optimized, "board": "imxrt1062", "cycles": cycles}
+            ]})
+            .to_string(),
+        )
+        .unwrap();
+        hotlink(&["check", "--baseline", file.to_str().unwrap()])
+    };
+    let (passed, stdout, stderr) = check(cycles);
+    assert!(
+        passed,
+        "{}: against its own cycles: {stdout}{stderr}",
+        f.name
+    );
+    let (passed, _, stderr) = check(cycles * 95 / 100);
+    assert!(
+        !passed && stderr.contains("1 regression(s)"),
+        "{}: against a baseline 5% tighter: {stderr}",
+        f.name
+    );
+}
+
+#[test]
+fn rust_imxrt_through_capture_plan_optimize_check() {
+    if require_rust_fixture_tools() {
+        through_the_loop(&IMXRT);
+    }
+}
+
+#[test]
+fn rust_teensy4_through_capture_plan_optimize_check() {
+    if require_rust_fixture_tools() {
+        through_the_loop(&TEENSY4);
+    }
+}
