@@ -128,14 +128,15 @@ fn probe_rates(name: &str) {
     let table = Table::from_elf_with(&bytes, name, &[Source::Dwarf]).unwrap();
     let board = Board::resolve("imxrt1062").unwrap();
     let machine = Machine::new(&board, &bytes, name).unwrap();
-    // A unit round trip: the host time a sample takes, in round trips.
-    let unit = Duration::from_millis(1);
+    // A unit round trip (short, so that the core runs little while the probe works): the host
+    // time a sample takes, in round trips.
+    let unit = Duration::from_micros(1);
     let probe = ProbeModel {
         name: "unit",
         round_trip: unit,
         ..ProbeModel::ideal()
     };
-    let mut target = SimTarget::new(machine, 10007).with_probe(probe);
+    let mut target = SimTarget::new(machine, 2003).with_probe(probe);
     let (mut samples, mut round_trips, mut frames, mut reads) = (0u64, 0f64, 0usize, 0u64);
     while samples < 300 && target.wait_for_next_poll().is_ok() {
         let before = target.now();

@@ -50,7 +50,8 @@ impl CallReturns {
             if data.is_empty() {
                 continue;
             }
-            out.code.push((start, start.wrapping_add(data.len() as u32)));
+            out.code
+                .push((start, start.wrapping_add(data.len() as u32)));
             let halfwords: Vec<u16> = data
                 .chunks_exact(2)
                 .map(|c| u16::from_le_bytes([c[0], c[1]]))

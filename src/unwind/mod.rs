@@ -141,6 +141,10 @@ pub struct Table {
     sources: Vec<(Source, Rows)>,
     /// Where the image's calls return to: a return address elsewhere ends the stack.
     calls: calls::CallReturns,
+    /// The function holding the ELF entry point (the reset handler): nothing calls it, so a
+    /// frame in it is the outermost, unwind information or not (startup code is often assembly
+    /// without CFI).
+    entry: Option<Function>,
     /// Problems met while reading unwind information (the affected ranges have no rows).
     pub warnings: Vec<String>,
 }
@@ -160,8 +164,13 @@ impl Table {
             file.section_by_name(name)
                 .and_then(|s| Some((s.address() as u32, s.data().ok()?)))
         };
+        let entry = (file.entry() as u32) & !1;
         let mut table = Table {
             calls: calls::CallReturns::scan(&file, &functions),
+            entry: functions
+                .iter()
+                .find(|f| (f.start..f.end).contains(&entry))
+                .copied(),
             ..Table::default()
         };
         for &source in sources {
@@ -200,6 +209,11 @@ impl Table {
     /// What `ra` is as a return address of this image (see [`calls`]).
     pub fn return_address(&self, ra: u32) -> ReturnAddress {
         self.calls.classify(ra)
+    }
+
+    /// Whether `pc` lies in the reset handler, the outermost frame.
+    pub fn is_entry_function(&self, pc: u32) -> bool {
+        self.entry.is_some_and(|f| (f.start..f.end).contains(&pc))
     }
 
     /// The rule for `pc`, from the first source that covers it.

@@ -131,6 +131,9 @@ fn walk<M: TargetMemory + ?Sized>(
         if frames.len() >= limits.max_depth {
             return Err(Truncated::TooDeep(limits.max_depth));
         }
+        if table.is_entry_function(lookup) {
+            return Ok(());
+        }
         let (_, rule) = table
             .lookup(lookup)
             .ok_or(Truncated::NoUnwindInfo(lookup))?;
