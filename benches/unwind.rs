@@ -8,6 +8,12 @@
 //! makes, which it also counts (on hardware each read is a probe round trip). The EHABI and
 //! frame-pointer images are `dsp` rebuilt with `-funwind-tables` / `-fno-omit-frame-pointer`
 //! (needs arm-none-eabi-gcc; without it only the DWARF row is printed).
+//!
+//! Then the sample rate a probe allows: halting samples taken through the capture code path
+//! (`capture::stacks::sample`, the one `capture --stacks` runs on hardware) on the virtual board,
+//! whose probe model charges one round trip per read and per flush of queued writes. The round
+//! trips per sample (halt, DHCSR, each register and stack word the unwind reads, resume) times a
+//! probe's round-trip time is the time one sample holds the probe.
 
 #[path = "../tests/sim_support/mod.rs"]
 mod sim_support;
@@ -15,7 +21,10 @@ mod sim_support;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use std::time::Duration;
+
 use hotlink::board::Board;
+use hotlink::capture::{stacks, ProbeModel, SimTarget, Target};
 use hotlink::sim::{Limits, Machine, StopReason};
 use hotlink::unwind::{unwind, Source, Table, TargetMemory};
 
@@ -110,7 +119,55 @@ fn measure(label: &str, elf: &Path, sources: &[Source]) {
     );
 }
 
+/// Round trips per halting sample on fixture `name`, unwound from its DWARF CFI, and what that
+/// allows per probe.
+fn probe_rates(name: &str) {
+    let elf = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("tests/firmware/build/{name}/{name}.elf"));
+    let bytes = std::fs::read(&elf).unwrap();
+    let table = Table::from_elf_with(&bytes, name, &[Source::Dwarf]).unwrap();
+    let board = Board::resolve("imxrt1062").unwrap();
+    let machine = Machine::new(&board, &bytes, name).unwrap();
+    // A unit round trip (short, so that the core runs little while the probe works): the host
+    // time a sample takes, in round trips.
+    let unit = Duration::from_micros(1);
+    let probe = ProbeModel {
+        name: "unit",
+        round_trip: unit,
+        ..ProbeModel::ideal()
+    };
+    let mut target = SimTarget::new(machine, 2003).with_probe(probe);
+    let (mut samples, mut round_trips, mut frames, mut reads) = (0u64, 0f64, 0usize, 0u64);
+    while samples < 300 && target.wait_for_next_poll().is_ok() {
+        let before = target.now();
+        let Ok((unwound, n)) = stacks::sample(&mut target, &table, Default::default()) else {
+            break;
+        };
+        round_trips += (target.now() - before).as_secs_f64() / unit.as_secs_f64();
+        frames += unwound.frames.len();
+        reads += n;
+        samples += 1;
+    }
+    let per_sample = round_trips / samples as f64;
+    println!(
+        "{name:<6} {samples} halting samples: {:.2} frames, {:.2} register/stack reads, {per_sample:.2} round trips per sample",
+        frames as f64 / samples as f64,
+        reads as f64 / samples as f64,
+    );
+    for (probe, round_trip_us) in [
+        ("CMSIS-DAP v1 (HID, 1 ms frames)", 1000.0),
+        ("CMSIS-DAP v2 / J-Link (USB HS, 2 x 125 us)", 250.0),
+    ] {
+        println!(
+            "       {probe:<44} {round_trip_us:>6.0} us/round trip -> {:>6.0} samples/s",
+            1e6 / (per_sample * round_trip_us)
+        );
+    }
+}
+
 fn main() {
+    probe_rates("dsp");
+    probe_rates("vm");
     let committed =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/firmware/build/dsp/dsp.elf");
     measure("dsp (committed, -O2 -g)", &committed, &[Source::Dwarf]);

@@ -141,6 +141,11 @@ impl Observer for Fanout {
             o.ret(site, target);
         }
     }
+    fn thread_context(&mut self, entry: bool, frame: u32) {
+        for o in &mut self.0 {
+            o.thread_context(entry, frame);
+        }
+    }
 }
 
 /// Counts cycles and instructions between entering `start` and entering `stop`.

@@ -72,6 +72,11 @@ impl Observer for WindowLog {
             inner.ret(site, target);
         }
     }
+    fn thread_context(&mut self, entry: bool, frame: u32) {
+        if let (true, Some(inner)) = (self.inside, &mut self.inner) {
+            inner.thread_context(entry, frame);
+        }
+    }
 }
 
 /// The addresses of `window`'s two symbols in the image `m` runs.

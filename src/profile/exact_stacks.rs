@@ -8,6 +8,13 @@
 //! Where an exception interrupted the code is known only when it returns (the next instruction
 //! retired), so exception frames carry an id that [`ShadowStack::resumed`] resolves later.
 //!
+//! Threads of an RTOS each run on their own process stack (PSP): an exception taken from one
+//! thread may return to another. The machine reports the address where each thread context is
+//! stacked at entry and unstacked at return ([`Observer::thread_context`]); a return to a context
+//! other than the one the exception interrupted swaps the shadow stack for the resumed thread's
+//! (empty for a thread started from a hand-made frame), and keeps the left thread's frames until
+//! a return resumes it.
+//!
 //! [`StackSampler`] turns the shadow stack into a profile's `call_stacks`: it samples on the
 //! same instructions as [`super::ExactProfiler`] (same period, same cycle count), so the stacks
 //! hold exactly the PC histogram's samples, each with its full call path.
@@ -39,14 +46,26 @@ pub struct ShadowStack {
     calling: Option<(u32, u32)>,
     /// Set by a call: the next instruction retired is its target, not an exception handler.
     entered_by_call: Option<u32>,
-    /// An exception returned: the next instruction retired is where it resumed.
-    returning: Option<usize>,
+    /// An exception returned from the return instruction at this address: the next instruction
+    /// retired after that one is where it resumed.
+    returning: Option<(usize, u32)>,
     resumed: Vec<Option<u32>>,
     last_pc: u32,
     /// What the instruction retiring now changed, so that its own stack can be rebuilt: the
     /// frames its return popped (outermost first) and whether its call pushed one.
     popped: Vec<ExactFrame>,
     pushed: bool,
+    /// The retiring instruction switched threads: its own stack is all in `popped`.
+    switched: bool,
+    /// Thread contexts stacked on a process stack, by address → the exception that interrupted
+    /// the thread (known once the handler's first instruction retires).
+    thread_contexts: FxHashMap<u32, usize>,
+    /// The call frames of the threads switched out, by the exception that interrupted them.
+    switched_out: FxHashMap<usize, Vec<ExactFrame>>,
+    /// The process-stack context of the exception being entered, until its handler retires.
+    entering_thread: Option<u32>,
+    /// The process-stack context the exception return in progress resumes.
+    resuming_thread: Option<u32>,
 }
 
 /// The [`Observer`] that keeps a [`ShadowStack`].
@@ -102,7 +121,11 @@ impl ShadowStack {
     /// The frames below the instruction that just retired, outermost first: as they were while
     /// it ran (before its own call or return), plus an exception entry it began.
     fn frames_of_retired(&self) -> impl Iterator<Item = ExactFrame> + '_ {
-        let kept = self.frames.len() - usize::from(self.pushed);
+        let kept = if self.switched {
+            0
+        } else {
+            self.frames.len() - usize::from(self.pushed)
+        };
         self.frames[..kept].iter().chain(&self.popped).copied()
     }
 
@@ -110,13 +133,18 @@ impl ShadowStack {
     fn end_instruction(&mut self) {
         self.popped.clear();
         self.pushed = false;
+        self.switched = false;
     }
 
     fn retire(&mut self, pc: u32) {
-        if let Some(id) = self.returning.take() {
+        // The return instruction itself retires after reporting its return.
+        let returned = self.returning.filter(|&(_, site)| site != pc);
+        if let Some((id, _)) = returned {
+            self.returning = None;
             if self.is_exception_entry(pc) {
                 // Tail-chaining: the next handler runs on the same interrupted context.
                 self.frames.push(ExactFrame::Exception { id });
+                self.entered(id);
                 self.last_pc = pc;
                 return;
             }
@@ -134,8 +162,38 @@ impl ShadowStack {
             let id = self.resumed.len();
             self.resumed.push(None);
             self.frames.push(ExactFrame::Exception { id });
+            self.entered(id);
         }
         self.last_pc = pc;
+    }
+
+    /// Exception `id` has begun: if it interrupted a thread on the process stack, remember
+    /// where that thread's context is.
+    fn entered(&mut self, id: usize) {
+        if let Some(frame) = self.entering_thread.take() {
+            self.thread_contexts.insert(frame, id);
+        }
+    }
+
+    /// An exception return that popped exception `left` (if any) unstacks the thread context at
+    /// `frame`: when that is another thread's, the shadow stack becomes that thread's.
+    fn resume_thread(&mut self, left: Option<usize>, site: u32, frame: u32) {
+        let resumed = self.thread_contexts.remove(&frame);
+        if resumed.is_some() && resumed == left {
+            return;
+        }
+        // The retiring instruction ran on the left thread's stack.
+        self.popped.splice(0..0, self.frames.iter().copied());
+        self.switched = true;
+        if let Some(id) = left {
+            self.switched_out
+                .insert(id, std::mem::take(&mut self.frames));
+        }
+        self.frames = resumed
+            .and_then(|id| self.switched_out.remove(&id))
+            .unwrap_or_default();
+        // Where `left` resumes is known only when its thread runs again.
+        self.returning = resumed.map(|id| (id, site));
     }
 
     /// Whether `pc` is a handler's first instruction reached from outside that handler.
@@ -145,19 +203,24 @@ impl ShadowStack {
             .is_some_and(|&end| !(pc..end).contains(&self.last_pc))
     }
 
-    fn ret(&mut self, target: u32) {
+    fn ret(&mut self, site: u32, target: u32) {
         if target >> 24 == 0xFF {
+            let mut left = None;
             if let Some(k) = self
                 .frames
                 .iter()
                 .rposition(|f| matches!(f, ExactFrame::Exception { .. }))
             {
                 if let ExactFrame::Exception { id } = self.frames[k] {
-                    self.returning = Some(id);
+                    self.returning = Some((id, site));
+                    left = Some(id);
                 }
                 self.popped.extend(self.frames.drain(k..));
-            } else {
-                self.popped.append(&mut self.frames);
+            }
+            // Without an exception frame, its entry went unseen (a vector table the firmware
+            // builds at run time, as Teensy's does): the frames below stay.
+            if let Some(frame) = self.resuming_thread.take() {
+                self.resume_thread(left, site, frame);
             }
             return;
         }
@@ -179,6 +242,14 @@ impl ShadowStack {
         self.frames.push(ExactFrame::Call { site });
         self.pushed = true;
     }
+
+    fn thread_context(&mut self, entry: bool, frame: u32) {
+        if entry {
+            self.entering_thread = Some(frame);
+        } else {
+            self.resuming_thread = Some(frame);
+        }
+    }
 }
 
 impl Observer for ExactStacks {
@@ -192,8 +263,12 @@ impl Observer for ExactStacks {
         self.0.borrow_mut().call(site, target);
     }
 
-    fn ret(&mut self, _site: u32, target: u32) {
-        self.0.borrow_mut().ret(target);
+    fn ret(&mut self, site: u32, target: u32) {
+        self.0.borrow_mut().ret(site, target);
+    }
+
+    fn thread_context(&mut self, entry: bool, frame: u32) {
+        self.0.borrow_mut().thread_context(entry, frame);
     }
 }
 
@@ -249,8 +324,12 @@ impl Observer for StackSampler {
         self.0.borrow_mut().shadow.call(site, target);
     }
 
-    fn ret(&mut self, _site: u32, target: u32) {
-        self.0.borrow_mut().shadow.ret(target);
+    fn ret(&mut self, site: u32, target: u32) {
+        self.0.borrow_mut().shadow.ret(site, target);
+    }
+
+    fn thread_context(&mut self, entry: bool, frame: u32) {
+        self.0.borrow_mut().shadow.thread_context(entry, frame);
     }
 }
 
@@ -287,5 +366,91 @@ impl StackSamples {
             }
             (stack, count, truncated)
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds one instruction's events (a call or a return it made, then its retirement) and
+    /// returns the frames below it as the sampler records them.
+    fn step(s: &mut ShadowStack, pc: u32, event: Option<(bool, u32)>) -> Vec<ExactFrame> {
+        match event {
+            Some((true, target)) => s.call(pc, target),
+            Some((false, target)) => s.ret(pc, target),
+            None => {}
+        }
+        s.retire(pc);
+        let frames = s.frames_of_retired().collect();
+        s.end_instruction();
+        frames
+    }
+
+    /// Hand-picked PCs around one call: the BL and the instruction after the return run in the
+    /// caller's frame; the callee's first instruction and its return instruction run with the
+    /// call's frame below them.
+    #[test]
+    fn a_sample_on_the_call_or_the_return_instruction_is_in_the_right_frame() {
+        let mut s = ShadowStack::default();
+        let call = ExactFrame::Call { site: 0x2010 };
+        assert_eq!(step(&mut s, 0x200E, None), []);
+        assert_eq!(step(&mut s, 0x2010, Some((true, 0x1001))), [], "the BL");
+        assert_eq!(step(&mut s, 0x1000, None), [call], "callee's entry");
+        assert_eq!(step(&mut s, 0x1002, None), [call]);
+        assert_eq!(
+            step(&mut s, 0x1010, Some((false, 0x2014))),
+            [call],
+            "the return"
+        );
+        assert_eq!(step(&mut s, 0x2014, None), [], "after the return");
+    }
+
+    /// An exception return: the return instruction retires inside the handler, and the
+    /// interrupted code resumes at the next instruction retired (not at the return itself).
+    #[test]
+    fn an_exception_resumes_at_the_next_instruction_retired() {
+        let mut s = ShadowStack::default();
+        s.handlers.insert(0x3000, 0x3010);
+        step(&mut s, 0x2000, None);
+        let handler = step(&mut s, 0x3000, None);
+        assert_eq!(handler, [ExactFrame::Exception { id: 0 }]);
+        let ret = step(&mut s, 0x300E, Some((false, 0xFFFF_FFF9)));
+        assert_eq!(ret, [ExactFrame::Exception { id: 0 }]);
+        assert_eq!(s.resumed(0), None);
+        assert_eq!(step(&mut s, 0x2002, None), []);
+        assert_eq!(s.resumed(0), Some(0x2002));
+    }
+
+    /// Two threads on their own process stacks: an exception taken from thread A returns to
+    /// thread B's context; B starts with an empty stack, A's frames come back when a later
+    /// exception returns to A's context.
+    #[test]
+    fn the_shadow_stack_follows_the_running_thread() {
+        let mut s = ShadowStack::default();
+        s.handlers.insert(0x3000, 0x3010);
+        let a_call = ExactFrame::Call { site: 0x2010 };
+        step(&mut s, 0x2010, Some((true, 0x1001)));
+        assert_eq!(step(&mut s, 0x1000, None), [a_call]);
+        // PendSV from A (context at 0xA000), returning to B's made-up context at 0xB000.
+        s.thread_context(true, 0xA000);
+        assert_eq!(
+            step(&mut s, 0x3000, None),
+            [a_call, ExactFrame::Exception { id: 0 }]
+        );
+        s.thread_context(false, 0xB000);
+        step(&mut s, 0x300E, Some((false, 0xFFFF_FFFD)));
+        assert_eq!(step(&mut s, 0x4000, None), [], "B runs on its own stack");
+        // The next switch, from B (context at 0xB100) back to A.
+        s.thread_context(true, 0xB100);
+        assert_eq!(
+            step(&mut s, 0x3000, None),
+            [ExactFrame::Exception { id: 1 }]
+        );
+        s.thread_context(false, 0xA000);
+        step(&mut s, 0x300E, Some((false, 0xFFFF_FFFD)));
+        assert_eq!(step(&mut s, 0x1002, None), [a_call], "A's frames are back");
+        assert_eq!(s.resumed(0), Some(0x1002), "A's exception resumed in A");
+        assert_eq!(s.resumed(1), None, "B has not run again");
     }
 }

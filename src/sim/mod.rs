@@ -191,6 +191,10 @@ pub trait Observer {
     fn call(&mut self, site: u32, target: u32);
     /// A return (BX lr, POP {pc}, LDR pc) from `site` to `target` happened.
     fn ret(&mut self, site: u32, target: u32);
+    /// An exception was taken from (`entry`), or returns to, thread code on the process stack:
+    /// `frame` is where that thread's context is stacked. An RTOS gives each thread its own
+    /// process stack, so the address tells which thread a context switch left or resumes.
+    fn thread_context(&mut self, _entry: bool, _frame: u32) {}
 }
 
 /// The simulated core with its memory and peripherals.

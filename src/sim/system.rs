@@ -530,6 +530,9 @@ impl Machine {
         if on_psp {
             self.r[13] = self.other_sp;
             self.other_sp = frame;
+            if let Some(obs) = self.observer.as_mut() {
+                obs.thread_context(true, frame);
+            }
         } else {
             self.r[13] = frame;
         }
@@ -616,6 +619,11 @@ impl Machine {
         let psp = value & 4 != 0;
         let basic = value & 0x10 != 0;
         let frame = if psp { self.other_sp } else { self.r[13] };
+        if psp && to_thread {
+            if let Some(obs) = self.observer.as_mut() {
+                obs.thread_context(false, frame);
+            }
+        }
         let mut w = [0u32; 8];
         for (k, slot) in w.iter_mut().enumerate() {
             *slot = self.stack_read(frame + 4 * k as u32).map_err(|_| {

@@ -56,9 +56,19 @@ impl Frame {
     fn apply(&mut self, effect: Effect) {
         match effect {
             Effect::None => {}
-            Effect::Grow(bytes) => self.sp = self.sp.map(|sp| sp + bytes),
-            Effect::Push(mask) => {
-                self.sp = self.sp.map(|sp| sp + 4 * mask.count_ones() as i32);
+            Effect::Grow(bytes) => {
+                self.sp = self.sp.map(|sp| sp + bytes);
+                // Slots SP moved above are free: an exception entry may overwrite them.
+                if let Some(sp) = self.sp {
+                    for offset in &mut self.saved {
+                        if *offset != NOT_SAVED && i32::from(*offset) < -sp {
+                            *offset = NOT_SAVED;
+                        }
+                    }
+                }
+            }
+            Effect::Push(mask, bytes) => {
+                self.sp = self.sp.map(|sp| sp + bytes);
                 let Some(sp) = self.sp else { return };
                 // The lowest register goes to the lowest address, the new SP.
                 let mut slot = -sp;
@@ -116,8 +126,8 @@ enum Effect {
     None,
     /// SP moves down by this many bytes (negative: up).
     Grow(i32),
-    /// Registers stored below SP, SP moved down (bit n = rn).
-    Push(u16),
+    /// Registers stored at the new SP upwards, SP moved down by this many bytes (bit n = rn).
+    Push(u16, i32),
     /// Registers loaded from SP, SP moved up (bit 15: PC, a return).
     Pop(u16),
     /// SP set to a value the code does not state.
@@ -205,7 +215,7 @@ fn decode(code: &[u8], at: usize, pc: u32) -> Option<Insn> {
     if len == 2 {
         let imm8 = i32::from(f & 0xFF);
         match f {
-            0xB400..=0xB5FF => insn.effect = Effect::Push((f & 0xFF) | ((f & 0x100) << 6)),
+            0xB400..=0xB5FF => insn.effect = push((f & 0xFF) | ((f & 0x100) << 6)),
             0xBC00..=0xBDFF => {
                 insn.effect = Effect::Pop((f & 0xFF) | ((f & 0x100) << 7));
                 if f & 0x100 != 0 {
@@ -252,7 +262,7 @@ fn decode(code: &[u8], at: usize, pc: u32) -> Option<Insn> {
         (u32::from(f >> 10) & 1) << 11 | (u32::from(s >> 12) & 7) << 8 | u32::from(s & 0xFF);
     let branch = f & 0xF800 == 0xF000 && s & 0x8000 != 0;
     match f {
-        0xE92D => insn.effect = Effect::Push(s & 0x5FFF),
+        0xE92D => insn.effect = push(s & 0x5FFF),
         0xE8BD => {
             insn.effect = Effect::Pop(s & 0xDFFF);
             if s & 0x8000 != 0 {
@@ -260,21 +270,19 @@ fn decode(code: &[u8], at: usize, pc: u32) -> Option<Insn> {
             }
         }
         // STR Rt, [SP, #-4]! and LDR Rt, [SP], #4: a push or pop of one register.
-        0xF84D if s & 0x0FFF == 0x0D04 => insn.effect = Effect::Push(1 << rt),
+        0xF84D if s & 0x0FFF == 0x0D04 => insn.effect = push(1 << rt),
         0xF85D if s & 0x0FFF == 0x0B04 => {
             insn.effect = Effect::Pop(1 << rt);
             if rt == 15 {
                 insn.flow = jump(None, false);
             }
         }
-        // STRD Rt, Rt2, [SP, #-8]! and LDRD Rt, Rt2, [SP], #8 (newlib's strlen).
-        0xE96D | 0xE8FD if s & 0xFF == 2 && rt < rd => {
-            let mask = (1 << rt) | (1 << rd);
-            insn.effect = match f {
-                0xE96D => Effect::Push(mask),
-                _ => Effect::Pop(mask),
-            };
+        // STRD Rt, Rt2, [SP, #-8]! and LDRD Rt, Rt2, [SP], #8 (newlib's strlen); STRD with a
+        // larger pre-decrement keeps the pair at the bottom (libgcc's `strd ip, lr, [sp, #-16]!`).
+        0xE96D if rt < rd => {
+            insn.effect = Effect::Push((1 << rt) | (1 << rd), 4 * i32::from(s & 0xFF))
         }
+        0xE8FD if s & 0xFF == 2 && rt < rd => insn.effect = Effect::Pop((1 << rt) | (1 << rd)),
         0xE96D | 0xE8FD => insn.effect = Effect::SpUnknown,
         // VPUSH, VPOP (imm8 counts words).
         0xED2D if s & 0x0E00 == 0x0A00 => insn.effect = Effect::Grow(4 * i32::from(s & 0xFF)),
@@ -350,6 +358,11 @@ fn decode(code: &[u8], at: usize, pc: u32) -> Option<Insn> {
         _ => {}
     }
     Some(insn)
+}
+
+/// A push of the registers in `mask`, one word each.
+fn push(mask: u16) -> Effect {
+    Effect::Push(mask, 4 * mask.count_ones() as i32)
 }
 
 /// The address a PC-relative load reads.
@@ -555,6 +568,27 @@ mod tests {
         function_rows(0x1000, &f, &mut rows);
         assert_eq!(rule_at(&rows, 0x100A).unwrap().cfa_offset, 8);
         assert!(rule_at(&rows, 0x100C).is_none());
+    }
+
+    /// libgcc's `__aeabi_uldivmod`: the pair stored at the bottom of a 16-byte pre-decrement,
+    /// LR reloaded, and the slot forgotten once SP moved above it (an exception entry at the
+    /// `bx lr` would overwrite it).
+    #[test]
+    fn a_strd_with_a_larger_pre_decrement_and_its_release() {
+        let f = code(&[
+            0xF1AD, 0x0C08, // sub.w ip, sp, #8
+            0xE96D, 0xCE04, // strd ip, lr, [sp, #-16]!
+            0xF000, 0xF806, // bl
+            0xF8DD, 0xE004, // ldr.w lr, [sp, #4]
+            0xB004, // add sp, #16
+            0x4770, // bx lr
+        ]);
+        let mut rows = vec![];
+        assert!(function_rows(0x1000, &f, &mut rows));
+        let at = |pc| rule_at(&rows, pc).unwrap();
+        assert_eq!(at(0x1008).cfa_offset, 16);
+        assert_eq!(at(0x1008).saved[SAVED_LR], -12);
+        assert_eq!(at(0x1012), Rule::ENTRY);
     }
 
     #[test]

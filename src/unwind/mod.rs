@@ -14,6 +14,7 @@
 //! stack frame the core pushed, on the main or process stack as the value says.
 
 mod analysis;
+mod calls;
 mod dwarf;
 mod ehabi;
 mod walk;
@@ -23,6 +24,7 @@ use std::fmt;
 use anyhow::{Context, Result};
 use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
 
+pub use calls::ReturnAddress;
 pub use walk::{unwind, Limits, TargetMemory, Truncated, Unwound, MSP, PSP};
 
 /// Offset marker in [`Rule::saved`]: the register keeps its value across the call.
@@ -137,6 +139,12 @@ struct Function {
 #[derive(Clone, Debug, Default)]
 pub struct Table {
     sources: Vec<(Source, Rows)>,
+    /// Where the image's calls return to: a return address elsewhere ends the stack.
+    calls: calls::CallReturns,
+    /// The function holding the ELF entry point (the reset handler): nothing calls it, so a
+    /// frame in it is the outermost, unwind information or not (startup code is often assembly
+    /// without CFI).
+    entry: Option<Function>,
     /// Problems met while reading unwind information (the affected ranges have no rows).
     pub warnings: Vec<String>,
 }
@@ -151,24 +159,20 @@ impl Table {
     pub fn from_elf_with(bytes: &[u8], path: &str, sources: &[Source]) -> Result<Table> {
         let file = object::File::parse(bytes)
             .with_context(|| format!("{path}: not an ELF file hotlink can read"))?;
-        let mut functions: Vec<Function> = file
-            .symbols()
-            .filter(|s| s.kind() == SymbolKind::Text && s.size() > 0)
-            .map(|s| {
-                let start = (s.address() as u32) & !1;
-                Function {
-                    start,
-                    end: start.saturating_add(s.size() as u32),
-                }
-            })
-            .collect();
-        functions.sort_by_key(|f| f.start);
-        functions.dedup_by_key(|f| f.start);
+        let functions = functions(&file);
         let section = |name: &str| {
             file.section_by_name(name)
                 .and_then(|s| Some((s.address() as u32, s.data().ok()?)))
         };
-        let mut table = Table::default();
+        let entry = (file.entry() as u32) & !1;
+        let mut table = Table {
+            calls: calls::CallReturns::scan(&file, &functions),
+            entry: functions
+                .iter()
+                .find(|f| (f.start..f.end).contains(&entry))
+                .copied(),
+            ..Table::default()
+        };
         for &source in sources {
             let ranges = match source {
                 Source::Dwarf => match section(".debug_frame") {
@@ -202,6 +206,16 @@ impl Table {
         self.sources.iter().map(|(s, rows)| (*s, rows.len()))
     }
 
+    /// What `ra` is as a return address of this image (see [`calls`]).
+    pub fn return_address(&self, ra: u32) -> ReturnAddress {
+        self.calls.classify(ra)
+    }
+
+    /// Whether `pc` lies in the reset handler, the outermost frame.
+    pub fn is_entry_function(&self, pc: u32) -> bool {
+        self.entry.is_some_and(|f| (f.start..f.end).contains(&pc))
+    }
+
     /// The rule for `pc`, from the first source that covers it.
     pub fn lookup(&self, pc: u32) -> Option<(Source, &Rule)> {
         self.sources
@@ -209,6 +223,35 @@ impl Table {
             .find_map(|(source, rows)| rows.lookup(pc).map(|r| (*source, r)))
     }
 }
+
+/// The image's functions, from its symbol table, sorted. Assembly routines declared as functions
+/// without a size (libgcc's `__aeabi_uldivmod`, `__aeabi_uidiv`) end where the next function
+/// starts, at most [`UNSIZED_FUNCTION_LIMIT`] bytes on; where two symbols share an address, the
+/// sized one counts.
+fn functions(file: &object::File<'_>) -> Vec<Function> {
+    let mut symbols: Vec<(u32, u32)> = file
+        .symbols()
+        .filter(|s| s.kind() == SymbolKind::Text)
+        .map(|s| ((s.address() as u32) & !1, s.size() as u32))
+        .collect();
+    symbols.sort_by_key(|&(start, size)| (start, std::cmp::Reverse(size)));
+    symbols.dedup_by_key(|s| s.0);
+    let mut functions = Vec::with_capacity(symbols.len());
+    for (k, &(start, size)) in symbols.iter().enumerate() {
+        let end = match size {
+            0 => match symbols.get(k + 1) {
+                Some(&(next, _)) if next - start <= UNSIZED_FUNCTION_LIMIT => next,
+                _ => continue,
+            },
+            _ => start.saturating_add(size),
+        };
+        functions.push(Function { start, end });
+    }
+    functions
+}
+
+/// The longest a function without a size in the symbol table is taken to be.
+const UNSIZED_FUNCTION_LIMIT: u32 = 4096;
 
 /// The EHABI index table, found by its section type: linker scripts name the output section
 /// freely (`.ARM.exidx`, or `.ARM` as in the fixtures' and NXP's scripts).

@@ -1,7 +1,7 @@
 //! The unwinding loop: from the halted core's registers, through the [`Table`]'s rules, to the
 //! list of frames. Registers are read lazily: only the ones a rule needs, only when it needs them.
 
-use super::{Table, END_OF_STACK, NOT_SAVED, SAVED_LR};
+use super::{ReturnAddress, Table, END_OF_STACK, NOT_SAVED, SAVED_LR};
 
 /// Register numbers for [`TargetMemory::read_register`] beyond r0-r15 (the DCRSR REGSEL
 /// numbers of ARM DDI 0403, C1.6.3).
@@ -125,9 +125,14 @@ fn walk<M: TargetMemory + ?Sized>(
     frames.push(pc);
     let mut lookup = pc;
     let mut sp = regs.get(13)?;
+    // The previous frame's (CFA, return address): a frame that repeats it makes no progress.
+    let mut previous = None;
     loop {
         if frames.len() >= limits.max_depth {
             return Err(Truncated::TooDeep(limits.max_depth));
+        }
+        if table.is_entry_function(lookup) {
+            return Ok(());
         }
         let (_, rule) = table
             .lookup(lookup)
@@ -167,13 +172,104 @@ fn walk<M: TargetMemory + ?Sized>(
             lookup = interrupted;
             continue;
         }
-        if ra & 1 == 0 {
+        if ra & 1 == 0 || previous == Some((cfa, ra)) {
             return Err(Truncated::Corrupt(ra));
         }
+        match table.return_address(ra) {
+            ReturnAddress::Call => {}
+            // A made-up frame's return address (an RTOS task's bottom).
+            ReturnAddress::MadeUp => return Ok(()),
+            ReturnAddress::Corrupt => return Err(Truncated::Corrupt(ra)),
+        }
+        previous = Some((cfa, ra));
         sp = cfa;
         regs.values[13] = Value::Known(cfa);
         regs.values[14] = Value::Known(ra);
         lookup = (ra & !1).wrapping_sub(2);
         frames.push(lookup);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rustc_hash::FxHashMap;
+
+    use super::*;
+    use crate::unwind::{Rows, Rule, Source};
+
+    /// A halted core: registers and a sparse stack.
+    struct Halted {
+        registers: [u32; 19],
+        stack: FxHashMap<u32, u32>,
+    }
+
+    impl TargetMemory for Halted {
+        fn read_word(&mut self, address: u32) -> Option<u32> {
+            self.stack.get(&address).copied()
+        }
+        fn read_register(&mut self, n: u8) -> Option<u32> {
+            self.registers.get(usize::from(n)).copied()
+        }
+    }
+
+    const SP: u32 = 0x2000_1000;
+    /// `main` (0x2000..0x2020) calls `f` (0x1000..0x1014) by the BL at 0x2010; main's frame
+    /// holds the reset value of LR, so it is the outermost.
+    fn table() -> Table {
+        let after_push = |size: i32| Rule {
+            cfa_register: 13,
+            cfa_offset: size,
+            saved: {
+                let mut saved = [crate::unwind::NOT_SAVED; 9];
+                saved[0] = -(size as i16);
+                saved[SAVED_LR] = -4;
+                saved
+            },
+        };
+        let rows = Rows::from_ranges(vec![
+            // f: push {r4, lr} at 0x1000; body; pop {r4, pc} at 0x1010.
+            (0x1000, 0x1002, Rule::ENTRY),
+            (0x1002, 0x1012, after_push(8)),
+            // main, after its own push {r4, lr}.
+            (0x2000, 0x2020, after_push(8)),
+        ]);
+        Table {
+            sources: vec![(Source::FramePointer, rows)],
+            ..Table::default()
+        }
+    }
+
+    /// Halted at `pc` with SP and LR as given; main's frame is at `SP`.
+    fn halted(pc: u32, sp: u32, lr: u32, f_frame: bool) -> Vec<u32> {
+        let mut registers = [0u32; 19];
+        registers[13] = sp;
+        registers[14] = lr;
+        registers[15] = pc;
+        let mut stack = FxHashMap::default();
+        stack.insert(SP + 4, 0xFFFF_FFFF);
+        if f_frame {
+            stack.insert(SP - 4, 0x2015);
+        }
+        let mut core = Halted { registers, stack };
+        let u = unwind(&table(), &mut core, Limits::default());
+        assert_eq!(u.truncated, None, "at {pc:#x}");
+        u.frames
+    }
+
+    /// Samples on the call, on the callee's first instruction (before its push), on its return
+    /// instruction and just after it: the caller's frame is the address inside the BL
+    /// (return address - 2) while the callee runs, and not there on either side of the call.
+    #[test]
+    fn samples_at_a_call_at_an_entry_at_a_return_and_after_it() {
+        // On the BL itself: main only.
+        assert_eq!(halted(0x2010, SP, 0x2001, false), [0x2010]);
+        // f's first instruction: nothing pushed yet, the return address is in LR.
+        assert_eq!(halted(0x1000, SP, 0x2015, false), [0x1000, 0x2012]);
+        // After the push, and on the `pop {r4, pc}` that has not run yet: from the stack, with
+        // a stale LR that must not be used.
+        assert_eq!(halted(0x1002, SP - 8, 0x0BAD_0001, true), [0x1002, 0x2012]);
+        assert_eq!(halted(0x1010, SP - 8, 0x0BAD_0001, true), [0x1010, 0x2012]);
+        // Back in main, LR still holding f's return address: main only.
+        assert_eq!(halted(0x2014, SP, 0x2015, false), [0x2014]);
     }
 }

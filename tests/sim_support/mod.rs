@@ -52,6 +52,63 @@ pub fn flash_image_at(source: &str, extra: &[String], base: u32) -> Vec<u8> {
     std::fs::read(elf).unwrap()
 }
 
+/// Whether the `thumbv7em-none-eabihf` Rust target is installed: skips locally with a printed
+/// reason, fails in CI.
+pub fn thumb_target() -> bool {
+    let libdir = Command::new("rustc")
+        .args([
+            "--print",
+            "target-libdir",
+            "--target",
+            "thumbv7em-none-eabihf",
+        ])
+        .output()
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    let ok = libdir.is_ok_and(|dir| {
+        std::fs::read_dir(dir).is_ok_and(|entries| {
+            entries
+                .flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with("libcore-"))
+        })
+    });
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but the thumbv7em-none-eabihf Rust target is missing"
+        );
+        eprintln!("skipping: `rustup target add thumbv7em-none-eabihf` to run this test");
+    }
+    ok
+}
+
+/// Builds the Rust fixture `name` (tests/firmware/<name>) with cargo as its users do (release,
+/// rustc's default linker) in the target directory tests/firmware_rust.rs uses, so the crates.io
+/// dependencies compile once per test run, and returns the image, written by rustc to a path of
+/// this caller's own (`--emit link=`) so that another test relinking there cannot change it.
+pub fn build_rust_fixture(name: &str) -> PathBuf {
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("rust-fixtures");
+    let elf = tmp.join(format!("{name}-emitted-{}.elf", std::process::id()));
+    let out = Command::new("cargo")
+        .current_dir(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/firmware")
+                .join(name),
+        )
+        .env("CARGO_TARGET_DIR", tmp.join(format!("{name}-target")))
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_TARGET")
+        .args(["rustc", "--release", "--locked", "--quiet", "--"])
+        .arg(format!("--emit=link={}", elf.display()))
+        .output()
+        .expect("run cargo");
+    assert!(
+        out.status.success(),
+        "{name}: cargo failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    elf
+}
 /// Builds fixture `name` (tests/firmware/<name>/*.c with the common startup) with extra compiler
 /// `flags` into `dir`, as the Makefile does: variants such as `-fno-omit-frame-pointer` or
 /// `-funwind-tables` builds for the unwinder. `Err` says why it did not build.
