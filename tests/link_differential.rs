@@ -1,5 +1,6 @@
 //! Differential test: `hotlink link` against `arm-none-eabi-ld` with the same inputs must give
-//! identical symbol values and identical bytes in every loadable section.
+//! identical symbol values and identical bytes in every loadable section, on every fixture
+//! (veneers included: they are in GNU ld's order, see `src/link/stub_order.rs`).
 //!
 //! Needs the ARM toolchain: skipped locally with a message when it is missing, failing when `CI`
 //! is set. Inputs: the small programs in `tests/link/` (built here), and every firmware fixture
@@ -12,19 +13,8 @@ use std::process::Command;
 
 use hotlink::inventory::diff::{self, ImageView};
 use link_support::{
-    firmware_build_dir, fixtures, hotlink, qemu_run, run, toolchain_or_skip, CFLAGS, LIBGCC, NEWLIB,
+    firmware_build_dir, fixtures, hotlink, run, toolchain_or_skip, CFLAGS, LIBGCC, NEWLIB,
 };
-
-/// Fixtures whose output differs from GNU ld by design, with the reason: only the bytes of
-/// veneers and of the calls through them may differ there (layout and symbols are compared).
-const BY_DESIGN: &[(&str, &str)] = &[
-    ("flashwrite", VENEER_ORDER),
-    // Teensy-style: XIP code calls ITCM code and back, so both directions need veneers.
-    ("teensy", VENEER_ORDER),
-];
-
-const VENEER_ORDER: &str = "GNU ld orders the veneers inside a stub section by its internal hash \
-     table; hotlink orders them by first use. Same veneers, same section sizes, different order";
 
 fn view(path: &Path) -> ImageView {
     ImageView::parse(&std::fs::read(path).unwrap(), &path.display().to_string()).unwrap()
@@ -37,12 +27,6 @@ fn differences(reference: &Path, ours: &Path) -> Vec<String> {
         .iter()
         .map(ToString::to_string)
         .collect()
-}
-
-/// QEMU's mps2-an500 boots images whose vector table is at 0x6000_0000 (the RT1060 map); Teensy-
-/// and SDK-style images start with the FlexSPI configuration block and boot through the ROM's IVT.
-fn boots_on_mps2(elf: &Path) -> bool {
-    view(elf).vector_table_at_flash_start()
 }
 
 fn build_own_program(dir: &Path) -> Vec<PathBuf> {
@@ -146,7 +130,7 @@ fn firmware_fixtures_link_identically() {
         );
         return;
     }
-    if !toolchain_or_skip(&["arm-none-eabi-ld", "qemu-system-arm"]) {
+    if !toolchain_or_skip(&["arm-none-eabi-ld"]) {
         return;
     }
     for fixture in &all {
@@ -166,21 +150,7 @@ fn firmware_fixtures_link_identically() {
             .arg(&ours)
             .current_dir(&fixture.dir));
         let diffs = differences(&reference, &ours);
-        match BY_DESIGN.iter().find(|(n, _)| n == name) {
-            Some((_, why)) => {
-                eprintln!("{name}: {why}; comparing layout and symbols");
-                let layout: Vec<&String> = diffs
-                    .iter()
-                    .filter(|d| !d.contains("bytes differ"))
-                    .collect();
-                assert!(layout.is_empty(), "{name}: {layout:#?}");
-                if boots_on_mps2(&reference) {
-                    let (ok, text) = qemu_run(&ours);
-                    assert!(ok, "{name}: hotlink's image fails in QEMU:\n{text}");
-                }
-            }
-            None => assert!(diffs.is_empty(), "{name}: {diffs:#?}"),
-        }
+        assert!(diffs.is_empty(), "{name}: {diffs:#?}");
     }
 }
 

@@ -688,7 +688,7 @@ pub fn veneer_call_sites(
     sec: &OutSection,
 ) -> FxHashMap<u64, Vec<CallSite>> {
     let mut sites: FxHashMap<u64, Vec<CallSite>> = FxHashMap::default();
-    if sec.veneer_targets.is_empty() {
+    if sec.veneers.is_empty() {
         return sites;
     }
     for (piece, off) in &sec.pieces {
