@@ -8,6 +8,7 @@
 
 mod link_support;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -26,6 +27,38 @@ fn differences(reference: &Path, ours: &Path) -> Vec<String> {
     diff::differences(&view(reference), &view(ours))
         .iter()
         .map(ToString::to_string)
+        .collect()
+}
+
+/// Per section name: the SHF_MERGE, SHF_STRINGS and SHF_LINK_ORDER flags and the entry size.
+fn merge_headers(path: &Path) -> BTreeMap<String, (u64, u64)> {
+    use object::read::elf::{ElfFile32, SectionHeader as _};
+    use object::{Object as _, ObjectSection as _};
+    let data = std::fs::read(path).unwrap();
+    let file = ElfFile32::<object::LittleEndian>::parse(&*data).unwrap();
+    let mask =
+        object::elf::SHF_MERGE.0 | object::elf::SHF_STRINGS.0 | object::elf::SHF_LINK_ORDER.0;
+    file.sections()
+        .map(|s| {
+            let h = s.elf_section_header();
+            let e = file.endian();
+            (
+                s.name().unwrap().to_string(),
+                (h.sh_flags(e).0 & mask, u64::from(h.sh_entsize(e))),
+            )
+        })
+        .collect()
+}
+
+/// Sections of both images whose merge flags or entry size differ.
+fn header_differences(reference: &Path, ours: &Path) -> Vec<String> {
+    let ours = merge_headers(ours);
+    merge_headers(reference)
+        .into_iter()
+        .filter_map(|(name, want)| {
+            let got = *ours.get(&name)?;
+            (got != want).then(|| format!("{name}: flags/entsize {got:x?}, GNU ld {want:x?}"))
+        })
         .collect()
 }
 
@@ -151,6 +184,8 @@ fn firmware_fixtures_link_identically() {
             .current_dir(&fixture.dir));
         let diffs = differences(&reference, &ours);
         assert!(diffs.is_empty(), "{name}: {diffs:#?}");
+        let headers = header_differences(&reference, &ours);
+        assert!(headers.is_empty(), "{name}: {headers:#?}");
     }
 }
 
@@ -197,6 +232,47 @@ fn bad_inputs_give_clear_errors() {
         "{err}"
     );
     assert!(!dir.path().join("x.elf").exists(), "no output on failure");
+}
+
+/// A script whose section sizes feed each other (`.a` grows when `.b` is small and `.b` follows
+/// `.a`) never settles: the error must name the sections still moving and point at the script,
+/// and no image may be written.
+#[test]
+fn oscillating_layout_names_the_moving_sections() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("oscillates.ld");
+    std::fs::write(
+        &script,
+        "MEMORY { m : ORIGIN = 0x20000000, LENGTH = 64K }\n\
+         SECTIONS {\n\
+           .steady : { . = . + 16; } > m\n\
+           .a : { . = . + (SIZEOF(.b) == 4 ? 8 : 4); } > m\n\
+           .b : { . = . + (SIZEOF(.a) == 4 ? 4 : 8); } > m\n\
+         }\n",
+    )
+    .unwrap();
+    let image = dir.path().join("x.elf");
+    let out = Command::new(hotlink())
+        .arg("link")
+        .arg("-T")
+        .arg(&script)
+        .arg("-o")
+        .arg(&image)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("layout did not converge"), "{err}");
+    assert!(
+        err.contains("section `.a`") && err.contains("section `.b`"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("`.steady`"),
+        "a settled section is not named: {err}"
+    );
+    assert!(err.contains("depends on itself"), "{err}");
+    assert!(!image.exists(), "no output on failure");
 }
 
 /// `hotlink diff` says "same" for one image against itself (exit 0); for an image with one

@@ -63,6 +63,10 @@ pub struct OutSection {
     /// No file contents (only NOBITS inputs, or NOLOAD).
     pub nobits: bool,
     pub sh_type: u32,
+    /// SHF_MERGE/SHF_STRINGS and the entry size, kept as GNU ld does only when every input
+    /// section has the same ones (`.comment`, `.debug_str`: `MS`, entry size 1).
+    pub merge_flags: u64,
+    pub entsize: u64,
     pub region: Option<usize>,
     pub lma_region: Option<usize>,
     /// Fill pattern for gaps, big-endian, `fill_len` bytes long (1 to 4).
@@ -531,10 +535,12 @@ impl Layout {
                 flags.0 |= is.is_exec();
                 flags.1 |= is.is_write();
                 flags.2 |= is.is_alloc();
-                has_bits |= !is.is_nobits();
-                if !is.is_nobits() || sh_type.is_none() {
+                // GNU ld takes the output section's type from its first input section (the
+                // first with contents, if any has).
+                if sh_type.is_none() || (!has_bits && !is.is_nobits()) {
                     sh_type = Some(is.sh_type);
                 }
+                has_bits |= !is.is_nobits();
             }
             let no_inputs = sec.inputs.is_empty() && sec.stmt.is_some();
             sec.exec = flags.0;
@@ -543,6 +549,22 @@ impl Layout {
             sec.alloc = flags.2 || no_inputs;
             sec.nobits = !has_bits;
             sec.sh_type = sh_type.unwrap_or(object::elf::SHT_NOBITS.0);
+            let merge_mask = object::elf::SHF_MERGE.0 | object::elf::SHF_STRINGS.0;
+            let mut kinds = sec.inputs.iter().map(|&(o, s)| {
+                let is = &r.objects[o].sections[s as usize];
+                (is.flags & merge_mask, is.entsize)
+            });
+            let first = kinds.next();
+            (sec.merge_flags, sec.entsize) = match first {
+                Some((flags, entsize)) if flags != 0 && kinds.all(|k| k == (flags, entsize)) => {
+                    (flags, entsize)
+                }
+                // Pointer arrays: GNU ld writes their entry size, 4 bytes.
+                _ if is_pointer_array(sec.sh_type) => (0, 4),
+                // As stabs debug entries: 12 bytes each.
+                _ if sec.name == ".stab" => (0, 12),
+                _ => (0, 0),
+            };
         }
     }
 
@@ -971,6 +993,8 @@ fn new_out(name: &str, stmt: Option<usize>, inputs: Vec<(usize, u32)>) -> OutSec
         alloc: false,
         nobits: true,
         sh_type: object::elf::SHT_NOBITS.0,
+        merge_flags: 0,
+        entsize: 0,
         region: None,
         lma_region: None,
         fill: 0,
@@ -983,6 +1007,14 @@ fn new_out(name: &str, stmt: Option<usize>, inputs: Vec<(usize, u32)>) -> OutSec
         empty: false,
         veneers: Vec::new(),
     }
+}
+
+/// `.init_array`, `.fini_array` and `.preinit_array` section types.
+fn is_pointer_array(sh_type: u32) -> bool {
+    use object::elf::{SHT_FINI_ARRAY, SHT_INIT_ARRAY, SHT_PREINIT_ARRAY};
+    [SHT_INIT_ARRAY, SHT_FINI_ARRAY, SHT_PREINIT_ARRAY]
+        .iter()
+        .any(|t| t.0 == sh_type)
 }
 
 /// The symbol GNU ld names a veneer for relocation symbol `sym` of object `obj` after: a global
