@@ -150,17 +150,13 @@ fn main() -> ExitCode {
         "{:<10} {:>8} {:>22} {:>22} {:>22}",
         "input", "objects", "hotlink", "arm-none-eabi-ld", "ld.lld"
     );
-    let inputs: [(
-        &str,
-        Box<dyn Fn() -> Result<(PathBuf, Vec<String>), String>>,
-    ); 4] = [
-        ("big x1", Box::new(|| build_big(1))),
-        ("big x10", Box::new(|| build_big(10))),
-        ("sdk", Box::new(|| bundled("sdk"))),
-        ("teensy", Box::new(|| bundled("teensy"))),
-    ];
-    for (label, prepare) in &inputs {
-        let (dir, args) = match prepare() {
+    let prepare = |label: &str| match label {
+        "big x1" => build_big(1),
+        "big x10" => build_big(10),
+        name => bundled(name),
+    };
+    for label in ["big x1", "big x10", "sdk", "teensy"] {
+        let (dir, args) = match prepare(label) {
             Ok(x) => x,
             Err(e) => {
                 eprintln!("error: {e}");

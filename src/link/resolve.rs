@@ -372,7 +372,9 @@ pub fn resolve(
         r.add_root(root);
     }
     r.next_section_id = super::stub_order::FIRST_INPUT_SECTION_ID;
-    let mut archives: Vec<(Archive, FxHashSet<usize>, Option<(usize, u32)>)> = Vec::new();
+    // Each archive read, the members extracted from it, and its checked first member.
+    type Opened = (Archive, FxHashSet<usize>, Option<(usize, u32)>);
+    let mut archives: Vec<Opened> = Vec::new();
     let mut group_start: Option<usize> = None;
     for input in inputs {
         match input {

@@ -89,7 +89,7 @@ pub fn traversal_order(hashes: &[u64]) -> Vec<usize> {
     let mut buckets: Vec<Vec<usize>> = vec![Vec::new(); size as usize];
     for (i, &h) in hashes.iter().enumerate() {
         buckets[(h % size) as usize].insert(0, i);
-        if i as u64 + 1 <= size * 3 / 4 {
+        if (i as u64) < size * 3 / 4 {
             continue;
         }
         let Some(&bigger) = PRIMES.iter().find(|&&p| p > size) else {
@@ -149,9 +149,9 @@ pub fn bfd_section_ordinals(
             next += 1;
         }
     };
-    for i in 0..headers.len() {
+    for (i, &(_, _, info)) in headers.iter().enumerate() {
         if attached(i) {
-            create(headers[i].2 as usize, &mut ordinals);
+            create(info as usize, &mut ordinals);
         }
         create(i, &mut ordinals);
     }
