@@ -1,8 +1,9 @@
-//! Linker speed: `hotlink link` against `arm-none-eabi-ld` and `ld.lld`, in the same run, on the
-//! `big` fixture at scale 1 and ×10 (generated and compiled on demand by the fixtures' Makefile
-//! into `target/bench-firmware/`). Each linker gets the fixture's own link line (`big.link`) and
-//! runs as a separate process, so start-up costs count for all three; the figure is the median
-//! wall time of several runs after one warm-up.
+//! Linker speed and memory: `hotlink link` against `arm-none-eabi-ld` and `ld.lld`, in the same
+//! run, on the `big` fixture at scale 1 and ×10 (generated and compiled on demand by the fixtures'
+//! Makefile into `target/bench-firmware/`) and on the bundled `sdk` and `teensy` fixtures. Each
+//! linker gets the fixture's own link line (`<name>.link`) and runs as a separate process, so
+//! start-up costs count for all three; the figures are the median wall time of several runs
+//! after one warm-up and the largest peak resident set size (`wait4`'s `ru_maxrss`) of them.
 //!
 //!     cargo bench --bench link
 //!
@@ -13,7 +14,7 @@
 mod link_support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 fn firmware_dir() -> PathBuf {
@@ -57,39 +58,78 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-/// Median wall time of `runs` links (after a warm-up), or why the linker could not run.
+/// Wall time and peak resident set size (KiB) of one link, waited for with `wait4` so the
+/// kernel reports the memory of that process alone.
+fn one_link(
+    program: &str,
+    prefix: &[&str],
+    dir: &Path,
+    args: &[String],
+    out: &Path,
+) -> Result<(Duration, u64), String> {
+    let start = Instant::now();
+    let child = Command::new(program)
+        .args(prefix)
+        .args(args)
+        .arg("-o")
+        .arg(out)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("{program}: {e}"))?;
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for the child just spawned (its pid), with valid pointers to locals.
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    let elapsed = start.elapsed();
+    if pid < 0 || !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+        let again = Command::new(program)
+            .args(prefix)
+            .args(args)
+            .arg("-o")
+            .arg(out)
+            .current_dir(dir)
+            .output()
+            .map_err(|e| format!("{program}: {e}"))?;
+        return Err(format!(
+            "{program} failed: {}",
+            String::from_utf8_lossy(&again.stderr)
+        ));
+    }
+    Ok((elapsed, u64::try_from(usage.ru_maxrss).unwrap_or(0)))
+}
+
+/// Median wall time and largest peak RSS (KiB) of `runs` links (after a warm-up), or why the
+/// linker could not run.
 fn time_link(
     program: &str,
     prefix: &[&str],
     dir: &Path,
     args: &[String],
     runs: usize,
-) -> Result<Duration, String> {
+) -> Result<(Duration, u64), String> {
     let out = std::env::temp_dir().join(format!("hotlink-bench-{}.elf", std::process::id()));
     let mut times = Vec::new();
+    let mut peak = 0;
     for i in 0..=runs {
-        let start = Instant::now();
-        let result = Command::new(program)
-            .args(prefix)
-            .args(args)
-            .arg("-o")
-            .arg(&out)
-            .current_dir(dir)
-            .output()
-            .map_err(|e| format!("{program}: {e}"))?;
-        let elapsed = start.elapsed();
-        if !result.status.success() {
-            return Err(format!(
-                "{program} failed: {}",
-                String::from_utf8_lossy(&result.stderr)
-            ));
-        }
+        let (elapsed, rss) = one_link(program, prefix, dir, args, &out)?;
         if i > 0 {
             times.push(elapsed);
+            peak = peak.max(rss);
         }
     }
     let _ = std::fs::remove_file(&out);
-    Ok(median(times))
+    Ok((median(times), peak))
+}
+
+/// The bundled fixture `name` (tests/firmware/build/NAME) and its link arguments.
+fn bundled(name: &str) -> Result<(PathBuf, Vec<String>), String> {
+    let dir = link_support::firmware_build_dir().join(name);
+    let text = std::fs::read_to_string(dir.join(format!("{name}.link")))
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    Ok((dir, link_support::link_file_args(&text)))
 }
 
 fn main() -> ExitCode {
@@ -105,13 +145,18 @@ fn main() -> ExitCode {
         ("arm-none-eabi-ld", "arm-none-eabi-ld", &[]),
         ("ld.lld", "ld.lld", &[]),
     ];
-    println!("Linker benchmark: median of {runs} runs after a warm-up, wall time per link");
+    println!("Linker benchmark: median wall time of {runs} runs after a warm-up, and peak RSS");
     println!(
-        "{:<10} {:>12} {:>12} {:>16} {:>10} {:>10}",
-        "input", "objects", "hotlink", "arm-none-eabi-ld", "ld.lld", ""
+        "{:<10} {:>8} {:>22} {:>22} {:>22}",
+        "input", "objects", "hotlink", "arm-none-eabi-ld", "ld.lld"
     );
-    for scale in [1u32, 10] {
-        let (dir, args) = match build_big(scale) {
+    let prepare = |label: &str| match label {
+        "big x1" => build_big(1),
+        "big x10" => build_big(10),
+        name => bundled(name),
+    };
+    for label in ["big x1", "big x10", "sdk", "teensy"] {
+        let (dir, args) = match prepare(label) {
             Ok(x) => x,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -119,40 +164,48 @@ fn main() -> ExitCode {
             }
         };
         let objects = args.iter().filter(|a| a.ends_with(".o")).count();
-        let mut times = Vec::new();
+        let mut results = Vec::new();
         for (name, program, prefix) in &linkers {
             match time_link(program, prefix, &dir, &args, runs) {
-                Ok(t) => times.push(Some(t)),
+                Ok(t) => results.push(Some(t)),
                 Err(e) => {
                     eprintln!("{name}: not measured ({e})");
-                    times.push(None);
+                    results.push(None);
                 }
             }
         }
-        let ms = |t: Option<Duration>| {
-            t.map_or("-".to_string(), |t| {
-                format!("{:.1} ms", t.as_secs_f64() * 1e3)
+        let cell = |r: Option<(Duration, u64)>| {
+            r.map_or("-".to_string(), |(t, kib)| {
+                format!(
+                    "{:.1} ms {:.1} MiB",
+                    t.as_secs_f64() * 1e3,
+                    kib as f64 / 1024.0
+                )
             })
         };
-        let ratio = |t: Option<Duration>| match (t, times[0]) {
-            (Some(t), Some(h)) => format!("{:.2}x", t.as_secs_f64() / h.as_secs_f64()),
+        let ratio = |r: Option<(Duration, u64)>| match (r, results[0]) {
+            (Some((t, m)), Some((h, hm))) => format!(
+                "{:.2}x {:.2}x",
+                t.as_secs_f64() / h.as_secs_f64(),
+                m as f64 / hm.max(1) as f64
+            ),
             _ => "-".to_string(),
         };
         println!(
-            "{:<10} {:>12} {:>12} {:>16} {:>10}",
-            format!("big x{scale}"),
+            "{:<10} {:>8} {:>22} {:>22} {:>22}",
+            label,
             objects,
-            ms(times[0]),
-            ms(times[1]),
-            ms(times[2]),
+            cell(results[0]),
+            cell(results[1]),
+            cell(results[2]),
         );
         println!(
-            "{:<10} {:>12} {:>12} {:>16} {:>10}   (time of the other linker / hotlink's)",
+            "{:<10} {:>8} {:>22} {:>22} {:>22}   (other linker / hotlink: time, memory)",
             "",
             "",
-            "1.00x",
-            ratio(times[1]),
-            ratio(times[2])
+            "1.00x 1.00x",
+            ratio(results[1]),
+            ratio(results[2])
         );
     }
     ExitCode::SUCCESS

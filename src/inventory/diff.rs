@@ -70,20 +70,6 @@ impl ImageView {
             .map(|(n, v)| format!("{n}+{:#x}", address - v))
     }
 
-    /// Whether the first word at 0x6000_0000 is an initial stack pointer in RAM: a vector table
-    /// at the start of flash (QEMU's mps2-an500 boots it), not a FlexSPI configuration block.
-    pub fn vector_table_at_flash_start(&self) -> bool {
-        self.sections.values().any(|s| {
-            let sp = s
-                .bytes
-                .as_deref()
-                .and_then(|b| b.get(..4))
-                .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
-            s.address == 0x6000_0000
-                && sp.is_some_and(|sp| (0x2000_0000..0x3000_0000).contains(&sp))
-        })
-    }
-
     /// The size of an allocated section (0 if absent).
     pub fn section_size(&self, name: &str) -> u64 {
         self.sections.get(name).map_or(0, |s| s.size)

@@ -15,6 +15,9 @@ pub enum Input {
     StartGroup,
     EndGroup,
     WholeArchive(bool),
+    /// `-Bstatic`/`-static` (true) and `-Bdynamic` (false): no shared libraries here, but GNU ld
+    /// then checks every archive's first member, which its veneer order depends on.
+    Static(bool),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -108,9 +111,6 @@ const QUIET_Z: &[&str] = &[
 const QUIET_FLAGS: &[&str] = &[
     "-X",
     "-EL",
-    "-static",
-    "-Bstatic",
-    "-Bdynamic",
     "-eh-frame-hdr",
     "-no-eh-frame-hdr",
     "-no-as-needed",
@@ -236,6 +236,8 @@ impl LinkArgs {
                 }
                 "-whole-archive" => out.inputs.push(Input::WholeArchive(true)),
                 "-no-whole-archive" => out.inputs.push(Input::WholeArchive(false)),
+                "-static" | "-Bstatic" => out.inputs.push(Input::Static(true)),
+                "-Bdynamic" => out.inputs.push(Input::Static(false)),
                 k if QUIET_FLAGS.contains(&k) => {}
                 k if IGNORED_WITH_VALUE.contains(&k) => {
                     let v = value(key, a, &mut args)?;
@@ -340,6 +342,7 @@ mod tests {
         }
         let a = parse("-Bdynamic --eh-frame-hdr -z noexecstack -z relro x.o");
         assert!(a.ignored.is_empty(), "{:?}", a.ignored);
+        assert_eq!(a.inputs[0], Input::Static(false));
         assert!(!a.allow_multiple_definition);
     }
 

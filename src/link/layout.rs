@@ -12,6 +12,7 @@ use super::script::{
     glob_match, AssignOp, Assignment, Command, EvalContext, Expr, ExprKind, InputSpec, OutputItem,
     OutputSection, OutputType, Script, ScriptError, SectionsItem, SortKind, Visibility,
 };
+use super::stub_order::StubSymbol;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LayoutError {
@@ -62,6 +63,10 @@ pub struct OutSection {
     /// No file contents (only NOBITS inputs, or NOLOAD).
     pub nobits: bool,
     pub sh_type: u32,
+    /// SHF_MERGE/SHF_STRINGS and the entry size, kept as GNU ld does only when every input
+    /// section has the same ones (`.comment`, `.debug_str`: `MS`, entry size 1).
+    pub merge_flags: u64,
+    pub entsize: u64,
     pub region: Option<usize>,
     pub lma_region: Option<usize>,
     /// Fill pattern for gaps, big-endian, `fill_len` bytes long (1 to 4).
@@ -79,8 +84,19 @@ pub struct OutSection {
     input_item: FxHashMap<(usize, u32), usize>,
     /// Sections with nothing in them are not emitted (as with GNU ld).
     pub empty: bool,
-    /// Targets of the veneers this section holds, in creation order.
-    pub veneer_targets: Vec<u64>,
+    /// The veneers this section holds, in GNU ld's order (see [`Layout::order_veneers`]).
+    pub veneers: Vec<Veneer>,
+}
+
+/// A long-branch veneer an output section holds.
+#[derive(Debug, Clone)]
+pub struct Veneer {
+    /// Thumb address it branches to (bit 0 set).
+    pub target: u64,
+    /// The symbol GNU ld names its stub after (the first call that needed it).
+    symbol: StubSymbol,
+    /// When it was made, across the link: GNU ld's stub table insertion order.
+    created: usize,
 }
 
 /// A symbol defined by the script, `--defsym` or PROVIDE.
@@ -114,6 +130,8 @@ pub struct Layout {
     pub exidx_kept: FxHashMap<(usize, u32), Vec<bool>>,
     /// SHF_MERGE input sections with their duplicate strings and constants removed.
     pub merges: super::merge::Merges,
+    /// Veneers made so far (numbers them in creation order).
+    veneers_made: usize,
 }
 
 /// One statement of the flattened script, in evaluation order.
@@ -272,6 +290,7 @@ impl Layout {
             merge_exidx,
             exidx_kept: FxHashMap::default(),
             merges: super::merge::Merges::default(),
+            veneers_made: 0,
         };
         for c in &script.commands {
             if let Command::Entry(e) = c {
@@ -305,7 +324,7 @@ impl Layout {
     /// reach its target at the current addresses; with `prune`, veneers no call needs any more
     /// are removed. Returns whether anything changed (the layout must then be redone).
     fn update_veneers(&mut self, r: &Resolved, prune: bool) -> bool {
-        let mut needed: Vec<(usize, u64)> = Vec::new();
+        let mut needed: Vec<(usize, u64, StubSymbol)> = Vec::new();
         for (oi, sec) in self.sections.iter().enumerate() {
             for (piece, off) in &sec.pieces {
                 let Piece::Input { obj, sec: si } = *piece else {
@@ -331,9 +350,9 @@ impl Layout {
                         rel.offset as usize,
                         place,
                         t.value,
-                    ) && !needed.contains(&(oi, target))
+                    ) && !needed.iter().any(|n| (n.0, n.1) == (oi, target))
                     {
-                        needed.push((oi, target));
+                        needed.push((oi, target, stub_symbol(r, obj, rel.sym)));
                     }
                 }
             }
@@ -341,18 +360,80 @@ impl Layout {
         let mut changed = false;
         for (oi, sec) in self.sections.iter_mut().enumerate() {
             if prune {
-                let before = sec.veneer_targets.len();
-                sec.veneer_targets.retain(|t| needed.contains(&(oi, *t)));
-                changed |= sec.veneer_targets.len() != before;
+                let before = sec.veneers.len();
+                sec.veneers
+                    .retain(|v| needed.iter().any(|n| (n.0, n.1) == (oi, v.target)));
+                changed |= sec.veneers.len() != before;
             }
-            for &(_, target) in needed.iter().filter(|n| n.0 == oi) {
-                if !sec.veneer_targets.contains(&target) {
-                    sec.veneer_targets.push(target);
+            for (_, target, symbol) in needed.iter().filter(|n| n.0 == oi) {
+                if !sec.veneers.iter().any(|v| v.target == *target) {
+                    sec.veneers.push(Veneer {
+                        target: *target,
+                        symbol: symbol.clone(),
+                        created: self.veneers_made,
+                    });
+                    self.veneers_made += 1;
                     changed = true;
                 }
             }
         }
+        if changed {
+            self.order_veneers(r);
+        }
         changed
+    }
+
+    /// Puts each section's veneers in the order GNU ld's stub hash table walks them
+    /// ([`super::stub_order`]): by the hash of a name made of the stub group's id (the BFD id of
+    /// the section's last code input section), the target symbol and the stub type.
+    fn order_veneers(&mut self, r: &Resolved) {
+        let mut made: Vec<(usize, usize, usize, u64)> = Vec::new();
+        for (oi, sec) in self.sections.iter().enumerate() {
+            let Some((o, s)) = self.last_code_input(oi, r) else {
+                continue;
+            };
+            let group = r.section_id(o, s).unwrap_or(0);
+            for (vi, v) in sec.veneers.iter().enumerate() {
+                let name = super::stub_order::stub_name(group, &v.symbol);
+                made.push((
+                    v.created,
+                    oi,
+                    vi,
+                    super::stub_order::bfd_hash(name.as_bytes()),
+                ));
+            }
+        }
+        made.sort_unstable();
+        let hashes: Vec<u64> = made.iter().map(|m| m.3).collect();
+        let mut rank: FxHashMap<(usize, usize), usize> = FxHashMap::default();
+        for (position, i) in super::stub_order::traversal_order(&hashes)
+            .into_iter()
+            .enumerate()
+        {
+            rank.insert((made[i].1, made[i].2), position);
+        }
+        for (oi, sec) in self.sections.iter_mut().enumerate() {
+            let mut ordered: Vec<(usize, Veneer)> = std::mem::take(&mut sec.veneers)
+                .into_iter()
+                .enumerate()
+                .map(|(vi, v)| (rank.get(&(oi, vi)).copied().unwrap_or(usize::MAX), v))
+                .collect();
+            ordered.sort_by_key(|(position, v)| (*position, v.created));
+            sec.veneers = ordered.into_iter().map(|(_, v)| v).collect();
+        }
+    }
+
+    /// The code input section laid out last in output section `oi` (GNU ld's stub group
+    /// `link_sec`, after which the veneers go): script inputs in statement order, then inputs
+    /// that joined by name.
+    fn last_code_input(&self, oi: usize, r: &Resolved) -> Option<(usize, u32)> {
+        let sec = &self.sections[oi];
+        sec.inputs
+            .iter()
+            .enumerate()
+            .filter(|(_, &(o, s))| r.objects[o].sections[s as usize].is_exec())
+            .max_by_key(|(pos, key)| (sec.input_item.get(key).copied(), *pos))
+            .map(|(_, &key)| key)
     }
 
     /// Leaves out the unwind entries that cannot reach their code (R_ARM_PREL31 spans ±1 GB, and
@@ -454,10 +535,12 @@ impl Layout {
                 flags.0 |= is.is_exec();
                 flags.1 |= is.is_write();
                 flags.2 |= is.is_alloc();
-                has_bits |= !is.is_nobits();
-                if !is.is_nobits() || sh_type.is_none() {
+                // GNU ld takes the output section's type from its first input section (the
+                // first with contents, if any has).
+                if sh_type.is_none() || (!has_bits && !is.is_nobits()) {
                     sh_type = Some(is.sh_type);
                 }
+                has_bits |= !is.is_nobits();
             }
             let no_inputs = sec.inputs.is_empty() && sec.stmt.is_some();
             sec.exec = flags.0;
@@ -466,6 +549,22 @@ impl Layout {
             sec.alloc = flags.2 || no_inputs;
             sec.nobits = !has_bits;
             sec.sh_type = sh_type.unwrap_or(object::elf::SHT_NOBITS.0);
+            let merge_mask = object::elf::SHF_MERGE.0 | object::elf::SHF_STRINGS.0;
+            let mut kinds = sec.inputs.iter().map(|&(o, s)| {
+                let is = &r.objects[o].sections[s as usize];
+                (is.flags & merge_mask, is.entsize)
+            });
+            let first = kinds.next();
+            (sec.merge_flags, sec.entsize) = match first {
+                Some((flags, entsize)) if flags != 0 && kinds.all(|k| k == (flags, entsize)) => {
+                    (flags, entsize)
+                }
+                // Pointer arrays: GNU ld writes their entry size, 4 bytes.
+                _ if is_pointer_array(sec.sh_type) => (0, 4),
+                // As stabs debug entries: 12 bytes each.
+                _ if sec.name == ".stab" => (0, 12),
+                _ => (0, 0),
+            };
         }
     }
 
@@ -894,6 +993,8 @@ fn new_out(name: &str, stmt: Option<usize>, inputs: Vec<(usize, u32)>) -> OutSec
         alloc: false,
         nobits: true,
         sh_type: object::elf::SHT_NOBITS.0,
+        merge_flags: 0,
+        entsize: 0,
         region: None,
         lma_region: None,
         fill: 0,
@@ -904,7 +1005,34 @@ fn new_out(name: &str, stmt: Option<usize>, inputs: Vec<(usize, u32)>) -> OutSec
         inputs,
         input_item: FxHashMap::default(),
         empty: false,
-        veneer_targets: Vec::new(),
+        veneers: Vec::new(),
+    }
+}
+
+/// `.init_array`, `.fini_array` and `.preinit_array` section types.
+fn is_pointer_array(sh_type: u32) -> bool {
+    use object::elf::{SHT_FINI_ARRAY, SHT_INIT_ARRAY, SHT_PREINIT_ARRAY};
+    [SHT_INIT_ARRAY, SHT_FINI_ARRAY, SHT_PREINIT_ARRAY]
+        .iter()
+        .any(|t| t.0 == sh_type)
+}
+
+/// The symbol GNU ld names a veneer for relocation symbol `sym` of object `obj` after: a global
+/// by name, a local by its section's BFD id and its index.
+fn stub_symbol(r: &Resolved, obj: usize, sym: u32) -> StubSymbol {
+    let s = &r.objects[obj].symbols[sym as usize];
+    if s.binding != super::load::Binding::Local {
+        return StubSymbol::Global(s.name.clone());
+    }
+    let section_id = match s.section {
+        SymSection::Section(sec) => r.section_id(obj, sec).unwrap_or(0),
+        // BFD's standard sections: *UND* is 1 and *ABS* 2.
+        SymSection::Undef => 1,
+        SymSection::Abs | SymSection::Common => 2,
+    };
+    StubSymbol::Local {
+        section_id,
+        index: sym,
     }
 }
 
@@ -1411,7 +1539,7 @@ impl PassState<'_> {
         if let Some(a) = sec_align_expr {
             align = align.max(a);
         }
-        if !self.layout.sections[oi].veneer_targets.is_empty() {
+        if !self.layout.sections[oi].veneers.is_empty() {
             // The veneer group is 8-aligned, and so (as in GNU ld) is its output section.
             align = align.max(8);
         }
@@ -1423,7 +1551,7 @@ impl PassState<'_> {
         let has_content = inputs
             .iter()
             .any(|&(o, s)| r.objects[o].sections[s as usize].size > 0)
-            || !self.layout.sections[oi].veneer_targets.is_empty()
+            || !self.layout.sections[oi].veneers.is_empty()
             || os.is_some_and(|o| {
                 o.items.iter().any(|i| {
                     matches!(i, OutputItem::Data { .. })
@@ -1632,11 +1760,11 @@ impl PassState<'_> {
     /// Veneers go after the section's last code input section, in a group aligned to 8 bytes
     /// (as GNU ld's stub sections are), 8 bytes each.
     fn place_veneers(&mut self, oi: usize, vma: u64, pieces: &mut Vec<(Piece, u64)>) {
-        if !self.layout.sections[oi].veneer_targets.is_empty() {
+        if !self.layout.sections[oi].veneers.is_empty() {
             self.dot = align_up(self.dot, 8);
         }
-        for &target in &self.layout.sections[oi].veneer_targets {
-            pieces.push((Piece::Veneer { target }, self.dot - vma));
+        for v in &self.layout.sections[oi].veneers {
+            pieces.push((Piece::Veneer { target: v.target }, self.dot - vma));
             self.dot += 8;
         }
     }

@@ -156,6 +156,16 @@ pub struct Object {
     pub sections: Vec<InputSection>,
     pub symbols: Vec<ObjSymbol>,
     pub groups: Vec<ComdatGroup>,
+    /// For each ELF section, its number among the sections GNU ld's BFD makes of this object
+    /// (for GNU ld's veneer order, [`super::stub_order`]).
+    pub bfd_ordinals: Vec<Option<u32>>,
+}
+
+impl Object {
+    /// How many sections BFD makes of this object (section ids it uses).
+    pub fn bfd_section_count(&self) -> u32 {
+        self.bfd_ordinals.iter().flatten().count() as u32
+    }
 }
 
 /// Parses a relocatable 32-bit little-endian ARM ELF object.
@@ -332,7 +342,13 @@ pub fn parse_object(origin: Origin, data: &[u8]) -> Result<Object, LoadError> {
         }
     }
     let groups = comdat_groups(&origin, &table, endian, &sections, &symbols)?;
+    let headers: Vec<(elf::SectionType, u32, u32)> = table
+        .iter()
+        .map(|sh| (sh.sh_type(endian), sh.sh_link(endian), sh.sh_info(endian)))
+        .collect();
+    let shstrndx = header.shstrndx(endian, data).unwrap_or(0);
     Ok(Object {
+        bfd_ordinals: super::stub_order::bfd_section_ordinals(&headers, shstrndx),
         e_flags: header.e_flags(endian).0,
         origin,
         sections,

@@ -20,6 +20,7 @@ pub mod ramcheck;
 pub mod relocate;
 pub mod resolve;
 pub mod script;
+pub mod stub_order;
 pub mod write;
 
 use std::path::PathBuf;
@@ -121,6 +122,7 @@ pub fn link(args: &LinkArgs) -> Result<LinkResult> {
     // Load inputs in order.
     let mut loaded = Vec::new();
     let mut whole = false;
+    let mut static_mode = false;
     for input in &args.inputs {
         let path = match input {
             Input::StartGroup => {
@@ -135,6 +137,10 @@ pub fn link(args: &LinkArgs) -> Result<LinkResult> {
                 whole = *on;
                 continue;
             }
+            Input::Static(on) => {
+                static_mode = *on;
+                continue;
+            }
             Input::File(p) => p.clone(),
             Input::Library(name) => find_library(name, &search_dirs)?,
         };
@@ -143,6 +149,7 @@ pub fn link(args: &LinkArgs) -> Result<LinkResult> {
             loaded.push(Loaded::Archive {
                 archive: Archive::parse(&path, data)?,
                 whole,
+                checked: static_mode || matches!(input, Input::Library(_)),
             });
         } else {
             let origin = Origin {

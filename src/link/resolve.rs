@@ -11,7 +11,13 @@ use super::load::{Archive, Binding, InputSection, LoadError, Object, SymSection}
 /// What the linker read, in link order.
 pub enum Loaded {
     Object(Object),
-    Archive { archive: Archive, whole: bool },
+    /// `checked`: opened through `-l` or while `-Bstatic`, where GNU ld reads the first member
+    /// to check its architecture before anything else (which matters for its section ids).
+    Archive {
+        archive: Archive,
+        whole: bool,
+        checked: bool,
+    },
     GroupStart,
     GroupEnd,
 }
@@ -67,6 +73,10 @@ pub struct Resolved {
     pub allow_multiple_definition: bool,
     /// COMDAT signatures seen, with the object whose group was kept.
     pub comdats: FxHashMap<String, usize>,
+    /// Per object, the BFD section id GNU ld gives its first section (see
+    /// [`super::stub_order`]), and the id the next file will start at.
+    pub section_id_base: Vec<u32>,
+    next_section_id: u32,
 }
 
 impl Resolved {
@@ -129,8 +139,31 @@ impl Resolved {
         }
     }
 
-    fn add_object(&mut self, mut obj: Object) -> Result<(), ResolveError> {
+    /// GNU ld's BFD section id of section `sec` of object `obj` (None for sections BFD does
+    /// not make, such as relocations, or that hotlink added, such as COMMON).
+    pub fn section_id(&self, obj: usize, sec: u32) -> Option<u32> {
+        let ordinal = (*self.objects[obj].bfd_ordinals.get(sec as usize)?)?;
+        Some(self.section_id_base[obj] + ordinal)
+    }
+
+    /// Takes section ids for an object BFD reads now (`at` None) or read earlier at `at`.
+    fn take_section_ids(&mut self, obj: &Object, at: Option<u32>) -> u32 {
+        at.unwrap_or_else(|| {
+            let base = self.next_section_id;
+            self.next_section_id += obj.bfd_section_count();
+            base
+        })
+    }
+
+    fn add_object(&mut self, obj: Object) -> Result<(), ResolveError> {
+        self.add_object_at(obj, None)
+    }
+
+    /// Adds an object whose BFD section ids start at `ids_at`, or at the next free id.
+    fn add_object_at(&mut self, mut obj: Object, ids_at: Option<u32>) -> Result<(), ResolveError> {
         let oi = self.objects.len();
+        let base = self.take_section_ids(&obj, ids_at);
+        self.section_id_base.push(base);
         self.drop_duplicate_groups(&mut obj, oi);
         for (si, s) in obj.symbols.iter().enumerate() {
             if s.binding == Binding::Local || s.name.is_empty() {
@@ -214,6 +247,7 @@ impl Resolved {
         &mut self,
         archive: &Archive,
         loaded: &mut FxHashSet<usize>,
+        probe: Option<(usize, u32)>,
     ) -> Result<bool, ResolveError> {
         let mut any = false;
         loop {
@@ -224,7 +258,7 @@ impl Resolved {
                 }
                 loaded.insert(*member);
                 let obj = archive.load_member(*member)?;
-                self.add_object(obj)?;
+                self.add_object_at(obj, probed_at(probe, *member))?;
                 progress = true;
             }
             if !progress {
@@ -232,6 +266,19 @@ impl Resolved {
             }
             any = true;
         }
+    }
+
+    /// GNU ld reads the first member of an archive it opens through `-l` to check that it
+    /// suits the output (`ld/ldfile.c`); BFD gives that member's sections their ids then, and
+    /// keeps the member, ids included, for when it is extracted. Returns the member and the id
+    /// of its first section, if it is an object.
+    fn probe_first_member(&mut self, archive: &Archive) -> Option<(usize, u32)> {
+        let first = archive
+            .members
+            .iter()
+            .position(|m| !matches!(m.2.as_str(), "" | "/" | "//"))?;
+        let obj = archive.load_member(first).ok()?;
+        Some((first, self.take_section_ids(&obj, None)))
     }
 
     /// Turns COMMON symbols into space in a `COMMON` section of the object that won.
@@ -306,6 +353,11 @@ impl Resolved {
     }
 }
 
+/// Where the sections of archive member `member` got their ids, if the archive's check read it.
+fn probed_at(probe: Option<(usize, u32)>, member: usize) -> Option<u32> {
+    probe.filter(|p| p.0 == member).map(|p| p.1)
+}
+
 /// Reads everything: objects are always loaded, archive members on demand.
 pub fn resolve(
     inputs: Vec<Loaded>,
@@ -319,12 +371,24 @@ pub fn resolve(
     for root in roots {
         r.add_root(root);
     }
-    let mut archives: Vec<(Archive, FxHashSet<usize>)> = Vec::new();
+    r.next_section_id = super::stub_order::FIRST_INPUT_SECTION_ID;
+    // Each archive read, the members extracted from it, and its checked first member.
+    type Opened = (Archive, FxHashSet<usize>, Option<(usize, u32)>);
+    let mut archives: Vec<Opened> = Vec::new();
     let mut group_start: Option<usize> = None;
     for input in inputs {
         match input {
             Loaded::Object(o) => r.add_object(o)?,
-            Loaded::Archive { archive, whole } => {
+            Loaded::Archive {
+                archive,
+                whole,
+                checked,
+            } => {
+                let probe = if checked {
+                    r.probe_first_member(&archive)
+                } else {
+                    None
+                };
                 let mut loaded = FxHashSet::default();
                 if whole {
                     for m in 0..archive.members.len() {
@@ -334,12 +398,12 @@ pub fn resolve(
                             continue;
                         }
                         loaded.insert(m);
-                        r.add_object(archive.load_member(m)?)?;
+                        r.add_object_at(archive.load_member(m)?, probed_at(probe, m))?;
                     }
                 } else {
-                    r.scan_archive(&archive, &mut loaded)?;
+                    r.scan_archive(&archive, &mut loaded, probe)?;
                 }
-                archives.push((archive, loaded));
+                archives.push((archive, loaded, probe));
             }
             Loaded::GroupStart => group_start = Some(archives.len()),
             Loaded::GroupEnd => {
@@ -347,8 +411,8 @@ pub fn resolve(
                 // Rescan the group's archives until a whole pass extracts nothing.
                 loop {
                     let mut any = false;
-                    for (archive, loaded) in &mut archives[start..] {
-                        any |= r.scan_archive(archive, loaded)?;
+                    for (archive, loaded, probe) in &mut archives[start..] {
+                        any |= r.scan_archive(archive, loaded, *probe)?;
                     }
                     if !any {
                         break;

@@ -328,6 +328,11 @@ pub fn elf_image(
         if s.write {
             flags |= elf::SHF_WRITE.0 as u32;
         }
+        flags |= s.merge_flags as u32;
+        if s.sh_type == elf::SHT_ARM_EXIDX.0 {
+            // GNU ld keeps the unwind table's SHF_LINK_ORDER (its sh_link names the code).
+            flags |= elf::SHF_LINK_ORDER.0 as u32;
+        }
         let ty = if s.nobits {
             elf::SHT_NOBITS.0
         } else if s.sh_type == elf::SHT_NOBITS.0 {
@@ -359,7 +364,7 @@ pub fn elf_image(
             link,
             0,
             s.align,
-            0,
+            s.entsize as u32,
         );
     }
     let strtab_index = emitted.len() as u32 + 2;
@@ -688,7 +693,7 @@ pub fn veneer_call_sites(
     sec: &OutSection,
 ) -> FxHashMap<u64, Vec<CallSite>> {
     let mut sites: FxHashMap<u64, Vec<CallSite>> = FxHashMap::default();
-    if sec.veneer_targets.is_empty() {
+    if sec.veneers.is_empty() {
         return sites;
     }
     for (piece, off) in &sec.pieces {
