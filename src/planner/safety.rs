@@ -503,6 +503,7 @@ mod tests {
             entry: Some(0),
             copy_symbols: &["__itcm_text_reloc_start".to_string()],
             bytes: &|_| None,
+            runs_copied: &[false; 7],
         });
         assert!(
             pinned[&6].contains("Reset_Handler -> SystemInit -> helper"),
