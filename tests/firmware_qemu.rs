@@ -32,7 +32,9 @@ const EXPECTED: &[(&str, &str)] = &[
 /// Fixtures QEMU's mps2-an500 cannot run: linked for another memory map (no RAM at 0x3000_0000),
 /// or programming i.MX RT peripherals that QEMU does not model (`sdk`: the virtual board runs it).
 /// `teensy` has no vector table in flash (its IVT enters the reset function; tests/sim_boot.rs).
-const NOT_QEMU_RUNNABLE: &[&str] = &["vm-rt1176", "sdk", "teensy"];
+/// `px4-style` and `zephyr-style` execute from FlexSPI flash at 0x6000_0000, which mps2-an500
+/// does not have (tests/recipes.rs boots them on the virtual board).
+const NOT_QEMU_RUNNABLE: &[&str] = &["vm-rt1176", "sdk", "teensy", "px4-style", "zephyr-style"];
 
 fn run_fixture(name: &str) {
     if !common::require_tool("qemu-system-arm") {

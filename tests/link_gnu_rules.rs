@@ -248,3 +248,58 @@ fn orphan_after_non_allocated_section_follows_allocated_ones() {
     assert!(gnu.contains(&(".data.x".into(), 0x1002)), "{gnu:?}");
     assert_eq!(gnu, ours);
 }
+
+#[test]
+fn load_addresses_and_data_only_sections_as_gnu_ld() {
+    if !toolchain_or_skip(&[
+        "arm-none-eabi-as",
+        "arm-none-eabi-ld",
+        "arm-none-eabi-objcopy",
+    ]) {
+        return;
+    }
+    // `.t` has only data statements (it once came out NOBITS: its bytes lost, and `.b` loaded
+    // over it); in another region than its VMA's, a load address is aligned to the statement's
+    // own ALIGN(4) (imxrt-rt asserts that `.data`'s is), not to the input sections'.
+    let dir = tempfile::tempdir().unwrap();
+    let s = dir.path().join("a.s");
+    std::fs::write(
+        &s,
+        ".text\n.globl _start\n_start: bx lr\n.section .odd,\"ax\"\n.byte 1\n\
+         .section .data.w,\"aw\"\n.p2align 3\n.word 7\n",
+    )
+    .unwrap();
+    let obj = dir.path().join("a.o");
+    run(Command::new("arm-none-eabi-as")
+        .args(["-mcpu=cortex-m7", "-mthumb"])
+        .arg(&s)
+        .arg("-o")
+        .arg(&obj));
+    let ld = dir.path().join("s.ld");
+    std::fs::write(
+        &ld,
+        "MEMORY { FLASH : ORIGIN = 0x60000000, LENGTH = 1M  RAM : ORIGIN = 0x20000000, \
+         LENGTH = 1M  ITCM : ORIGIN = 0, LENGTH = 64K }\n\
+         SECTIONS {\n  .text : { *(.text) *(.odd) } > FLASH\n  \
+         .t : ALIGN(4) { LONG(3) BYTE(4) } > ITCM AT> FLASH\n  \
+         .u : { BYTE(5) } > ITCM AT> FLASH\n  \
+         .b : ALIGN(4) { *(.data*) } > RAM AT> FLASH\n}\n",
+    )
+    .unwrap();
+    let images = [Path::new("arm-none-eabi-ld").to_path_buf(), hotlink()].map(|linker| {
+        let elf = dir.path().join("out.elf");
+        let mut cmd = Command::new(&linker);
+        if linker == hotlink() {
+            cmd.arg("link");
+        }
+        run(cmd.arg("-T").arg(&ld).arg(&obj).arg("-o").arg(&elf));
+        let bin = dir.path().join("out.bin");
+        run(Command::new("arm-none-eabi-objcopy")
+            .args(["-O", "binary"])
+            .arg(&elf)
+            .arg(&bin));
+        std::fs::read(&bin).unwrap()
+    });
+    assert!(images[0].len() > 16, "GNU ld's image: {:?}", images[0]);
+    assert_eq!(images[0], images[1], "load images differ (GNU ld first)");
+}

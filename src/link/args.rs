@@ -134,8 +134,24 @@ impl LinkArgs {
                 join(path);
             }
         }
-        self.scripts.iter_mut().for_each(join);
         self.search_dirs.iter_mut().for_each(join);
+        // GNU ld looks for a `-T` script in the current directory, then in the `-L` directories
+        // (rustc passes `-Tlink.x` with `-L <dir holding it>`): a script not in `dir` is taken
+        // from the first search directory that has it.
+        let search_dirs = &self.search_dirs;
+        for script in &mut self.scripts {
+            if script.is_relative() && !dir.join(&*script).is_file() {
+                if let Some(found) = search_dirs
+                    .iter()
+                    .map(|d| d.join(&*script))
+                    .find(|p| p.is_file())
+                {
+                    *script = found;
+                    continue;
+                }
+            }
+            join(script);
+        }
         for path in [
             &mut self.output,
             &mut self.map,
@@ -278,6 +294,24 @@ mod tests {
 
     fn parse(s: &str) -> LinkArgs {
         LinkArgs::parse(s.split_whitespace().map(String::from)).unwrap()
+    }
+
+    #[test]
+    fn rebased_scripts_are_found_in_the_search_directories_too() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("out")).unwrap();
+        std::fs::write(dir.path().join("out/link.x"), "").unwrap();
+        std::fs::write(dir.path().join("memory.x"), "").unwrap();
+        let mut a = parse("-Tlink.x -Tmemory.x -Tmissing.x -L out main.o");
+        a.rebase(dir.path());
+        assert_eq!(
+            a.scripts,
+            vec![
+                dir.path().join("out/link.x"),
+                dir.path().join("memory.x"),
+                dir.path().join("missing.x")
+            ]
+        );
     }
 
     #[test]

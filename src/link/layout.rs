@@ -1673,8 +1673,15 @@ impl PassState<'_> {
         } else if let Some(e) = os.and_then(|o| o.lma.as_ref()) {
             e.eval(&*self)?
         } else if let Some(lr) = lma_region {
-            // GNU ld does not align the load address to the section's alignment.
-            self.layout.regions[lr].current
+            // GNU ld (ldlang.c, lang_size_sections_1): in another region than the VMA's, the
+            // load address is aligned only to the output statement's own `ALIGN(x)`; in the
+            // same region, as the VMA was (input sections' alignment included).
+            let lma_align = if Some(lr) != region {
+                sec_align_expr.unwrap_or(1)
+            } else {
+                align
+            };
+            align_up(self.layout.regions[lr].current, lma_align)
         } else if explicit_addr.is_some() {
             vma
         } else if let Some(&(delta, from)) = region.and_then(|reg| self.region_delta.get(&reg)) {
@@ -1695,6 +1702,13 @@ impl PassState<'_> {
         let out = &mut self.layout.sections[oi];
         if noload {
             out.nobits = true;
+        } else if out.nobits
+            && os.is_some_and(|o| o.items.iter().any(|i| matches!(i, OutputItem::Data { .. })))
+        {
+            // BYTE/SHORT/LONG/QUAD give a section contents even when all its inputs are NOBITS
+            // or it has none: GNU ld makes it PROGBITS and loads it.
+            out.nobits = false;
+            out.sh_type = object::elf::SHT_PROGBITS.0;
         }
         if let Some(lr) = lma_region {
             if Some(lr) != region && !out.nobits && has_content {
