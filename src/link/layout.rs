@@ -523,10 +523,6 @@ impl Layout {
                 {
                     continue;
                 }
-                // GNU ld drops these when not placed by the script.
-                if s.name == ".ARM.attributes" || s.sh_type == object::elf::SHT_ARM_ATTRIBUTES.0 {
-                    continue;
-                }
                 self.place_orphan(r, key);
             }
         }
