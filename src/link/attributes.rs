@@ -273,6 +273,8 @@ pub fn merge(r: &Resolved) -> Result<Merged, String> {
 #[derive(Debug, Default)]
 struct Merger {
     out: Option<Attrs>,
+    /// The first object: the output starts as a copy of its attributes.
+    first: String,
     vfp_from: String,
     warnings: Vec<String>,
 }
@@ -352,6 +354,7 @@ impl Merger {
         let Some(out) = &mut self.out else {
             // The first object is copied whole.
             self.out = Some(input.clone());
+            self.first = origin.to_string();
             self.vfp_from = origin.to_string();
             return Ok(());
         };
@@ -374,7 +377,12 @@ impl Merger {
         }
         let tags: Vec<u64> = (4..NUM_KNOWN).collect();
         for tag in tags {
-            merge_tag(out, input, tag, origin, &mut self.warnings)?;
+            merge_tag(out, input, tag, origin, &mut self.warnings).map_err(|e| {
+                format!(
+                    "{e} (merging into the attributes of {} and the objects after it)",
+                    self.first
+                )
+            })?;
         }
         merge_compatibility(out, input, origin)?;
         // Attributes GNU ld does not know (tag 77 and above) are checked like unknown known-range
