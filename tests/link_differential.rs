@@ -1,6 +1,7 @@
 //! Differential test: `hotlink link` against `arm-none-eabi-ld` with the same inputs must give
 //! identical symbol values and identical bytes in every loadable section, on every fixture
-//! (veneers included: they are in GNU ld's order, see `src/link/stub_order.rs`).
+//! (veneers included: they are in GNU ld's order, see `src/link/stub_order.rs`), and the same
+//! merged `.ARM.attributes` bytes.
 //!
 //! Needs the ARM toolchain: skipped locally with a message when it is missing, failing when `CI`
 //! is set. Inputs: the small programs in `tests/link/` (built here), and every firmware fixture
@@ -14,7 +15,8 @@ use std::process::Command;
 
 use hotlink::inventory::diff::{self, ImageView};
 use link_support::{
-    firmware_build_dir, fixtures, hotlink, run, toolchain_or_skip, CFLAGS, LIBGCC, NEWLIB,
+    arm_attributes_difference, firmware_build_dir, fixtures, hotlink, run, toolchain_or_skip,
+    CFLAGS, LIBGCC, NEWLIB,
 };
 
 fn view(path: &Path) -> ImageView {
@@ -134,6 +136,7 @@ fn own_program_links_identically_with_and_without_gc() {
         let (reference, ours) = link_both(dir.path(), &args, tag);
         let diffs = differences(&reference, &ours);
         assert!(diffs.is_empty(), "{tag}: {diffs:#?}");
+        assert_eq!(arm_attributes_difference(&reference, &ours), None, "{tag}");
         // The program calls ITCM code from flash and back, so veneers must be in the map.
         let map: serde_json::Value =
             serde_json::from_slice(&std::fs::read(dir.path().join(format!("{tag}.json"))).unwrap())
@@ -186,6 +189,7 @@ fn firmware_fixtures_link_identically() {
         assert!(diffs.is_empty(), "{name}: {diffs:#?}");
         let headers = header_differences(&reference, &ours);
         assert!(headers.is_empty(), "{name}: {headers:#?}");
+        assert_eq!(arm_attributes_difference(&reference, &ours), None, "{name}");
     }
 }
 

@@ -130,6 +130,8 @@ pub struct Layout {
     pub exidx_kept: FxHashMap<(usize, u32), Vec<bool>>,
     /// SHF_MERGE input sections with their duplicate strings and constants removed.
     pub merges: super::merge::Merges,
+    /// What GNU ld would warn about while merging `.ARM.attributes` (wchar_t, enum sizes).
+    pub attribute_warnings: Vec<String>,
     /// Veneers made so far (numbers them in creation order).
     veneers_made: usize,
 }
@@ -290,6 +292,7 @@ impl Layout {
             merge_exidx,
             exidx_kept: FxHashMap::default(),
             merges: super::merge::Merges::default(),
+            attribute_warnings: Vec::new(),
             veneers_made: 0,
         };
         for c in &script.commands {
@@ -306,6 +309,7 @@ impl Layout {
             .collect();
         layout.merges =
             super::merge::Merges::compute(r, &layout.live, &|key| output_of.get(&key).copied());
+        layout.merge_attributes(r)?;
         for round in 0..16 {
             layout.run_passes(&flat, r, defsyms)?;
             // Early rounds drop veneers whose target moved (they would be stale, keyed by an old
@@ -517,10 +521,6 @@ impl Layout {
                         .iter()
                         .any(|os| os.name == "/DISCARD/" && discard_matches(os, r, oi, si))
                 {
-                    continue;
-                }
-                // GNU ld drops these when not placed by the script.
-                if s.name == ".ARM.attributes" || s.sh_type == object::elf::SHT_ARM_ATTRIBUTES.0 {
                     continue;
                 }
                 self.place_orphan(r, key);
@@ -768,6 +768,27 @@ impl Layout {
                 }
             }
         }
+    }
+
+    /// Merges every object's `.ARM.attributes` (refusing conflicts, as GNU ld) and, where the
+    /// script places them, makes the first input hold the merged section and drops the rest.
+    fn merge_attributes(&mut self, r: &Resolved) -> Result<(), LayoutError> {
+        let merged = super::attributes::merge(r).map_err(LayoutError::Other)?;
+        self.attribute_warnings = merged.warnings;
+        for sec in &self.sections {
+            let keys: Vec<(usize, u32)> = sec
+                .inputs
+                .iter()
+                .copied()
+                .filter(|&(o, s)| {
+                    r.objects[o].sections[s as usize].sh_type == object::elf::SHT_ARM_ATTRIBUTES.0
+                })
+                .collect();
+            if !keys.is_empty() && !merged.section.is_empty() {
+                self.merges.replace(&keys, merged.section.clone());
+            }
+        }
+        Ok(())
     }
 
     /// Size of an input section in the output (smaller than its own for merged unwind tables).

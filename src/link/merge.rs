@@ -332,6 +332,22 @@ impl Merges {
         }
     }
 
+    /// Gives the first of `keys` the whole contents `bytes` and leaves the others out: a
+    /// section GNU ld builds from scratch rather than from its inputs (`.ARM.attributes`).
+    pub fn replace(&mut self, keys: &[Key], bytes: Vec<u8>) {
+        for (n, &k) in keys.iter().enumerate() {
+            let contents = if n == 0 { bytes.clone() } else { Vec::new() };
+            self.inputs.insert(
+                k,
+                MergedInput {
+                    group: usize::MAX,
+                    kept: n == 0,
+                    contents,
+                },
+            );
+        }
+    }
+
     /// Output size of a merged input section (None: not merged).
     pub fn size(&self, key: Key) -> Option<u64> {
         self.inputs.get(&key).map(|m| m.contents.len() as u64)
@@ -356,7 +372,8 @@ impl Merges {
         if offset >= data.len() as u64 {
             return Some((key, m.contents.len() as u64));
         }
-        let group = &self.groups[m.group];
+        // Replaced sections have no group: offsets stay where they are.
+        let group = self.groups.get(m.group)?;
         let es = group.entsize;
         let offset = offset as usize;
         let start = if !group.strings {

@@ -5,8 +5,8 @@
 //! archive members and finds live sections; [`layout`] assigns addresses in memory regions and
 //! places veneers; [`relocate`] builds section contents and applies relocations; [`write`] emits
 //! the ELF image, the GNU-style map and the JSON link map. [`place`] applies a placement plan,
-//! [`ramcheck`] checks that flash-disabled code never reaches flash, and [`attributes`] that
-//! the objects agree on the floating-point ABI. [`fuzz`] holds the fuzzing entry points.
+//! [`ramcheck`] checks that flash-disabled code never reaches flash, and [`attributes`] merges
+//! the objects' build attributes as GNU ld does (refusing a floating-point ABI mismatch). [`fuzz`] holds the fuzzing entry points.
 
 pub mod args;
 pub mod attributes;
@@ -160,7 +160,6 @@ pub fn link(args: &LinkArgs) -> Result<LinkResult> {
         }
     }
     let r = resolve::resolve(loaded, &roots, args.allow_multiple_definition)?;
-    attributes::check_fp_abi(&r).map_err(|e| anyhow!(e))?;
     let moves = match &plan {
         Some(plan) => {
             let regions = layout::eval_regions(&script)?;
@@ -190,6 +189,7 @@ pub fn link(args: &LinkArgs) -> Result<LinkResult> {
         &moves,
         !args.no_merge_exidx_entries,
     )?;
+    warnings.extend(layout.attribute_warnings.iter().cloned());
     if !layout.dropped_exidx.is_empty() {
         let names: Vec<String> = layout
             .dropped_exidx

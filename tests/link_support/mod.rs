@@ -165,3 +165,19 @@ pub fn fixtures() -> Vec<Fixture> {
     out.sort_by(|a, b| a.name.cmp(&b.name));
     out
 }
+
+/// The contents of the `.ARM.attributes` section of the ELF file at `path` (None: no such
+/// section).
+pub fn arm_attributes(path: &Path) -> Option<Vec<u8>> {
+    use object::{Object as _, ObjectSection as _};
+    let data = std::fs::read(path).unwrap();
+    let file = object::File::parse(&*data).unwrap();
+    let section = file.section_by_name(".ARM.attributes")?;
+    Some(section.data().unwrap().to_vec())
+}
+
+/// A description of how the `.ARM.attributes` sections of two images differ (None: same bytes).
+pub fn arm_attributes_difference(reference: &Path, ours: &Path) -> Option<String> {
+    let (want, got) = (arm_attributes(reference), arm_attributes(ours));
+    (want != got).then(|| format!(".ARM.attributes: hotlink {got:02x?}, GNU ld {want:02x?}"))
+}
