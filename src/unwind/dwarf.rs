@@ -1,18 +1,27 @@
 //! `.debug_frame` → rows: gimli evaluates each FDE's CFI program once; every row becomes a
 //! [`Rule`]. Rules gimli can express but a few memory reads cannot (DWARF expressions, registers
 //! saved in other registers) leave their range without a row, so unwinding there stops cleanly.
+//!
+//! The FDEs of functions `--gc-sections` removed stay in `.debug_frame`, their addresses
+//! resolved to 0, where code can live (ITCM at 0 on i.MX RT): one such FDE would hand its rules
+//! to the real code there. An FDE describes one function, so one whose range holds the start of
+//! another function of the symbol table is not the code's and is left out.
 
 use gimli::{
     BaseAddresses, CfaRule, CieOrFde, DebugFrame, LittleEndian, RegisterRule, UnwindContext,
     UnwindSection,
 };
 
-use super::{Rule, END_OF_STACK, NOT_SAVED, SAVED_LR};
+use super::{Function, Rule, END_OF_STACK, NOT_SAVED, SAVED_LR};
 
 /// DWARF register numbers of the ARM core registers (AADWARF32: r0-r15 are 0-15).
 const LR: u16 = 14;
 
-pub fn rows(data: &[u8], warnings: &mut Vec<String>) -> Vec<(u32, u32, Rule)> {
+pub fn rows(
+    data: &[u8],
+    functions: &[Function],
+    warnings: &mut Vec<String>,
+) -> Vec<(u32, u32, Rule)> {
     let mut section = DebugFrame::new(data, LittleEndian);
     section.set_address_size(4);
     let bases = BaseAddresses::default();
@@ -41,6 +50,9 @@ pub fn rows(data: &[u8], warnings: &mut Vec<String>) -> Vec<(u32, u32, Rule)> {
                 continue;
             }
         };
+        if spans_functions(fde.initial_address(), fde.len(), functions) {
+            continue;
+        }
         let mut table = match fde.rows(&section, &bases, &mut context) {
             Ok(table) => table,
             Err(e) => {
@@ -78,6 +90,15 @@ pub fn rows(data: &[u8], warnings: &mut Vec<String>) -> Vec<(u32, u32, Rule)> {
     out
 }
 
+/// Whether a function of `functions` (sorted) starts strictly inside `[start, start + len)`:
+/// then the FDE is a removed function's, placed at 0.
+fn spans_functions(start: u64, len: u64, functions: &[Function]) -> bool {
+    let i = functions.partition_point(|f| u64::from(f.start) <= start);
+    functions
+        .get(i)
+        .is_some_and(|f| u64::from(f.start) < start.saturating_add(len))
+}
+
 fn rule_of<S: gimli::UnwindContextStorage<usize>>(
     row: &gimli::UnwindTableRow<usize, S>,
 ) -> Option<Rule> {
@@ -109,4 +130,34 @@ fn rule_of<S: gimli::UnwindContextStorage<usize>>(
         }
     }
     Some(rule)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// teensy's ITCM starts at 0, where the FDEs of removed functions land too: those hold the
+    /// starts of other functions; the real FDEs (one function each) do not.
+    #[test]
+    fn an_fde_over_several_functions_is_a_removed_ones() {
+        let functions = [
+            Function {
+                start: 0,
+                end: 0x20,
+            },
+            Function {
+                start: 0xA8,
+                end: 0xC0,
+            },
+            Function {
+                start: 0xC0,
+                end: 0xD4,
+            },
+        ];
+        assert!(spans_functions(0, 0xCC, &functions));
+        assert!(spans_functions(0xA8, 0x1C, &functions));
+        assert!(!spans_functions(0xC0, 0x14, &functions));
+        assert!(!spans_functions(0xA8, 0x18, &functions));
+        assert!(!spans_functions(0x100, 0x10, &functions));
+    }
 }
