@@ -4,24 +4,21 @@
 //!
 //! The FDEs of functions `--gc-sections` removed stay in `.debug_frame`, their addresses
 //! resolved to 0, where code can live (ITCM at 0 on i.MX RT): one such FDE would hand its rules
-//! to the real code there. An FDE describes one function, so one whose range holds the start of
-//! another function of the symbol table is not the code's and is left out.
+//! to the real code there. The image's own FDEs do not overlap, so an FDE whose range holds the
+//! start of another FDE lies over code that is not its own and is left out. (One FDE may cover
+//! several function symbols: libgcc's assembly has several entry points per CFI region.)
 
 use gimli::{
     BaseAddresses, CfaRule, CieOrFde, DebugFrame, LittleEndian, RegisterRule, UnwindContext,
     UnwindSection,
 };
 
-use super::{Function, Rule, END_OF_STACK, NOT_SAVED, SAVED_LR};
+use super::{Rule, END_OF_STACK, NOT_SAVED, SAVED_LR};
 
 /// DWARF register numbers of the ARM core registers (AADWARF32: r0-r15 are 0-15).
 const LR: u16 = 14;
 
-pub fn rows(
-    data: &[u8],
-    functions: &[Function],
-    warnings: &mut Vec<String>,
-) -> Vec<(u32, u32, Rule)> {
+pub fn rows(data: &[u8], warnings: &mut Vec<String>) -> Vec<(u32, u32, Rule)> {
     let mut section = DebugFrame::new(data, LittleEndian);
     section.set_address_size(4);
     let bases = BaseAddresses::default();
@@ -29,6 +26,7 @@ pub fn rows(
     let mut out = Vec::new();
     let mut skipped = 0usize;
     let mut entries = section.entries(&bases);
+    let mut fdes = Vec::new();
     loop {
         let entry = match entries.next() {
             Ok(Some(entry)) => entry,
@@ -50,7 +48,12 @@ pub fn rows(
                 continue;
             }
         };
-        if spans_functions(fde.initial_address(), fde.len(), functions) {
+        fdes.push(fde);
+    }
+    let mut starts: Vec<u64> = fdes.iter().map(|f| f.initial_address()).collect();
+    starts.sort_unstable();
+    for fde in fdes {
+        if holds_another_start(fde.initial_address(), fde.len(), &starts) {
             continue;
         }
         let mut table = match fde.rows(&section, &bases, &mut context) {
@@ -90,13 +93,12 @@ pub fn rows(
     out
 }
 
-/// Whether a function of `functions` (sorted) starts strictly inside `[start, start + len)`:
-/// then the FDE is a removed function's, placed at 0.
-fn spans_functions(start: u64, len: u64, functions: &[Function]) -> bool {
-    let i = functions.partition_point(|f| u64::from(f.start) <= start);
-    functions
+/// Whether one of `starts` (sorted FDE starts) lies strictly inside `[start, start + len)`.
+fn holds_another_start(start: u64, len: u64, starts: &[u64]) -> bool {
+    let i = starts.partition_point(|&s| s <= start);
+    starts
         .get(i)
-        .is_some_and(|f| u64::from(f.start) < start.saturating_add(len))
+        .is_some_and(|&s| s < start.saturating_add(len))
 }
 
 fn rule_of<S: gimli::UnwindContextStorage<usize>>(
@@ -137,27 +139,16 @@ mod tests {
     use super::*;
 
     /// teensy's ITCM starts at 0, where the FDEs of removed functions land too: those hold the
-    /// starts of other functions; the real FDEs (one function each) do not.
+    /// starts of the real FDEs there; the real ones (and one covering several entry points of
+    /// an assembly routine) do not.
     #[test]
-    fn an_fde_over_several_functions_is_a_removed_ones() {
-        let functions = [
-            Function {
-                start: 0,
-                end: 0x20,
-            },
-            Function {
-                start: 0xA8,
-                end: 0xC0,
-            },
-            Function {
-                start: 0xC0,
-                end: 0xD4,
-            },
-        ];
-        assert!(spans_functions(0, 0xCC, &functions));
-        assert!(spans_functions(0xA8, 0x1C, &functions));
-        assert!(!spans_functions(0xC0, 0x14, &functions));
-        assert!(!spans_functions(0xA8, 0x18, &functions));
-        assert!(!spans_functions(0x100, 0x10, &functions));
+    fn an_fde_over_another_fdes_start_is_a_removed_ones() {
+        let starts = [0, 0, 0xA8, 0xC0, 0xC0];
+        assert!(holds_another_start(0, 0xCC, &starts));
+        assert!(holds_another_start(0xA8, 0x1C, &starts));
+        assert!(!holds_another_start(0, 0x48, &starts));
+        assert!(!holds_another_start(0xC0, 0x14, &starts));
+        assert!(!holds_another_start(0xA8, 0x18, &starts));
+        assert!(!holds_another_start(0x100, 0x10, &starts));
     }
 }

@@ -176,7 +176,7 @@ impl Table {
         for &source in sources {
             let ranges = match source {
                 Source::Dwarf => match section(".debug_frame") {
-                    Some((_, data)) => dwarf::rows(data, &functions, &mut table.warnings),
+                    Some((_, data)) => dwarf::rows(data, &mut table.warnings),
                     None => continue,
                 },
                 Source::Ehabi => match exidx(&file) {
