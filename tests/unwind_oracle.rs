@@ -39,6 +39,9 @@ struct Fixture {
     /// PendSV, marked truncated, with the frames above it right. Those count as stopping
     /// correctly (the issue asks the unwinder to stop or continue correctly there).
     stops_at_context_switch: bool,
+    /// The share of samples allowed at PCs without unwind information, when unwinding from
+    /// DWARF alone.
+    uncovered: f64,
 }
 
 const fn fixture(name: &'static str, board: &'static str, poll: u64) -> Fixture {
@@ -47,6 +50,7 @@ const fn fixture(name: &'static str, board: &'static str, poll: u64) -> Fixture 
         board,
         poll,
         stops_at_context_switch: false,
+        uncovered: 0.02,
     }
 }
 
@@ -63,9 +67,14 @@ const C_FIXTURES: &[Fixture] = &[
     },
     fixture("sdk", "imxrt1062", 3691),
     fixture("teensy", "imxrt1062", 863),
-    // Not yet: newlib-exit's stacks end in crt0's `_start` (assembly without CFI, reached by a
-    // branch from the reset handler, not the ELF entry): every frame found is right, but the
-    // unwind ends "no unwind information" there instead of complete (1.55% exactly equal).
+    // A short run, mostly startup and exit code: crtbegin's `frame_dummy`, crti's `_init` and
+    // newlib's assembly `memset` carry no CFI (about 5% of its samples; the frame-pointer rows
+    // decoded from the code cover them), and its stacks end in crt0's `_start`, which the reset
+    // handler reaches by a tail branch.
+    Fixture {
+        uncovered: 0.07,
+        ..fixture("newlib-exit", "imxrt1062", 61)
+    },
 ];
 
 /// The Rust fixtures, built by cargo.
@@ -222,9 +231,8 @@ fn check(name: &str, elf: &Path, f: &Fixture, sources: &[Source], uncovered: f64
 /// Each fixture unwound from its DWARF CFI and from the frame-pointer rows decoded from its code
 /// alone (built without frame pointers, every CFA comes from SP arithmetic there).
 fn check_both(label: &str, elf: &Path, f: &Fixture) {
-    for sources in [Source::Dwarf, Source::FramePointer] {
-        check(label, elf, f, &[sources], 0.02);
-    }
+    check(label, elf, f, &[Source::Dwarf], f.uncovered);
+    check(label, elf, f, &[Source::FramePointer], 0.02);
 }
 
 /// The committed C fixtures, as built (no frame pointers).
@@ -265,13 +273,12 @@ fn build_variants(fixtures: &[&Fixture], flags: &str, dir: &Path) -> Option<Vec<
 
 /// Every C fixture rebuilt with frame pointers (`-fno-omit-frame-pointer` changes every
 /// prologue): unwound from its DWARF CFI and from the code alone (r7 frames, and SP arithmetic
-/// in the library functions built without them), DWARF and EHABI left out.
+/// in the library functions built without them), DWARF and EHABI left out. teensy's ITCM code
+/// at address 0 shares it with the FDEs of the functions `--gc-sections` removed.
 #[test]
 fn dwarf_and_frame_pointer_unwinding_match_the_exact_stacks_with_frame_pointers() {
     let dir = tempfile::tempdir().unwrap();
-    // Not yet: teensy with frame pointers (54% exact, the rest stopped as corrupt below main,
-    // which runs from ITCM: not investigated yet).
-    let fixtures: Vec<&Fixture> = C_FIXTURES.iter().filter(|f| f.name != "teensy").collect();
+    let fixtures: Vec<&Fixture> = C_FIXTURES.iter().collect();
     let Some(elfs) = build_variants(&fixtures, "-fno-omit-frame-pointer", dir.path()) else {
         return;
     };

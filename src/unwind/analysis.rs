@@ -399,6 +399,40 @@ pub fn rows<'a>(
     out
 }
 
+/// The targets outside the function at `start` of its unconditional branches (`b`, `b.w`):
+/// tail calls, which hand the function's caller on to the target. Decoded linearly, literal
+/// pools skipped.
+pub fn tail_branch_targets(start: u32, code: &[u8]) -> Vec<u32> {
+    let end = start + code.len() as u32;
+    let mut literals: FxHashSet<u32> = FxHashSet::default();
+    let mut targets = Vec::new();
+    let mut at = 0usize;
+    while at + 2 <= code.len() {
+        let pc = start + at as u32;
+        if literals.contains(&pc) {
+            at += 2;
+            continue;
+        }
+        let Some(insn) = decode(code, at, pc) else {
+            break;
+        };
+        if let Some((address, bytes)) = insn.literal {
+            literals.extend((0..bytes).step_by(2).map(|k| address.wrapping_add(k)));
+        }
+        if let Flow::Jump {
+            target: Some(t),
+            conditional: false,
+        } = insn.flow
+        {
+            if !(start..end).contains(&t) {
+                targets.push(t);
+            }
+        }
+        at += insn.len as usize;
+    }
+    targets
+}
+
 /// Appends the rows of the function at `start`; false when SP was lost somewhere in it.
 fn function_rows(start: u32, code: &[u8], out: &mut Vec<(u32, u32, Rule)>) -> bool {
     let end = start + code.len() as u32;
@@ -589,6 +623,21 @@ mod tests {
         assert_eq!(at(0x1008).cfa_offset, 16);
         assert_eq!(at(0x1008).saved[SAVED_LR], -12);
         assert_eq!(at(0x1012), Rule::ENTRY);
+    }
+
+    /// newlib-exit's reset handler: a copy loop (a backward conditional branch, a literal
+    /// load) and a tail branch to crt0's `_start`, the only target outside it.
+    #[test]
+    fn tail_branches_leave_the_function() {
+        let f = code(&[
+            0x4A02, // ldr r2, [pc, #8] → 0x100C
+            0x3801, // subs r0, #1
+            0xD1FC, // bne → 0x1000
+            0xF7FF, 0xBFF9, // b.w → 0x0FFC
+            0xE7FA, // b → 0x1002
+            0xF7FF, 0xBFF0, // the literal: would decode as a b.w out, to 0x0FF0
+        ]);
+        assert_eq!(tail_branch_targets(0x1000, &f), [0x0FFC]);
     }
 
     #[test]

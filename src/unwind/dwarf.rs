@@ -1,6 +1,12 @@
 //! `.debug_frame` → rows: gimli evaluates each FDE's CFI program once; every row becomes a
 //! [`Rule`]. Rules gimli can express but a few memory reads cannot (DWARF expressions, registers
 //! saved in other registers) leave their range without a row, so unwinding there stops cleanly.
+//!
+//! The FDEs of functions `--gc-sections` removed stay in `.debug_frame`, their addresses
+//! resolved to 0, where code can live (ITCM at 0 on i.MX RT): one such FDE would hand its rules
+//! to the real code there. The image's own FDEs do not overlap, so an FDE whose range holds the
+//! start of another FDE lies over code that is not its own and is left out. (One FDE may cover
+//! several function symbols: libgcc's assembly has several entry points per CFI region.)
 
 use gimli::{
     BaseAddresses, CfaRule, CieOrFde, DebugFrame, LittleEndian, RegisterRule, UnwindContext,
@@ -20,6 +26,7 @@ pub fn rows(data: &[u8], warnings: &mut Vec<String>) -> Vec<(u32, u32, Rule)> {
     let mut out = Vec::new();
     let mut skipped = 0usize;
     let mut entries = section.entries(&bases);
+    let mut fdes = Vec::new();
     loop {
         let entry = match entries.next() {
             Ok(Some(entry)) => entry,
@@ -41,6 +48,14 @@ pub fn rows(data: &[u8], warnings: &mut Vec<String>) -> Vec<(u32, u32, Rule)> {
                 continue;
             }
         };
+        fdes.push(fde);
+    }
+    let mut starts: Vec<u64> = fdes.iter().map(|f| f.initial_address()).collect();
+    starts.sort_unstable();
+    for fde in fdes {
+        if holds_another_start(fde.initial_address(), fde.len(), &starts) {
+            continue;
+        }
         let mut table = match fde.rows(&section, &bases, &mut context) {
             Ok(table) => table,
             Err(e) => {
@@ -78,6 +93,14 @@ pub fn rows(data: &[u8], warnings: &mut Vec<String>) -> Vec<(u32, u32, Rule)> {
     out
 }
 
+/// Whether one of `starts` (sorted FDE starts) lies strictly inside `[start, start + len)`.
+fn holds_another_start(start: u64, len: u64, starts: &[u64]) -> bool {
+    let i = starts.partition_point(|&s| s <= start);
+    starts
+        .get(i)
+        .is_some_and(|&s| s < start.saturating_add(len))
+}
+
 fn rule_of<S: gimli::UnwindContextStorage<usize>>(
     row: &gimli::UnwindTableRow<usize, S>,
 ) -> Option<Rule> {
@@ -109,4 +132,23 @@ fn rule_of<S: gimli::UnwindContextStorage<usize>>(
         }
     }
     Some(rule)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// teensy's ITCM starts at 0, where the FDEs of removed functions land too: those hold the
+    /// starts of the real FDEs there; the real ones (and one covering several entry points of
+    /// an assembly routine) do not.
+    #[test]
+    fn an_fde_over_another_fdes_start_is_a_removed_ones() {
+        let starts = [0, 0, 0xA8, 0xC0, 0xC0];
+        assert!(holds_another_start(0, 0xCC, &starts));
+        assert!(holds_another_start(0xA8, 0x1C, &starts));
+        assert!(!holds_another_start(0, 0x48, &starts));
+        assert!(!holds_another_start(0xC0, 0x14, &starts));
+        assert!(!holds_another_start(0xA8, 0x18, &starts));
+        assert!(!holds_another_start(0x100, 0x10, &starts));
+    }
 }

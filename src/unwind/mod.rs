@@ -141,10 +141,12 @@ pub struct Table {
     sources: Vec<(Source, Rows)>,
     /// Where the image's calls return to: a return address elsewhere ends the stack.
     calls: calls::CallReturns,
-    /// The function holding the ELF entry point (the reset handler): nothing calls it, so a
-    /// frame in it is the outermost, unwind information or not (startup code is often assembly
-    /// without CFI).
-    entry: Option<Function>,
+    /// The outermost functions, sorted: the one holding the ELF entry point (the reset
+    /// handler), which nothing calls, and those it reaches by tail branches, transitively (a
+    /// reset handler that ends `b _start` hands over its missing caller: crt0's `_start`). A
+    /// frame in one of them is the outermost, unwind information or not (startup code is often
+    /// assembly without CFI).
+    outermost: Vec<Function>,
     /// Problems met while reading unwind information (the affected ranges have no rows).
     pub warnings: Vec<String>,
 }
@@ -164,13 +166,11 @@ impl Table {
             file.section_by_name(name)
                 .and_then(|s| Some((s.address() as u32, s.data().ok()?)))
         };
-        let entry = (file.entry() as u32) & !1;
         let mut table = Table {
             calls: calls::CallReturns::scan(&file, &functions),
-            entry: functions
-                .iter()
-                .find(|f| (f.start..f.end).contains(&entry))
-                .copied(),
+            outermost: outermost(&functions, (file.entry() as u32) & !1, |a| {
+                code_at(&file, a)
+            }),
             ..Table::default()
         };
         for &source in sources {
@@ -211,9 +211,11 @@ impl Table {
         self.calls.classify(ra)
     }
 
-    /// Whether `pc` lies in the reset handler, the outermost frame.
+    /// Whether `pc` lies in the reset handler or a function it tail-branches to: the
+    /// outermost frame.
     pub fn is_entry_function(&self, pc: u32) -> bool {
-        self.entry.is_some_and(|f| (f.start..f.end).contains(&pc))
+        let i = self.outermost.partition_point(|f| f.start <= pc);
+        i > 0 && pc < self.outermost[i - 1].end
     }
 
     /// The rule for `pc`, from the first source that covers it.
@@ -248,6 +250,38 @@ fn functions(file: &object::File<'_>) -> Vec<Function> {
         functions.push(Function { start, end });
     }
     functions
+}
+
+/// The function holding `entry` and every function it reaches by tail branches, transitively,
+/// sorted by address. Only branches to a function's first instruction count: a branch into
+/// the middle of another symbol is not a tail call.
+fn outermost<'a>(
+    functions: &[Function],
+    entry: u32,
+    code_at: impl Fn(u32) -> Option<&'a [u8]>,
+) -> Vec<Function> {
+    let Some(&first) = functions.iter().find(|f| (f.start..f.end).contains(&entry)) else {
+        return Vec::new();
+    };
+    let mut found = vec![first];
+    let mut k = 0;
+    while let Some(&f) = found.get(k) {
+        k += 1;
+        let Some(code) = code_at(f.start) else {
+            continue;
+        };
+        let size = ((f.end - f.start) as usize).min(code.len());
+        for target in analysis::tail_branch_targets(f.start, &code[..size]) {
+            let Ok(i) = functions.binary_search_by_key(&target, |g| g.start) else {
+                continue;
+            };
+            if !found.iter().any(|g| g.start == target) {
+                found.push(functions[i]);
+            }
+        }
+    }
+    found.sort_by_key(|f| f.start);
+    found
 }
 
 /// The longest a function without a size in the symbol table is taken to be.
