@@ -114,6 +114,8 @@ pub struct Planned {
     pub cache: Option<CacheWhatIf>,
     /// Time spent in each of the planner's steps.
     pub timings: Timings,
+    /// How the startup copy into each RAM target region was priced.
+    pub copy_prices: Vec<CopyPrice>,
 }
 
 /// One problem region and the board region behind it.
@@ -140,14 +142,13 @@ fn matches_any(patterns: &[String], section: &MapInputSection) -> bool {
     })
 }
 
-/// Cycles the startup code spends copying `bytes` of code from flash to RAM: per 32-byte line, a
-/// sequential XIP read (served by the FlexSPI prefetch when it is on) and eight turns of a word
-/// loop. Startup copies are word loops (the SDK's, Teensy's, imxrt-rt's and the fixtures'): a
-/// load, a store, a pointer bump, a compare and a branch, which issue in three cycles when the
-/// load pairs with the bump and the compare with the store. Counting only the load and the store
-/// (two cycles) under-priced the copy by 15% on every fixture, ~10% of the gain on the small ones
-/// (docs/PERFORMANCE.md).
-fn startup_copy_cycles(board: &Board, bytes: u64) -> f64 {
+/// Cycles per byte the startup code is assumed to spend copying code from flash to RAM when the
+/// baseline run did not time the copy: per 32-byte line, a sequential XIP read (served by the
+/// FlexSPI prefetch when it is on) and eight turns of a three-cycle word loop (a load, a store, a
+/// pointer bump, a compare and a branch, paired). That is the cost with the caches on; startups
+/// that copy before enabling them (Teensy's, imxrt-rt's) measure ~40 times more, hence the
+/// measured rate ([`copy_prices`]).
+fn fixed_copy_cycles_per_byte(board: &Board) -> f64 {
     const CYCLES_PER_WORD: u64 = 3;
     let t = &board.timing;
     let line = if t.xip_prefetch {
@@ -155,7 +156,54 @@ fn startup_copy_cycles(board: &Board, bytes: u64) -> f64 {
     } else {
         t.xip_miss_cycles
     };
-    (bytes.div_ceil(32) * (u64::from(line) + 8 * CYCLES_PER_WORD)) as f64
+    (u64::from(line) + 8 * CYCLES_PER_WORD) as f64 / 32.0
+}
+
+/// How the startup copy of one RAM region's receiving section was priced.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CopyPrice {
+    pub region: String,
+    /// The copied output section that receives code there.
+    pub section: String,
+    pub cycles_per_byte: f64,
+    /// True when the baseline run timed the copy; false for the fixed figure.
+    pub measured: bool,
+}
+
+/// Per target region, the boot-time cycles per byte of code placed there: nothing for flash
+/// (run in place), the baseline run's measured copy rate for a RAM region whose receiving
+/// section it saw copied, else the fixed figure. Charging it to every RAM placement, the
+/// current one included, prices both directions: code leaving a copied section saves its copy,
+/// code entering one pays it.
+fn copy_prices(
+    board: &Board,
+    targets: &[TargetRegion],
+    copies: &copy::Receiving,
+    measured: &[(String, f64)],
+) -> Vec<Option<CopyPrice>> {
+    targets
+        .iter()
+        .map(|t| {
+            if t.kind == solver::RegionKind::Xip {
+                return None;
+            }
+            let region = &board.regions[t.board_index];
+            let section = copies
+                .in_region(region)
+                .find(|s| s.copied())
+                .map_or_else(String::new, |s| s.name.clone());
+            let rate = measured
+                .iter()
+                .find(|(name, _)| !section.is_empty() && *name == section)
+                .map(|(_, rate)| *rate);
+            Some(CopyPrice {
+                region: region.name.clone(),
+                section,
+                cycles_per_byte: rate.unwrap_or_else(|| fixed_copy_cycles_per_byte(board)),
+                measured: rate.is_some(),
+            })
+        })
+        .collect()
 }
 
 /// The kinds of code memory the stall model must price by a what-if run: every target region's
@@ -203,9 +251,18 @@ pub fn plan(inputs: &PlanInputs<'_>, options: &PlanOptions) -> Result<Planned> {
         )
     })?;
     warnings.extend(estimate.clone());
-    let pinned = timings.time(Step::StartupRun, || {
+    let (pinned, copy_rates) = timings.time(Step::StartupRun, || {
         startup_run::startup_pins(inputs, &items, &copies, &mut warnings)
     });
+    let copy_prices = copy_prices(inputs.board, &targets, &copies, &copy_rates);
+    for p in copy_prices.iter().flatten().filter(|p| !p.measured) {
+        warnings.push(format!(
+            "the baseline run did not time the startup copy into {} ({}): moved code is priced at a fixed {:.1} cycles/byte (a word loop with the caches on)",
+            p.region,
+            if p.section.is_empty() { "no copied section" } else { p.section.as_str() },
+            p.cycles_per_byte
+        ));
+    }
     let mut problem = timings.time(Step::Model, || -> Result<_> {
         let mut problem = model(
             inputs,
@@ -214,6 +271,7 @@ pub fn plan(inputs: &PlanInputs<'_>, options: &PlanOptions) -> Result<Planned> {
             &targets,
             &items,
             &stalls,
+            &copy_prices,
             &pinned,
             &mut warnings,
         )?;
@@ -270,6 +328,7 @@ pub fn plan(inputs: &PlanInputs<'_>, options: &PlanOptions) -> Result<Planned> {
         warnings,
         cache,
         timings,
+        copy_prices: copy_prices.into_iter().flatten().collect(),
     })
 }
 
@@ -690,6 +749,7 @@ fn model(
     targets: &[TargetRegion],
     items: &Items<'_>,
     stalls: &StallModel,
+    copy_prices: &[Option<CopyPrice>],
     pinned: &std::collections::BTreeMap<usize, String>,
     warnings: &mut Vec<String>,
 ) -> Result<solver::Problem> {
@@ -722,18 +782,15 @@ fn model(
                 (c, (c * ratio(RegionKind::Ocram)).clamp(c, xip), xip)
             }
         };
-        // Code moved out of flash is copied there once by the startup code.
-        let copy = if targets[home].kind == solver::RegionKind::Xip {
-            startup_copy_cycles(board, s.size)
-        } else {
-            0.0
-        };
+        // Code in RAM is copied there once by the startup code.
         let cost = targets
             .iter()
-            .map(|t| {
-                Some(match t.kind {
-                    solver::RegionKind::Itcm | solver::RegionKind::Dtcm => tcm + copy,
-                    solver::RegionKind::Ocram => ocram + copy,
+            .zip(copy_prices)
+            .map(|(t, price)| {
+                let copy = price.as_ref().map_or(0.0, |p| p.cycles_per_byte * s.size as f64);
+                Some(copy + match t.kind {
+                    solver::RegionKind::Itcm | solver::RegionKind::Dtcm => tcm,
+                    solver::RegionKind::Ocram => ocram,
                     solver::RegionKind::Xip => xip,
                 })
             })
@@ -984,6 +1041,20 @@ pub fn summary(planned: &Planned) -> String {
             r.used,
             r.veneer_bytes,
             100.0 * (r.used + r.veneer_bytes) as f64 / r.budget.max(1) as f64
+        );
+    }
+    for c in &planned.copy_prices {
+        let _ = writeln!(
+            out,
+            "  startup copy into {} ({}): {:.1} cycles/byte, {}",
+            c.region,
+            if c.section.is_empty() { "-" } else { c.section.as_str() },
+            c.cycles_per_byte,
+            if c.measured {
+                "measured on the baseline run"
+            } else {
+                "fixed figure (not measured)"
+            }
         );
     }
     let mut moved: Vec<&crate::plan::Placement> = plan.placements.iter().collect();
