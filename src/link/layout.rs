@@ -1673,8 +1673,14 @@ impl PassState<'_> {
         } else if let Some(e) = os.and_then(|o| o.lma.as_ref()) {
             e.eval(&*self)?
         } else if let Some(lr) = lma_region {
-            // GNU ld does not align the load address to the section's alignment.
-            self.layout.regions[lr].current
+            // GNU ld does not align the load address to the section's input alignment, only to
+            // the statement's own `ALIGN(n)` (imxrt-rt's `.text : ALIGN(4) {…} AT> FLASH`, whose
+            // load address follows code appended to `.xip` at a 2-byte boundary).
+            let current = self.layout.regions[lr].current;
+            match sec_align_expr {
+                Some(a) => align_up(current, a),
+                None => current,
+            }
         } else if explicit_addr.is_some() {
             vma
         } else if let Some(&(delta, from)) = region.and_then(|reg| self.region_delta.get(&reg)) {

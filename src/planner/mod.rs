@@ -166,21 +166,33 @@ pub struct CopyPrice {
     /// The copied output section that receives code there.
     pub section: String,
     pub cycles_per_byte: f64,
-    /// True when the baseline run timed the copy; false for the fixed figure.
-    pub measured: bool,
+    pub source: PriceSource,
+}
+
+/// Where a copy price comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PriceSource {
+    /// The baseline run timed this section's copy.
+    Measured,
+    /// The run timed no copy into this section (empty, or not loaded) but did time the copy of
+    /// this other one: the same startup code, with the caches in the same state.
+    Borrowed(String),
+    /// The run timed no copy at all: [`fixed_copy_cycles_per_byte`].
+    Fixed,
 }
 
 /// Per target region, the boot-time cycles per byte of code placed there: nothing for flash
 /// (run in place), the baseline run's measured copy rate for a RAM region whose receiving
-/// section it saw copied, else the fixed figure. Charging it to every RAM placement, the
-/// current one included, prices both directions: code leaving a copied section saves its copy,
-/// code entering one pays it.
+/// section it saw copied, else the slowest rate it measured for another section, else the fixed
+/// figure. Charging it to every RAM placement, the current one included, prices both
+/// directions: code leaving a copied section saves its copy, code entering one pays it.
 fn copy_prices(
     board: &Board,
     targets: &[TargetRegion],
     copies: &copy::Receiving,
     measured: &[(String, f64)],
 ) -> Vec<Option<CopyPrice>> {
+    let slowest = measured.iter().max_by(|a, b| a.1.total_cmp(&b.1));
     targets
         .iter()
         .map(|t| {
@@ -192,18 +204,33 @@ fn copy_prices(
                 .in_region(region)
                 .find(|s| s.copied())
                 .map_or_else(String::new, |s| s.name.clone());
-            let rate = measured
-                .iter()
-                .find(|(name, _)| !section.is_empty() && *name == section)
-                .map(|(_, rate)| *rate);
+            let own = measured.iter().find(|(name, _)| *name == section);
+            let (cycles_per_byte, source) = match (own, slowest) {
+                (Some((_, rate)), _) => (*rate, PriceSource::Measured),
+                (None, Some((other, rate))) => (*rate, PriceSource::Borrowed(other.clone())),
+                (None, None) => (fixed_copy_cycles_per_byte(board), PriceSource::Fixed),
+            };
             Some(CopyPrice {
                 region: region.name.clone(),
                 section,
-                cycles_per_byte: rate.unwrap_or_else(|| fixed_copy_cycles_per_byte(board)),
-                measured: rate.is_some(),
+                cycles_per_byte,
+                source,
             })
         })
         .collect()
+}
+
+impl CopyPrice {
+    /// How it was priced, for `plan`'s output.
+    fn describe(&self) -> String {
+        match &self.source {
+            PriceSource::Measured => "measured on the baseline run".into(),
+            PriceSource::Borrowed(other) => {
+                format!("not timed: the rate measured for {other}'s copy")
+            }
+            PriceSource::Fixed => "fixed figure (the run timed no copy)".into(),
+        }
+    }
 }
 
 /// The kinds of code memory the stall model must price by a what-if run: every target region's
@@ -255,13 +282,13 @@ pub fn plan(inputs: &PlanInputs<'_>, options: &PlanOptions) -> Result<Planned> {
         startup_run::startup_pins(inputs, &items, &copies, &mut warnings)
     });
     let copy_prices = copy_prices(inputs.board, &targets, &copies, &copy_rates);
-    for p in copy_prices.iter().flatten().filter(|p| !p.measured) {
-        warnings.push(format!(
-            "the baseline run did not time the startup copy into {} ({}): moved code is priced at a fixed {:.1} cycles/byte (a word loop with the caches on)",
-            p.region,
-            if p.section.is_empty() { "no copied section" } else { p.section.as_str() },
-            p.cycles_per_byte
-        ));
+    for p in copy_prices.iter().flatten() {
+        if p.source == PriceSource::Fixed {
+            warnings.push(format!(
+                "the baseline run timed no startup copy: code moved into {} is priced at a fixed {:.1} cycles/byte (a word loop with the caches on)",
+                p.region, p.cycles_per_byte
+            ));
+        }
     }
     let mut problem = timings.time(Step::Model, || -> Result<_> {
         let mut problem = model(
@@ -787,12 +814,16 @@ fn model(
             .iter()
             .zip(copy_prices)
             .map(|(t, price)| {
-                let copy = price.as_ref().map_or(0.0, |p| p.cycles_per_byte * s.size as f64);
-                Some(copy + match t.kind {
-                    solver::RegionKind::Itcm | solver::RegionKind::Dtcm => tcm,
-                    solver::RegionKind::Ocram => ocram,
-                    solver::RegionKind::Xip => xip,
-                })
+                let copy = price
+                    .as_ref()
+                    .map_or(0.0, |p| p.cycles_per_byte * s.size as f64);
+                Some(
+                    copy + match t.kind {
+                        solver::RegionKind::Itcm | solver::RegionKind::Dtcm => tcm,
+                        solver::RegionKind::Ocram => ocram,
+                        solver::RegionKind::Xip => xip,
+                    },
+                )
             })
             .collect();
         let is_root = s.section.starts_with(".ramfunc") || matches_any(&options.ram_only, s);
@@ -1048,13 +1079,13 @@ pub fn summary(planned: &Planned) -> String {
             out,
             "  startup copy into {} ({}): {:.1} cycles/byte, {}",
             c.region,
-            if c.section.is_empty() { "-" } else { c.section.as_str() },
-            c.cycles_per_byte,
-            if c.measured {
-                "measured on the baseline run"
+            if c.section.is_empty() {
+                "-"
             } else {
-                "fixed figure (not measured)"
-            }
+                c.section.as_str()
+            },
+            c.cycles_per_byte,
+            c.describe()
         );
     }
     let mut moved: Vec<&crate::plan::Placement> = plan.placements.iter().collect();

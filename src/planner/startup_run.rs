@@ -161,8 +161,7 @@ pub fn trace(board: &Board, elf: &[u8], path: &str, watched: &[Watched]) -> Resu
     let timing = |i: usize, state: &RunState, written: &[Option<(u64, u64)>]| {
         let w = &watched[i];
         let patience = COPY_INSTRUCTIONS_PER_BYTE * u64::from(w.end - w.start) + AFTER_SETUP;
-        w.expected.is_some()
-            && written[i].is_some_and(|(n, _)| state.instructions <= n + patience)
+        w.expected.is_some() && written[i].is_some_and(|(n, _)| state.instructions <= n + patience)
     };
     let done = |written: &[Option<(u64, u64)>], complete: &[Option<u64>], state: &RunState| {
         watched.iter().enumerate().all(|(i, w)| {
