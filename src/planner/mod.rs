@@ -149,6 +149,12 @@ fn matches_any(patterns: &[String], section: &MapInputSection) -> bool {
 /// that copy before enabling them (Teensy's, imxrt-rt's) measure ~40 times more, hence the
 /// measured rate ([`copy_prices`]).
 fn fixed_copy_cycles_per_byte(board: &Board) -> f64 {
+    fixed_copy_cycles_per_line(board) as f64 / 32.0
+}
+
+/// The fixed figure per 32-byte line; a section is charged whole lines (as the fixtures'
+/// predictions were tuned: docs/PERFORMANCE.md).
+fn fixed_copy_cycles_per_line(board: &Board) -> u64 {
     const CYCLES_PER_WORD: u64 = 3;
     let t = &board.timing;
     let line = if t.xip_prefetch {
@@ -156,7 +162,7 @@ fn fixed_copy_cycles_per_byte(board: &Board) -> f64 {
     } else {
         t.xip_miss_cycles
     };
-    (u64::from(line) + 8 * CYCLES_PER_WORD) as f64 / 32.0
+    u64::from(line) + 8 * CYCLES_PER_WORD
 }
 
 /// How the startup copy of one RAM region's receiving section was priced.
@@ -221,6 +227,14 @@ fn copy_prices(
 }
 
 impl CopyPrice {
+    /// Boot cycles to copy `bytes` of code: the measured rate, or the fixed figure per whole line.
+    fn cycles(&self, board: &Board, bytes: u64) -> f64 {
+        match self.source {
+            PriceSource::Fixed => (bytes.div_ceil(32) * fixed_copy_cycles_per_line(board)) as f64,
+            _ => self.cycles_per_byte * bytes as f64,
+        }
+    }
+
     /// How it was priced, for `plan`'s output.
     fn describe(&self) -> String {
         match &self.source {
@@ -814,9 +828,7 @@ fn model(
             .iter()
             .zip(copy_prices)
             .map(|(t, price)| {
-                let copy = price
-                    .as_ref()
-                    .map_or(0.0, |p| p.cycles_per_byte * s.size as f64);
+                let copy = price.as_ref().map_or(0.0, |p| p.cycles(board, s.size));
                 Some(
                     copy + match t.kind {
                         solver::RegionKind::Itcm | solver::RegionKind::Dtcm => tcm,
@@ -1143,4 +1155,66 @@ pub fn summary(planned: &Planned) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Flash costs no copy; a RAM region takes its receiving section's measured rate, else the
+    /// slowest rate the run measured, else the fixed figure.
+    #[test]
+    fn copy_prices_prefer_the_sections_own_measurement() {
+        let board = Board::builtin("imxrt1062").unwrap();
+        let index = |kind| board.regions.iter().position(|r| r.kind == kind).unwrap();
+        let (itcm, ocram, xip) = (
+            index(RegionKind::Itcm),
+            index(RegionKind::Ocram),
+            index(RegionKind::Xip),
+        );
+        let targets = [
+            TargetRegion {
+                board_index: itcm,
+                kind: solver::RegionKind::Itcm,
+            },
+            TargetRegion {
+                board_index: ocram,
+                kind: solver::RegionKind::Ocram,
+            },
+            TargetRegion {
+                board_index: xip,
+                kind: solver::RegionKind::Xip,
+            },
+        ];
+        let section = |name: &str, address: u64| copy::Section {
+            name: name.into(),
+            address,
+            size: 0x100,
+            symbols: vec![(format!("__s{name}"), true)],
+        };
+        let copies = copy::Receiving {
+            sections: vec![
+                section("itcm", board.regions[itcm].base.0),
+                section("ocram", board.regions[ocram].base.0),
+            ],
+        };
+        let measured = vec![("itcm".to_string(), 120.0), ("other".to_string(), 30.0)];
+        let prices = copy_prices(&board, &targets, &copies, &measured);
+        let itcm_price = prices[0].as_ref().unwrap();
+        assert_eq!(
+            (itcm_price.cycles_per_byte, &itcm_price.source),
+            (120.0, &PriceSource::Measured)
+        );
+        let ocram_price = prices[1].as_ref().unwrap();
+        assert_eq!(
+            (ocram_price.cycles_per_byte, &ocram_price.source),
+            (120.0, &PriceSource::Borrowed("itcm".into()))
+        );
+        assert!(prices[2].is_none(), "code in flash is not copied");
+        let fixed = copy_prices(&board, &targets, &copies, &[]);
+        let p = fixed[0].as_ref().unwrap();
+        assert_eq!(p.source, PriceSource::Fixed);
+        assert!((p.cycles_per_byte - fixed_copy_cycles_per_byte(&board)).abs() < 1e-9);
+        assert!(p.cycles_per_byte < 5.0, "{p:?}");
+    }
 }

@@ -196,11 +196,12 @@ pub fn trace(board: &Board, elf: &[u8], path: &str, watched: &[Watched]) -> Resu
                     copy_start[i] = Some(chunk_start);
                 }
             }
-            if written[i].is_some() && complete[i].is_none() && timing(i, &state.borrow(), &written)
+            if written[i].is_some()
+                && complete[i].is_none()
+                && timing(i, &state.borrow(), &written)
+                && snapshot(&m, w).as_ref() == w.expected.as_ref()
             {
-                if snapshot(&m, w).as_ref() == w.expected.as_ref() {
-                    complete[i] = Some(now.1);
-                }
+                complete[i] = Some(now.1);
             }
         }
         if matches!(stop, StopReason::Exit { .. }) {
