@@ -114,6 +114,8 @@ pub struct Planned {
     pub cache: Option<CacheWhatIf>,
     /// Time spent in each of the planner's steps.
     pub timings: Timings,
+    /// How the startup copy into each RAM target region was priced.
+    pub copy_prices: Vec<CopyPrice>,
 }
 
 /// One problem region and the board region behind it.
@@ -140,14 +142,19 @@ fn matches_any(patterns: &[String], section: &MapInputSection) -> bool {
     })
 }
 
-/// Cycles the startup code spends copying `bytes` of code from flash to RAM: per 32-byte line, a
-/// sequential XIP read (served by the FlexSPI prefetch when it is on) and eight turns of a word
-/// loop. Startup copies are word loops (the SDK's, Teensy's, imxrt-rt's and the fixtures'): a
-/// load, a store, a pointer bump, a compare and a branch, which issue in three cycles when the
-/// load pairs with the bump and the compare with the store. Counting only the load and the store
-/// (two cycles) under-priced the copy by 15% on every fixture, ~10% of the gain on the small ones
-/// (docs/PERFORMANCE.md).
-fn startup_copy_cycles(board: &Board, bytes: u64) -> f64 {
+/// Cycles per byte the startup code is assumed to spend copying code from flash to RAM when the
+/// baseline run did not time the copy: per 32-byte line, a sequential XIP read (served by the
+/// FlexSPI prefetch when it is on) and eight turns of a three-cycle word loop (a load, a store, a
+/// pointer bump, a compare and a branch, paired). That is the cost with the caches on; startups
+/// that copy before enabling them (Teensy's, imxrt-rt's) measure ~40 times more, hence the
+/// measured rate ([`copy_prices`]).
+fn fixed_copy_cycles_per_byte(board: &Board) -> f64 {
+    fixed_copy_cycles_per_line(board) as f64 / 32.0
+}
+
+/// The fixed figure per 32-byte line; a section is charged whole lines (as the fixtures'
+/// predictions were tuned: docs/PERFORMANCE.md).
+fn fixed_copy_cycles_per_line(board: &Board) -> u64 {
     const CYCLES_PER_WORD: u64 = 3;
     let t = &board.timing;
     let line = if t.xip_prefetch {
@@ -155,7 +162,89 @@ fn startup_copy_cycles(board: &Board, bytes: u64) -> f64 {
     } else {
         t.xip_miss_cycles
     };
-    (bytes.div_ceil(32) * (u64::from(line) + 8 * CYCLES_PER_WORD)) as f64
+    u64::from(line) + 8 * CYCLES_PER_WORD
+}
+
+/// How the startup copy of one RAM region's receiving section was priced.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CopyPrice {
+    pub region: String,
+    /// The copied output section that receives code there.
+    pub section: String,
+    pub cycles_per_byte: f64,
+    pub source: PriceSource,
+}
+
+/// Where a copy price comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PriceSource {
+    /// The baseline run timed this section's copy.
+    Measured,
+    /// The run timed no copy into this section (empty, or not loaded) but did time the copy of
+    /// this other one: the same startup code, with the caches in the same state.
+    Borrowed(String),
+    /// The run timed no copy at all: [`fixed_copy_cycles_per_byte`].
+    Fixed,
+}
+
+/// Per target region, the boot-time cycles per byte of code placed there: nothing for flash
+/// (run in place), the baseline run's measured copy rate for a RAM region whose receiving
+/// section it saw copied, else the slowest rate it measured for another section, else the fixed
+/// figure. Charging it to every RAM placement, the current one included, prices both
+/// directions: code leaving a copied section saves its copy, code entering one pays it.
+fn copy_prices(
+    board: &Board,
+    targets: &[TargetRegion],
+    copies: &copy::Receiving,
+    measured: &[(String, f64)],
+) -> Vec<Option<CopyPrice>> {
+    let slowest = measured.iter().max_by(|a, b| a.1.total_cmp(&b.1));
+    targets
+        .iter()
+        .map(|t| {
+            if t.kind == solver::RegionKind::Xip {
+                return None;
+            }
+            let region = &board.regions[t.board_index];
+            let section = copies
+                .in_region(region)
+                .find(|s| s.copied())
+                .map_or_else(String::new, |s| s.name.clone());
+            let own = measured.iter().find(|(name, _)| *name == section);
+            let (cycles_per_byte, source) = match (own, slowest) {
+                (Some((_, rate)), _) => (*rate, PriceSource::Measured),
+                (None, Some((other, rate))) => (*rate, PriceSource::Borrowed(other.clone())),
+                (None, None) => (fixed_copy_cycles_per_byte(board), PriceSource::Fixed),
+            };
+            Some(CopyPrice {
+                region: region.name.clone(),
+                section,
+                cycles_per_byte,
+                source,
+            })
+        })
+        .collect()
+}
+
+impl CopyPrice {
+    /// Boot cycles to copy `bytes` of code: the measured rate, or the fixed figure per whole line.
+    fn cycles(&self, board: &Board, bytes: u64) -> f64 {
+        match self.source {
+            PriceSource::Fixed => (bytes.div_ceil(32) * fixed_copy_cycles_per_line(board)) as f64,
+            _ => self.cycles_per_byte * bytes as f64,
+        }
+    }
+
+    /// How it was priced, for `plan`'s output.
+    fn describe(&self) -> String {
+        match &self.source {
+            PriceSource::Measured => "measured on the baseline run".into(),
+            PriceSource::Borrowed(other) => {
+                format!("not timed: the rate measured for {other}'s copy")
+            }
+            PriceSource::Fixed => "fixed figure (the run timed no copy)".into(),
+        }
+    }
 }
 
 /// The kinds of code memory the stall model must price by a what-if run: every target region's
@@ -203,9 +292,18 @@ pub fn plan(inputs: &PlanInputs<'_>, options: &PlanOptions) -> Result<Planned> {
         )
     })?;
     warnings.extend(estimate.clone());
-    let pinned = timings.time(Step::StartupRun, || {
+    let (pinned, copy_rates) = timings.time(Step::StartupRun, || {
         startup_run::startup_pins(inputs, &items, &copies, &mut warnings)
     });
+    let copy_prices = copy_prices(inputs.board, &targets, &copies, &copy_rates);
+    for p in copy_prices.iter().flatten() {
+        if p.source == PriceSource::Fixed {
+            warnings.push(format!(
+                "the baseline run timed no startup copy: code moved into {} is priced at a fixed {:.1} cycles/byte (a word loop with the caches on)",
+                p.region, p.cycles_per_byte
+            ));
+        }
+    }
     let mut problem = timings.time(Step::Model, || -> Result<_> {
         let mut problem = model(
             inputs,
@@ -214,6 +312,7 @@ pub fn plan(inputs: &PlanInputs<'_>, options: &PlanOptions) -> Result<Planned> {
             &targets,
             &items,
             &stalls,
+            &copy_prices,
             &pinned,
             &mut warnings,
         )?;
@@ -270,6 +369,7 @@ pub fn plan(inputs: &PlanInputs<'_>, options: &PlanOptions) -> Result<Planned> {
         warnings,
         cache,
         timings,
+        copy_prices: copy_prices.into_iter().flatten().collect(),
     })
 }
 
@@ -690,6 +790,7 @@ fn model(
     targets: &[TargetRegion],
     items: &Items<'_>,
     stalls: &StallModel,
+    copy_prices: &[Option<CopyPrice>],
     pinned: &std::collections::BTreeMap<usize, String>,
     warnings: &mut Vec<String>,
 ) -> Result<solver::Problem> {
@@ -722,20 +823,19 @@ fn model(
                 (c, (c * ratio(RegionKind::Ocram)).clamp(c, xip), xip)
             }
         };
-        // Code moved out of flash is copied there once by the startup code.
-        let copy = if targets[home].kind == solver::RegionKind::Xip {
-            startup_copy_cycles(board, s.size)
-        } else {
-            0.0
-        };
+        // Code in RAM is copied there once by the startup code.
         let cost = targets
             .iter()
-            .map(|t| {
-                Some(match t.kind {
-                    solver::RegionKind::Itcm | solver::RegionKind::Dtcm => tcm + copy,
-                    solver::RegionKind::Ocram => ocram + copy,
-                    solver::RegionKind::Xip => xip,
-                })
+            .zip(copy_prices)
+            .map(|(t, price)| {
+                let copy = price.as_ref().map_or(0.0, |p| p.cycles(board, s.size));
+                Some(
+                    copy + match t.kind {
+                        solver::RegionKind::Itcm | solver::RegionKind::Dtcm => tcm,
+                        solver::RegionKind::Ocram => ocram,
+                        solver::RegionKind::Xip => xip,
+                    },
+                )
             })
             .collect();
         let is_root = s.section.starts_with(".ramfunc") || matches_any(&options.ram_only, s);
@@ -986,6 +1086,20 @@ pub fn summary(planned: &Planned) -> String {
             100.0 * (r.used + r.veneer_bytes) as f64 / r.budget.max(1) as f64
         );
     }
+    for c in &planned.copy_prices {
+        let _ = writeln!(
+            out,
+            "  startup copy into {} ({}): {:.1} cycles/byte, {}",
+            c.region,
+            if c.section.is_empty() {
+                "-"
+            } else {
+                c.section.as_str()
+            },
+            c.cycles_per_byte,
+            c.describe()
+        );
+    }
     let mut moved: Vec<&crate::plan::Placement> = plan.placements.iter().collect();
     moved.sort_by(|a, b| b.cycles_saved.total_cmp(&a.cycles_saved));
     let _ = writeln!(out, "\n  {} sections move:", moved.len());
@@ -1041,4 +1155,66 @@ pub fn summary(planned: &Planned) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Flash costs no copy; a RAM region takes its receiving section's measured rate, else the
+    /// slowest rate the run measured, else the fixed figure.
+    #[test]
+    fn copy_prices_prefer_the_sections_own_measurement() {
+        let board = Board::builtin("imxrt1062").unwrap();
+        let index = |kind| board.regions.iter().position(|r| r.kind == kind).unwrap();
+        let (itcm, ocram, xip) = (
+            index(RegionKind::Itcm),
+            index(RegionKind::Ocram),
+            index(RegionKind::Xip),
+        );
+        let targets = [
+            TargetRegion {
+                board_index: itcm,
+                kind: solver::RegionKind::Itcm,
+            },
+            TargetRegion {
+                board_index: ocram,
+                kind: solver::RegionKind::Ocram,
+            },
+            TargetRegion {
+                board_index: xip,
+                kind: solver::RegionKind::Xip,
+            },
+        ];
+        let section = |name: &str, address: u64| copy::Section {
+            name: name.into(),
+            address,
+            size: 0x100,
+            symbols: vec![(format!("__s{name}"), true)],
+        };
+        let copies = copy::Receiving {
+            sections: vec![
+                section("itcm", board.regions[itcm].base.0),
+                section("ocram", board.regions[ocram].base.0),
+            ],
+        };
+        let measured = vec![("itcm".to_string(), 120.0), ("other".to_string(), 30.0)];
+        let prices = copy_prices(&board, &targets, &copies, &measured);
+        let itcm_price = prices[0].as_ref().unwrap();
+        assert_eq!(
+            (itcm_price.cycles_per_byte, &itcm_price.source),
+            (120.0, &PriceSource::Measured)
+        );
+        let ocram_price = prices[1].as_ref().unwrap();
+        assert_eq!(
+            (ocram_price.cycles_per_byte, &ocram_price.source),
+            (120.0, &PriceSource::Borrowed("itcm".into()))
+        );
+        assert!(prices[2].is_none(), "code in flash is not copied");
+        let fixed = copy_prices(&board, &targets, &copies, &[]);
+        let p = fixed[0].as_ref().unwrap();
+        assert_eq!(p.source, PriceSource::Fixed);
+        assert!((p.cycles_per_byte - fixed_copy_cycles_per_byte(&board)).abs() < 1e-9);
+        assert!(p.cycles_per_byte < 5.0, "{p:?}");
+    }
 }

@@ -36,6 +36,9 @@ pub struct Watched {
     pub end: u32,
     /// Addresses of the instructions that load one of its bounds (the copy's set-up).
     pub markers: Vec<u32>,
+    /// What the range holds once copied (the image's bytes at its run addresses), when known:
+    /// the run then also times the copy.
+    pub expected: Option<Vec<u8>>,
 }
 
 /// When the startup copied one section.
@@ -54,6 +57,9 @@ pub struct StartupRun {
     pub copies: Vec<CopyPoint>,
     /// Sections the run did not see copied within the limit (or before the program exited).
     pub not_copied: Vec<String>,
+    /// Per section whose copy the run saw complete: the copy's cycles per byte, from the chunk
+    /// that first wrote its range to the one after which it held the image's bytes.
+    pub copy_rates: Vec<(String, f64)>,
     /// Instruction address → (instruction count, cycle) of its first execution.
     first_run: FxHashMap<u32, (u64, u64)>,
 }
@@ -74,6 +80,10 @@ const CHUNK: u64 = 32;
 /// How long to wait for the copies: startup code that has not copied after this many
 /// instructions is not going to (it is in `main`'s loop by then).
 const STARTUP_LIMIT: u64 = 2_000_000;
+
+/// How many instructions per byte a copy may take before the run stops waiting for it to
+/// complete (a byte loop takes about five): past that the section gets no measured rate.
+const COPY_INSTRUCTIONS_PER_BYTE: u64 = 16;
 
 /// How long after a section's copy set-up its range must change, or the set-up counts as the
 /// copy point (the section is empty, or what was copied equals what was there).
@@ -141,16 +151,28 @@ pub fn trace(board: &Board, elf: &[u8], path: &str, watched: &[Watched]) -> Resu
         state: state.clone(),
     })));
     let mut written: Vec<Option<(u64, u64)>> = vec![None; watched.len()];
+    // Per section, the cycle at the start of the chunk that first wrote it, and the cycle at the
+    // end of the chunk after which it held its expected bytes: the copy's time, chunk-rounded up.
+    let mut copy_start: Vec<Option<u64>> = vec![None; watched.len()];
+    let mut complete: Vec<Option<u64>> = vec![None; watched.len()];
     // A section is settled when its range changed, or, when it never changes (empty, or a copy
     // of bytes equal to what was there), some time after the copy's set-up loaded its bounds.
-    let done = |written: &[Option<(u64, u64)>], state: &RunState| {
+    // A written one with known contents is timed: the run waits for the copy to complete.
+    let timing = |i: usize, state: &RunState, written: &[Option<(u64, u64)>]| {
+        let w = &watched[i];
+        let patience = COPY_INSTRUCTIONS_PER_BYTE * u64::from(w.end - w.start) + AFTER_SETUP;
+        w.expected.is_some() && written[i].is_some_and(|(n, _)| state.instructions <= n + patience)
+    };
+    let done = |written: &[Option<(u64, u64)>], complete: &[Option<u64>], state: &RunState| {
         watched.iter().enumerate().all(|(i, w)| {
-            written[i].is_some()
+            let settled = written[i].is_some()
                 || state.marker_hit[i]
-                    .is_some_and(|(n, _)| w.start == w.end || state.instructions > n + AFTER_SETUP)
+                    .is_some_and(|(n, _)| w.start == w.end || state.instructions > n + AFTER_SETUP);
+            settled && (complete[i].is_some() || !timing(i, state, written))
         })
     };
-    while !done(&written, &state.borrow()) && m.instructions < STARTUP_LIMIT {
+    while !done(&written, &complete, &state.borrow()) && m.instructions < STARTUP_LIMIT {
+        let chunk_start = state.borrow().cycles;
         let limit = Limits {
             max_instructions: m.instructions + CHUNK,
             max_cycles: u64::MAX,
@@ -171,7 +193,15 @@ pub fn trace(board: &Board, elf: &[u8], path: &str, watched: &[Watched]) -> Resu
                 let changed = snapshot(&m, w).is_some_and(|now| Some(&now) != initial[i].as_ref());
                 if changed {
                     written[i] = Some(now);
+                    copy_start[i] = Some(chunk_start);
                 }
+            }
+            if written[i].is_some()
+                && complete[i].is_none()
+                && timing(i, &state.borrow(), &written)
+                && snapshot(&m, w).as_ref() == w.expected.as_ref()
+            {
+                complete[i] = Some(now.1);
             }
         }
         if matches!(stop, StopReason::Exit { .. }) {
@@ -187,6 +217,12 @@ pub fn trace(board: &Board, elf: &[u8], path: &str, watched: &[Watched]) -> Resu
         ..StartupRun::default()
     };
     for (i, w) in watched.iter().enumerate() {
+        if let (Some(from), Some(to)) = (copy_start[i], complete[i]) {
+            run.copy_rates.push((
+                w.name.clone(),
+                (to - from) as f64 / f64::from(w.end - w.start),
+            ));
+        }
         let point = written[i].or(state.marker_hit[i]);
         match point {
             Some((instruction, cycle)) => run.copies.push(CopyPoint {
@@ -203,13 +239,15 @@ pub fn trace(board: &Board, elf: &[u8], path: &str, watched: &[Watched]) -> Resu
 
 /// The startup-safe set: the static rules of [`safety`] united with what the run saw execute
 /// before each receiving section's copy. Each pinned item gets its reason; when both halves
-/// pin it, the static reason comes first and the run's follows.
+/// pin it, the static reason comes first and the run's follows. Also returns the copy rates the
+/// run measured ([`StartupRun::copy_rates`]): what moving code into or out of a copied section
+/// costs or saves at boot.
 pub(super) fn startup_pins(
     inputs: &PlanInputs<'_>,
     items: &Items<'_>,
     copies: &Receiving,
     warnings: &mut Vec<String>,
-) -> BTreeMap<usize, String> {
+) -> (BTreeMap<usize, String>, Vec<(String, f64)>) {
     let file = object::File::parse(inputs.elf).ok();
     let entry_address = inputs
         .map
@@ -247,9 +285,17 @@ pub(super) fn startup_pins(
         runs_copied: &runs_copied,
         bytes: &bytes,
     });
-    let watched = watched_sections(items, copies, &bytes);
+    // The image's bytes at a copied section's run addresses: what its range holds once copied.
+    let expected = |address: u64, size: u64| -> Option<Vec<u8>> {
+        let section = file
+            .as_ref()?
+            .sections()
+            .find(|x| x.address() == address && x.size() == size)?;
+        section.data().ok().map(<[u8]>::to_vec)
+    };
+    let watched = watched_sections(items, copies, &bytes, &expected);
     if watched.is_empty() {
-        return pinned;
+        return (pinned, Vec::new());
     }
     let path = inputs.elf_path.display().to_string();
     let run = match trace(inputs.board, inputs.elf, &path, &watched) {
@@ -258,7 +304,7 @@ pub(super) fn startup_pins(
             warnings.push(format!(
                 "the startup run on the virtual board failed ({e:#}): only the static startup-safe rules apply"
             ));
-            return pinned;
+            return (pinned, Vec::new());
         }
     };
     for section in &run.not_copied {
@@ -289,7 +335,7 @@ pub(super) fn startup_pins(
             })
             .or_insert(why);
     }
-    pinned
+    (pinned, run.copy_rates)
 }
 
 /// The copied receiving sections, with the instructions that load their bounds.
@@ -297,6 +343,7 @@ fn watched_sections(
     items: &Items<'_>,
     copies: &Receiving,
     bytes: &dyn Fn(usize) -> Option<Vec<u8>>,
+    expected: &dyn Fn(u64, u64) -> Option<Vec<u8>>,
 ) -> Vec<Watched> {
     let mut by_item: FxHashMap<usize, Vec<&safety::ItemRef>> = FxHashMap::default();
     for r in &items.references {
@@ -323,6 +370,7 @@ fn watched_sections(
                 start: s.address as u32,
                 end: (s.address + s.size) as u32,
                 markers,
+                expected: expected(s.address, s.size),
             }
         })
         .collect()
