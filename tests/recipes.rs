@@ -142,7 +142,14 @@ fn px4_include_list_from_a_plan_links_boots_and_catches_a_renamed_function() {
     let fixture = common::firmware_build_dir().join("px4-style");
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let (plan_path, _) = plan("px4-style", dir, &["--budget", "ITCM=1K"]);
+    // A flight controller runs for hours: its boot copy is not what the short profiled run
+    // says it is (measured at ~120 cycles a byte with the caches off, it would send the hot
+    // functions back to flash).
+    let (plan_path, _) = plan(
+        "px4-style",
+        dir,
+        &["--budget", "ITCM=1K", "--ignore-boot-copy"],
+    );
     let plan = Plan::load(&plan_path).unwrap();
     let list = dir.join("itcm_functions_includes.ld");
     ok(&[
@@ -295,7 +302,11 @@ fn zephyr_relocate_calls_from_a_plan_link_and_boot() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let (plan_path, _) = plan("zephyr-style", tmp.path(), &["--budget", "ITCM=1K"]);
+    let (plan_path, _) = plan(
+        "zephyr-style",
+        tmp.path(),
+        &["--budget", "ITCM=1K", "--ignore-boot-copy"],
+    );
     let plan = Plan::load(&plan_path).unwrap();
     assert!(plan.placements.iter().any(|p| p.to == "ITCM"), "{plan:?}");
     // main runs after z_prep_c's copy (data_copy_xip_relocation): it may move.

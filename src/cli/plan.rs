@@ -89,6 +89,10 @@ pub struct PlanningArgs {
     /// failing (the plan and its output say so).
     #[arg(long)]
     static_estimate: bool,
+    /// Price the startup copy of moved code at zero: for firmware that runs far longer than
+    /// its boot (the copy is paid once), when the profile's run is dominated by the boot.
+    #[arg(long)]
+    ignore_boot_copy: bool,
     /// `auto`: choose the FlexRAM bank split (ITCM/DTCM/OCRAM) with the plan, the one with the
     /// fewest predicted cycles that still holds the image's data; prints the IOMUXC GPR values
     /// and region sizes and records them in plan.json. `board` (default): the board's sizes.
@@ -138,6 +142,7 @@ impl PlanningArgs {
             time_limit_seconds: self.time_limit,
             relative_gap: self.gap,
             static_estimate: self.static_estimate,
+            ignore_boot_copy: self.ignore_boot_copy,
             flexram_auto: self.flexram == FlexramMode::Auto,
         })
     }

@@ -64,6 +64,10 @@ pub struct PlanOptions {
     /// Choose the FlexRAM bank split with the plan (`--flexram auto`) instead of taking the
     /// board's region sizes.
     pub flexram_auto: bool,
+    /// The startup copy is paid once per boot and the profiled run is not representative of
+    /// it (firmware that runs for hours, profiled over a window): price moved code's copy at
+    /// zero instead of at the baseline run's measured rate.
+    pub ignore_boot_copy: bool,
 }
 
 impl Default for PlanOptions {
@@ -80,6 +84,7 @@ impl Default for PlanOptions {
             relative_gap: 1e-3,
             static_estimate: false,
             flexram_auto: false,
+            ignore_boot_copy: false,
         }
     }
 }
@@ -295,7 +300,11 @@ pub fn plan(inputs: &PlanInputs<'_>, options: &PlanOptions) -> Result<Planned> {
     let (pinned, copy_rates) = timings.time(Step::StartupRun, || {
         startup_run::startup_pins(inputs, &items, &copies, &mut warnings)
     });
-    let copy_prices = copy_prices(inputs.board, &targets, &copies, &copy_rates);
+    let copy_prices = if options.ignore_boot_copy {
+        vec![None; targets.len()]
+    } else {
+        copy_prices(inputs.board, &targets, &copies, &copy_rates)
+    };
     for p in copy_prices.iter().flatten() {
         if p.source == PriceSource::Fixed {
             warnings.push(format!(
