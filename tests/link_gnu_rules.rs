@@ -182,19 +182,25 @@ fn inspect_reads_cpp_objects_with_comdat_groups() {
     );
 }
 
-/// Assembles `source`, links it with `script` by GNU ld and by hotlink (each under a time
-/// limit, since a hang is one of the bugs checked) and returns (name, address) of every
-/// allocated section of both images.
-fn alloc_addresses_both(source: &str, script: &str) -> [Vec<(String, u64)>; 2] {
-    let dir = tempfile::tempdir().unwrap();
-    let s = dir.path().join("a.s");
+/// Assembles `source` (Thumb, Cortex-M7) into `dir/a.o`.
+fn assemble(dir: &Path, source: &str) -> PathBuf {
+    let s = dir.join("a.s");
     std::fs::write(&s, source).unwrap();
-    let obj = dir.path().join("a.o");
+    let obj = dir.join("a.o");
     run(Command::new("arm-none-eabi-as")
         .args(["-mcpu=cortex-m7", "-mthumb"])
         .arg(&s)
         .arg("-o")
         .arg(&obj));
+    obj
+}
+
+/// Assembles `source`, links it with `script` by GNU ld and by hotlink (each under a time
+/// limit, since a hang is one of the bugs checked) and returns (name, address) of every
+/// allocated section of both images.
+fn alloc_addresses_both(source: &str, script: &str) -> [Vec<(String, u64)>; 2] {
+    let dir = tempfile::tempdir().unwrap();
+    let obj = assemble(dir.path(), source);
     let ld = dir.path().join("s.ld");
     std::fs::write(&ld, script).unwrap();
     [Path::new("arm-none-eabi-ld").to_path_buf(), hotlink()].map(|linker| {
@@ -262,19 +268,11 @@ fn load_addresses_and_data_only_sections_as_gnu_ld() {
     // over it); in another region than its VMA's, a load address is aligned to the statement's
     // own ALIGN(4) (imxrt-rt asserts that `.data`'s is), not to the input sections'.
     let dir = tempfile::tempdir().unwrap();
-    let s = dir.path().join("a.s");
-    std::fs::write(
-        &s,
+    let obj = assemble(
+        dir.path(),
         ".text\n.globl _start\n_start: bx lr\n.section .odd,\"ax\"\n.byte 1\n\
          .section .data.w,\"aw\"\n.p2align 3\n.word 7\n",
-    )
-    .unwrap();
-    let obj = dir.path().join("a.o");
-    run(Command::new("arm-none-eabi-as")
-        .args(["-mcpu=cortex-m7", "-mthumb"])
-        .arg(&s)
-        .arg("-o")
-        .arg(&obj));
+    );
     let ld = dir.path().join("s.ld");
     std::fs::write(
         &ld,
