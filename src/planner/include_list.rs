@@ -311,19 +311,13 @@ mod tests {
     fn a_renamed_function_is_missing_from_the_map_and_from_the_symbols() {
         let entries = parse_list("*(.text.kept)\n*(.text.unlikely.cold)\n*(.text.renamed)\n*libc.a:lib_a-memcpy.o(.text)\n*(.text.gone) /* itcm-check-ignore */\n");
         let map = LinkMap {
-            format: String::new(),
             version: 1,
-            entry: None,
-            regions: Vec::new(),
-            output_sections: Vec::new(),
             input_sections: vec![
                 map_section("build/a.o", None, ".text.kept", 0),
                 map_section("build/a.o", None, ".text.unlikely.cold", 0),
                 map_section("/usr/lib/libc.a", Some("lib_a-memcpy.o"), ".text", 0),
             ],
-            veneers: Vec::new(),
-            discarded: Vec::new(),
-            symbols: Vec::new(),
+            ..LinkMap::default()
         };
         let by_map = check(&entries, &Build::Map(&map));
         assert_eq!(by_map.checked, 4);

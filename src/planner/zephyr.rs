@@ -361,19 +361,13 @@ mod tests {
             symbols: Vec::new(),
         };
         let map = LinkMap {
-            format: String::new(),
             version: 1,
-            entry: None,
-            regions: Vec::new(),
-            output_sections: Vec::new(),
             input_sections: vec![
                 section("CMakeFiles/app.dir/a.c.obj", ".text.hot", 100),
                 section("CMakeFiles/app.dir/a.c.obj", ".text.cold", 900),
                 section("CMakeFiles/app.dir/b.c.obj", ".text.warm", 200),
             ],
-            veneers: Vec::new(),
-            discarded: Vec::new(),
-            symbols: Vec::new(),
+            ..LinkMap::default()
         };
         let listed = [
             Listed {
