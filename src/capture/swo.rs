@@ -256,27 +256,21 @@ pub fn swo(
                 last_cyccnt = Some(target.now());
                 counted.at(&clock, period, &collected, lost_so_far(&decoder, &health));
             }
-            buffer.clear();
-            let read = target.read_trace(&mut buffer);
-            if let Ok(status) = &read {
-                health.overruns += u64::from(status.overrun);
-            }
-            decode_into(
+            pull(
+                target,
+                &mut buffer,
                 &mut decoder,
-                &buffer,
                 &mut collected,
                 &mut health,
                 stimulus_enabled,
-            );
-            read?;
+            )?;
             check_stream(&decoder, &health, run.elapsed(target), silent_after)?;
             if let Err(e) = target.wait_for_next_poll() {
                 // The stream up to the stop is still in the probe: drain it.
-                buffer.clear();
-                let _ = target.read_trace(&mut buffer);
-                decode_into(
+                let _ = pull(
+                    target,
+                    &mut buffer,
                     &mut decoder,
-                    &buffer,
                     &mut collected,
                     &mut health,
                     stimulus_enabled,
@@ -403,6 +397,25 @@ fn check_stream(
         )));
     }
     Ok(())
+}
+
+/// Reads what the probe holds of the stream and decodes it (probe overruns counted), during the
+/// capture and once more to drain it after the target stopped.
+fn pull(
+    target: &mut dyn Target,
+    buffer: &mut Vec<u8>,
+    decoder: &mut Decoder,
+    collected: &mut Collected,
+    health: &mut Health,
+    stimulus_enabled: bool,
+) -> Result<(), TargetError> {
+    buffer.clear();
+    let read = target.read_trace(buffer);
+    if let Ok(status) = &read {
+        health.overruns += u64::from(status.overrun);
+    }
+    decode_into(decoder, buffer, collected, health, stimulus_enabled);
+    read.map(drop)
 }
 
 fn decode_into(
