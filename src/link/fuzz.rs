@@ -15,7 +15,7 @@ pub fn script_input(data: &[u8]) {
         Err(format!("INCLUDE {name}: no files while fuzzing"))
     });
     if let Ok(s) = parsed {
-        let _ = super::layout::eval_regions(&s);
+        let _ = super::regions::eval_regions(&s);
     }
 }
 

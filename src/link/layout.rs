@@ -1,12 +1,18 @@
 //! Layout: input sections into the script's output sections, orphans as GNU ld places them,
 //! addresses (VMA and LMA) in memory regions, script symbols, and the overflow/ASSERT checks.
+//! It takes the plan's [`Move`]s as input (made by `place` from the plan), and answers the
+//! questions later stages ask of the finished layout: a symbol's address ([`target`]), which
+//! branches go through a veneer ([`veneer_call_sites`]), which function is at an address.
 //!
 //! The script is evaluated in passes until symbol values and section addresses stop changing, so
 //! forward references (`SIZEOF(.data)` before `.data`, `__etext` used in an earlier AT()) work.
 
+use object::elf;
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::load::{InputSection, SymSection};
+use super::arm::{branch_reaches, is_long_branch, R_ARM_NONE};
+use super::load::{Binding, InputSection, SymSection};
+use super::regions::{eval_regions, Region};
 use super::resolve::{Def, Resolved};
 use super::script::{
     glob_match, AssignOp, Assignment, Command, EvalContext, Expr, ExprKind, InputSpec, OutputItem,
@@ -20,16 +26,6 @@ pub enum LayoutError {
     Script(#[from] ScriptError),
     #[error("{0}")]
     Other(String),
-}
-
-#[derive(Debug, Clone)]
-pub struct Region {
-    pub name: String,
-    pub origin: u64,
-    pub length: u64,
-    pub attrs: String,
-    /// Next free run address.
-    pub current: u64,
 }
 
 /// Something placed in an output section.
@@ -240,7 +236,7 @@ impl Layout {
         gc: bool,
         gc_roots: &[String],
         defsyms: &[(String, Expr)],
-        moves: &[super::place::Move],
+        moves: &[Move],
         merge_exidx: bool,
     ) -> Result<Layout, LayoutError> {
         let flat = flatten(script);
@@ -336,12 +332,10 @@ impl Layout {
                 };
                 let is = &r.objects[obj].sections[si as usize];
                 for rel in &is.relocs {
-                    if !super::relocate::is_long_branch(rel.r_type)
-                        || rel.offset as usize + 4 > is.data.len()
-                    {
+                    if !is_long_branch(rel.r_type) || rel.offset as usize + 4 > is.data.len() {
                         continue;
                     }
-                    let Ok(t) = super::relocate::target(self, r, obj, rel.sym) else {
+                    let Ok(t) = target(self, r, obj, rel.sym) else {
                         continue;
                     };
                     if t.undefined_weak || t.arm_function {
@@ -349,12 +343,8 @@ impl Layout {
                     }
                     let place = sec.vma + off + u64::from(rel.offset);
                     let target = t.value | 1;
-                    if !super::relocate::branch_reaches(
-                        &is.data,
-                        rel.offset as usize,
-                        place,
-                        t.value,
-                    ) && !needed.iter().any(|n| (n.0, n.1) == (oi, target))
+                    if !branch_reaches(&is.data, rel.offset as usize, place, t.value)
+                        && !needed.iter().any(|n| (n.0, n.1) == (oi, target))
                     {
                         needed.push((oi, target, stub_symbol(r, obj, rel.sym)));
                     }
@@ -746,10 +736,10 @@ impl Layout {
                 let mut kept = Vec::new();
                 for (e, entry) in is.data.chunks_exact(8).enumerate() {
                     let word = u32::from_le_bytes([entry[4], entry[5], entry[6], entry[7]]);
-                    let relocated = is.relocs.iter().any(|rel| {
-                        rel.offset as usize == e * 8 + 4
-                            && rel.r_type != super::relocate::R_ARM_NONE
-                    });
+                    let relocated = is
+                        .relocs
+                        .iter()
+                        .any(|rel| rel.offset as usize == e * 8 + 4 && rel.r_type != R_ARM_NONE);
                     let kind = if relocated {
                         Kind::Table
                     } else if word == 1 {
@@ -1002,6 +992,135 @@ impl OutSection {
     }
 }
 
+/// One planned input section and where it goes: layout's input from a placement plan.
+#[derive(Debug, Clone)]
+pub struct Move {
+    pub obj: usize,
+    pub sec: u32,
+    /// The output section statement that receives it.
+    pub output: String,
+    /// The plan region it runs from.
+    pub plan_region: String,
+    /// Placed because the flash-disabled closure forced it (`reason: ram-only`).
+    pub ram_only: bool,
+}
+
+/// The resolved target of a relocation.
+#[derive(Debug, Clone, Copy)]
+pub struct Target {
+    /// Address, with bit 0 set for Thumb functions (as in symbol values).
+    pub value: u64,
+    /// The symbol is an undefined weak reference (value 0).
+    pub undefined_weak: bool,
+    /// A function symbol in ARM state (bit 0 clear): Thumb-only cores cannot call it.
+    pub arm_function: bool,
+    /// Global symbol name, for veneer sharing and messages.
+    pub name: Option<usize>,
+}
+
+/// Resolves symbol `sym` of object `obj` for a relocation.
+pub fn target(layout: &Layout, r: &Resolved, obj: usize, sym: u32) -> Result<Target, String> {
+    let s = &r.objects[obj].symbols[sym as usize];
+    let is_func = s.st_type == elf::STT_FUNC.0;
+    if s.binding == Binding::Local {
+        let value = match s.section {
+            // None: a reference to a discarded section (debug info of collected code).
+            SymSection::Section(_) => layout
+                .object_symbol_value(r, obj, sym as usize)
+                .unwrap_or(0),
+            _ => u64::from(s.value),
+        };
+        return Ok(Target {
+            value,
+            undefined_weak: false,
+            arm_function: is_func && value & 1 == 0,
+            name: None,
+        });
+    }
+    let gi = r.map.get(&s.name).copied();
+    if let Some(v) = layout.script_symbols.get(&s.name) {
+        return Ok(Target {
+            value: v.value,
+            undefined_weak: false,
+            arm_function: false,
+            name: gi,
+        });
+    }
+    let g = gi.map(|i| &r.globals[i]);
+    match g.map(|g| g.def) {
+        Some(Def::Object {
+            obj: o, sym: si, ..
+        }) => {
+            let def = &r.objects[o].symbols[si];
+            let value = layout.object_symbol_value(r, o, si).unwrap_or(0);
+            Ok(Target {
+                value,
+                undefined_weak: false,
+                arm_function: def.st_type == elf::STT_FUNC.0 && value & 1 == 0,
+                name: gi,
+            })
+        }
+        _ if s.binding == Binding::Weak || g.is_some_and(|g| !g.strong_ref) => Ok(Target {
+            value: 0,
+            undefined_weak: true,
+            arm_function: false,
+            name: gi,
+        }),
+        _ => Err(s.name.clone()),
+    }
+}
+
+/// A call site that goes through a veneer: (object, input section, relocation offset, run
+/// address of the branch).
+pub type CallSite = (usize, u32, u32, u64);
+
+/// The call sites in `sec` that go through a veneer, by veneer target (Thumb bit set); one pass
+/// over the section's relocations.
+pub fn veneer_call_sites(
+    layout: &Layout,
+    r: &Resolved,
+    sec: &OutSection,
+) -> FxHashMap<u64, Vec<CallSite>> {
+    let mut sites: FxHashMap<u64, Vec<CallSite>> = FxHashMap::default();
+    if sec.veneers.is_empty() {
+        return sites;
+    }
+    for (piece, off) in &sec.pieces {
+        let Piece::Input { obj, sec: si } = *piece else {
+            continue;
+        };
+        let is = &r.objects[obj].sections[si as usize];
+        for rel in &is.relocs {
+            if !is_long_branch(rel.r_type) || rel.offset as usize + 4 > is.data.len() {
+                continue;
+            }
+            let Ok(t) = target(layout, r, obj, rel.sym) else {
+                continue;
+            };
+            let place = sec.vma + off + u64::from(rel.offset);
+            if !t.undefined_weak && !branch_reaches(&is.data, rel.offset as usize, place, t.value) {
+                sites
+                    .entry(t.value | 1)
+                    .or_default()
+                    .push((obj, si, rel.offset, place));
+            }
+        }
+    }
+    sites
+}
+
+/// The name of a function symbol whose value (Thumb bit set) is `value`, for messages.
+pub fn function_at(layout: &Layout, r: &Resolved, value: u64) -> Option<String> {
+    r.objects.iter().enumerate().find_map(|(oi, o)| {
+        o.symbols.iter().enumerate().find_map(|(si, s)| {
+            (s.st_type == elf::STT_FUNC.0
+                && !s.name.is_empty()
+                && layout.object_symbol_value(r, oi, si) == Some(value | 1))
+            .then(|| s.name.clone())
+        })
+    })
+}
+
 fn new_out(name: &str, stmt: Option<usize>, inputs: Vec<(usize, u32)>) -> OutSection {
     OutSection {
         name: name.to_string(),
@@ -1098,7 +1217,7 @@ type AssignedInput = (usize, u32, usize);
 fn apply_moves(
     flat: &Flat<'_>,
     assigned: &mut [Vec<AssignedInput>],
-    moves: &[super::place::Move],
+    moves: &[Move],
 ) -> Result<(), LayoutError> {
     if moves.is_empty() {
         return Ok(());
@@ -1299,117 +1418,6 @@ fn collect_syms(e: &Expr, out: &mut FxHashSet<String>) {
         }
         ExprKind::Num(_) | ExprKind::Dot | ExprKind::Str(_) => {}
     }
-}
-
-/// Evaluates the MEMORY regions. Their expressions may use symbols assigned by the script
-/// before them when those assignments are constant (the MCUXpresso SDK's `FLASH_BASE`,
-/// `TEXT_SIZE = FLASH_SIZE - ...`, `HEAP_SIZE = DEFINED(__heap_size__) ? ... : ...`), as GNU ld and
-/// LLD allow; anything else (a section address, `.`) is an error naming the symbol.
-pub fn eval_regions(script: &Script) -> Result<Vec<Region>, LayoutError> {
-    struct RegionCx<'a> {
-        regions: &'a [Region],
-        constants: &'a FxHashMap<String, u64>,
-    }
-    impl EvalContext for RegionCx<'_> {
-        fn dot(&self) -> Result<u64, String> {
-            Err("`.` cannot be used in MEMORY".into())
-        }
-        fn symbol(&self, name: &str) -> Result<u64, String> {
-            self.constants.get(name).copied().ok_or_else(|| {
-                format!(
-                    "symbol `{name}` cannot be used in MEMORY: only symbols the script assigns a \
-                     constant value before MEMORY can (assign it above MEMORY, without section \
-                     addresses or `.`)"
-                )
-            })
-        }
-        fn defined(&self, name: &str) -> bool {
-            self.constants.contains_key(name)
-        }
-        fn section_addr(&self, n: &str) -> Result<u64, String> {
-            Err(format!("section `{n}` cannot be used in MEMORY"))
-        }
-        fn section_load_addr(&self, n: &str) -> Result<u64, String> {
-            self.section_addr(n)
-        }
-        fn section_size(&self, n: &str) -> Result<u64, String> {
-            self.section_addr(n)
-        }
-        fn section_align(&self, n: &str) -> Result<u64, String> {
-            self.section_addr(n)
-        }
-        fn region_origin(&self, n: &str) -> Result<u64, String> {
-            self.regions
-                .iter()
-                .find(|r| r.name == n)
-                .map(|r| r.origin)
-                .ok_or_else(|| format!("no memory region `{n}`"))
-        }
-        fn region_length(&self, n: &str) -> Result<u64, String> {
-            self.regions
-                .iter()
-                .find(|r| r.name == n)
-                .map(|r| r.length)
-                .ok_or_else(|| format!("no memory region `{n}`"))
-        }
-    }
-    let mut regions: Vec<Region> = Vec::new();
-    let mut constants: FxHashMap<String, u64> = FxHashMap::default();
-    for c in &script.commands {
-        match c {
-            Command::Assign(a) => {
-                let cx = RegionCx {
-                    regions: &regions,
-                    constants: &constants,
-                };
-                let provide_only = matches!(a.vis, Visibility::Provide | Visibility::ProvideHidden);
-                if provide_only && constants.contains_key(&a.target) {
-                    continue;
-                }
-                // Not constant (uses `.`, a section or a later symbol): not usable in MEMORY,
-                // and evaluated with the sections as before.
-                let Ok(value) = a.expr.eval(&cx) else {
-                    constants.remove(&a.target);
-                    continue;
-                };
-                let old = constants.get(&a.target).copied();
-                let value = match (a.op, old) {
-                    (AssignOp::Set, _) => Some(value),
-                    (op, Some(old)) => op.apply(old, value),
-                    (_, None) => None,
-                };
-                match value {
-                    Some(v) => constants.insert(a.target.clone(), v),
-                    None => constants.remove(&a.target),
-                };
-            }
-            Command::Memory(list) => {
-                for m in list {
-                    if regions.iter().any(|r| r.name == m.name) {
-                        return Err(LayoutError::Other(format!(
-                            "{}: memory region `{}` defined twice",
-                            m.loc, m.name
-                        )));
-                    }
-                    let cx = RegionCx {
-                        regions: &regions,
-                        constants: &constants,
-                    };
-                    let origin = m.origin.eval(&cx)?;
-                    let length = m.length.eval(&cx)?;
-                    regions.push(Region {
-                        name: m.name.clone(),
-                        origin,
-                        length,
-                        attrs: m.attrs.clone(),
-                        current: origin,
-                    });
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(regions)
 }
 
 fn align_up(v: u64, a: u64) -> u64 {

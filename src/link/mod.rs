@@ -1,14 +1,29 @@
 //! hotlink's built-in static linker for Cortex-M firmware (ARM ELF, Thumb-2).
 //!
-//! Stages, as in the `wild` linker: [`args`] reads ld's command line and [`script`] GNU ld
-//! scripts; [`load`] reads objects and archives; [`resolve`] builds the symbol table, extracts
-//! archive members and finds live sections; [`layout`] assigns addresses in memory regions and
-//! places veneers; [`relocate`] builds section contents and applies relocations; [`write`] emits
-//! the ELF image, the GNU-style map and the JSON link map. [`place`] applies a placement plan,
-//! [`ramcheck`] checks that flash-disabled code never reaches flash, and [`attributes`] merges
-//! the objects' build attributes as GNU ld does (refusing a floating-point ABI mismatch). [`fuzz`] holds the fuzzing entry points.
+//! A line of stages, as in the `wild` linker: each module reads only the modules before it in
+//! this list (`STAGE_ORDER`; a unit test reads every file's `super::`/`crate::link::` paths and
+//! fails on one that reaches forward), so a stage can be read, tested and sped up on its own.
+//!
+//! 1. Facts and inputs: [`arm`] (relocation numbers, Thumb-2 branch encodings and reach),
+//!    [`stub_order`] (GNU ld's veneer-order facts: BFD section ids, its name hash), [`args`] (ld's
+//!    command line), [`script`] (GNU ld scripts), [`exprsection`] (which section a script
+//!    expression is relative to), [`regions`] (MEMORY evaluated, region queries).
+//! 2. [`load`] reads objects and archives.
+//! 3. [`resolve`] builds the symbol table, extracts archive members and finds live sections;
+//!    [`merge`] folds mergeable strings and constants; [`attributes`] merges the objects' build
+//!    attributes as GNU ld does.
+//! 4. [`layout`] assigns addresses in memory regions and places veneers; it also answers what a
+//!    symbol's address is and which branches go through a veneer. [`place`] applies a placement
+//!    plan: it turns the plan into the [`layout::Move`]s layout takes as input, and after layout
+//!    measures the veneer bytes the moves added.
+//! 5. [`relocate`] builds section contents and applies relocations.
+//! 6. [`write`] emits the ELF image, the GNU-style map and the JSON link map; [`ramcheck`] checks
+//!    the laid-out image: flash-disabled code never reaches flash.
+//!
+//! This file drives the stages in that order; [`fuzz`] holds the fuzzing entry points.
 
 pub mod args;
+pub mod arm;
 pub mod attributes;
 pub mod exprsection;
 pub mod fuzz;
@@ -17,6 +32,7 @@ pub mod load;
 pub mod merge;
 pub mod place;
 pub mod ramcheck;
+pub mod regions;
 pub mod relocate;
 pub mod resolve;
 pub mod script;
@@ -162,7 +178,7 @@ pub fn link(args: &LinkArgs) -> Result<LinkResult> {
     let r = resolve::resolve(loaded, &roots, args.allow_multiple_definition)?;
     let moves = match &plan {
         Some(plan) => {
-            let regions = layout::eval_regions(&script)?;
+            let regions = regions::eval_regions(&script)?;
             place::resolve_moves(plan, &args.place_into, &script, &regions, &r, &mut warnings)?
         }
         None => Vec::new(),
@@ -284,7 +300,7 @@ fn plan_checks(
     plan: &crate::plan::Plan,
     layout: &layout::Layout,
     r: &resolve::Resolved,
-    moves: &[place::Move],
+    moves: &[layout::Move],
     warnings: &mut Vec<String>,
     notes: &mut Vec<String>,
 ) {
@@ -298,7 +314,7 @@ fn plan_checks(
         }
     }
     for region in &plan.regions {
-        let placed: Vec<&place::Move> = moves
+        let placed: Vec<&layout::Move> = moves
             .iter()
             .filter(|m| m.plan_region == region.name)
             .collect();
@@ -367,5 +383,142 @@ fn human(v: u64) -> String {
         format!("{} KB", v >> 10)
     } else {
         format!("{v} B")
+    }
+}
+
+/// The stages in the order they run; a module may read only the modules before it (the driver,
+/// this file, and the fuzzing entry points read them all).
+#[cfg(test)]
+const STAGE_ORDER: [&str; 16] = [
+    "arm",
+    "stub_order",
+    "args",
+    "script",
+    "exprsection",
+    "regions",
+    "load",
+    "resolve",
+    "merge",
+    "attributes",
+    "layout",
+    "place",
+    "relocate",
+    "write",
+    "ramcheck",
+    "fuzz",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::STAGE_ORDER;
+
+    /// The first path segment after each `prefix` in `code`: `prefix` `name::…` gives `name`,
+    /// `prefix` `{a, b::c}` gives `a` and `b`.
+    fn names_after(code: &str, prefix: &str) -> Vec<String> {
+        let ident = |s: &str| -> String {
+            s.trim_start()
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '*')
+                .collect()
+        };
+        let mut out = Vec::new();
+        for (at, _) in code.match_indices(prefix) {
+            // `super::super::x` holds `super::x` too: count it only where it starts, and only
+            // when it is exactly `prefix` (deeper paths leave src/link).
+            if code[..at].ends_with("super::") {
+                continue;
+            }
+            let rest = &code[at + prefix.len()..];
+            if rest.starts_with("super::") {
+                continue;
+            }
+            let Some(group) = rest.strip_prefix('{') else {
+                out.push(ident(rest));
+                continue;
+            };
+            let mut depth = 0;
+            let mut start = 0;
+            for (i, c) in group.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => {
+                        out.push(ident(&group[start..i]));
+                        break;
+                    }
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        out.push(ident(&group[start..i]));
+                        start = i + 1;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        out.retain(|n| !n.is_empty());
+        out
+    }
+
+    /// The sibling modules (or driver items) that `code` names, `depth` modules below `link`.
+    fn link_uses(code: &str, depth: usize) -> Vec<String> {
+        let mut names = names_after(code, &"super::".repeat(depth));
+        names.extend(names_after(code, "crate::link::"));
+        names
+    }
+
+    /// Every file of src/link (and of its module folders) names only stages before its own,
+    /// in its code and in its tests; a new file must be given its place in `STAGE_ORDER`.
+    #[test]
+    fn each_stage_reads_only_the_stages_before_it() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/link");
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                let module = path.file_name().unwrap().to_string_lossy().to_string();
+                for sub in std::fs::read_dir(&path).unwrap() {
+                    files.push((module.clone(), sub.unwrap().path(), 2));
+                }
+            } else if path.file_stem().is_some_and(|s| s != "mod") {
+                let module = path.file_stem().unwrap().to_string_lossy().to_string();
+                files.push((module, path, 1));
+            }
+        }
+        assert!(files.len() > STAGE_ORDER.len(), "read {files:?}");
+        let mut wrong = Vec::new();
+        for (module, path, depth) in &files {
+            let rank = STAGE_ORDER
+                .iter()
+                .position(|m| m == module)
+                .unwrap_or_else(|| panic!("{} has no place in STAGE_ORDER", path.display()));
+            let text = std::fs::read_to_string(path).unwrap();
+            // A file's test module sits one level deeper than its code.
+            let (code, tests) = match text.find("#[cfg(test)]\nmod ") {
+                Some(at) => text.split_at(at),
+                None => (text.as_str(), ""),
+            };
+            let uses = link_uses(code, *depth)
+                .into_iter()
+                .chain(link_uses(tests, depth + 1));
+            for used in uses {
+                let ok =
+                    used == "*" || used == *module || STAGE_ORDER[..rank].contains(&used.as_str());
+                if !ok {
+                    wrong.push(format!("{} uses `{used}`", path.display()));
+                }
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "stages must read only the stages before them ({STAGE_ORDER:?}):\n{}",
+            wrong.join("\n")
+        );
+    }
+
+    #[test]
+    fn finds_grouped_and_nested_uses() {
+        let code = "use super::{layout::{A, B}, load};\nuse super::super::script;\n\
+                    let x = crate::link::write::f();";
+        assert_eq!(link_uses(code, 1), ["layout", "load", "write"]);
+        assert_eq!(link_uses(code, 2), ["script", "write"]);
     }
 }

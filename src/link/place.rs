@@ -10,26 +10,14 @@
 
 use rustc_hash::FxHashMap;
 
-use super::layout::{Layout, Piece, Region};
+use super::layout::{function_at, veneer_call_sites, Layout, Move, Piece};
+use super::regions::{region_attrs, region_covering, Region};
 use super::resolve::Resolved;
 use super::script::{
     Command, Expr, ExprKind, OutputItem, OutputSection, OutputType, Script, SectionsItem,
 };
 use crate::plan::stable::{Found, SectionIndex};
 use crate::plan::{Placement, Plan, PlanRegion};
-
-/// One planned input section and where it goes.
-#[derive(Debug, Clone)]
-pub struct Move {
-    pub obj: usize,
-    pub sec: u32,
-    /// The output section statement that receives it.
-    pub output: String,
-    /// The plan region it runs from.
-    pub plan_region: String,
-    /// Placed because the flash-disabled closure forced it (`reason: ram-only`).
-    pub ram_only: bool,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlaceError {
@@ -74,22 +62,6 @@ fn unalias<'a>(aliases: &FxHashMap<&str, &'a str>, mut name: &'a str) -> &'a str
         }
     }
     name
-}
-
-/// The MEMORY attributes that hold (those before a `!`), lower-cased.
-pub fn region_attrs(attrs: &str) -> String {
-    attrs
-        .split('!')
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase()
-}
-
-/// The script MEMORY region whose address range holds `address`.
-pub fn region_covering(regions: &[Region], address: u64) -> Option<usize> {
-    regions
-        .iter()
-        .position(|m| address >= m.origin && address - m.origin < m.length)
 }
 
 /// The output section that receives the sections planned for `region`.
@@ -414,7 +386,7 @@ pub fn veneer_use(layout: &Layout, r: &Resolved, plan: &Plan, moves: &[Move]) ->
         })
         .collect();
     for sec in &layout.sections {
-        let sites = super::write::veneer_call_sites(layout, r, sec);
+        let sites = veneer_call_sites(layout, r, sec);
         for (piece, off) in &sec.pieces {
             let Piece::Veneer { target } = *piece else {
                 continue;
@@ -449,8 +421,7 @@ pub fn veneer_use(layout: &Layout, r: &Resolved, plan: &Plan, moves: &[Move]) ->
                 }
             };
             uses[at].added += 8;
-            let label = super::write::function_at(layout, r, target)
-                .unwrap_or_else(|| format!("{dest:#x}"));
+            let label = function_at(layout, r, target).unwrap_or_else(|| format!("{dest:#x}"));
             uses[at].targets.push(label);
         }
     }

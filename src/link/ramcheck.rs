@@ -12,8 +12,10 @@ use std::collections::VecDeque;
 use object::elf;
 use rustc_hash::FxHashMap;
 
-use super::layout::{Layout, Region};
+use super::arm::{R_ARM_NONE, R_ARM_V4BX};
+use super::layout::Layout;
 use super::load::SymSection;
+use super::regions::{region_attrs, region_covering, Region};
 use super::resolve::Resolved;
 use super::script::glob_match;
 use crate::board::{Board, RegionKind};
@@ -30,7 +32,7 @@ pub fn flash_regions(regions: &[Region], board: Option<&Board>) -> Vec<bool> {
                 .region_at(m.origin)
                 .is_some_and(|g| g.kind == RegionKind::Xip),
             None => {
-                let attrs = super::place::region_attrs(&m.attrs);
+                let attrs = region_attrs(&m.attrs);
                 attrs.contains('x')
                     && !attrs.contains('w')
                     && !m.name.to_ascii_lowercase().contains("tcm")
@@ -91,7 +93,7 @@ pub fn check(
         if !s.alloc {
             return None;
         }
-        super::place::region_covering(&layout.regions, s.vma + off)
+        region_covering(&layout.regions, s.vma + off)
     };
     let in_flash = |obj: usize, sec: u32| region_of(obj, sec).filter(|&m| flash[m]);
     // Parent links of the walk: section → (previous section, step into this one).
@@ -127,10 +129,7 @@ pub fn check(
         }
         let sec = &r.objects[oi].sections[si as usize];
         for rel in &sec.relocs {
-            if matches!(
-                rel.r_type,
-                super::relocate::R_ARM_NONE | super::relocate::R_ARM_V4BX
-            ) {
+            if matches!(rel.r_type, R_ARM_NONE | R_ARM_V4BX) {
                 continue;
             }
             let Some(to) = r.symbol_section(oi, rel.sym) else {

@@ -2,37 +2,15 @@
 //!
 //! Written by hand because the `object` crate reads relocations but does not apply them, and for
 //! Thumb branches it gives neither size nor addend: the addends are implicit (REL) and live in the
-//! instruction fields, so each type has a decoder and an encoder here. Encodings are from the
+//! instruction fields, so each type has a decoder and an encoder ([`super::arm`]). Encodings are from the
 //! ARMv7-M Architecture Reference Manual; the relocation formulas from the ARM ELF ABI (AAELF).
 
 use object::elf;
 
-use super::layout::{Layout, Piece};
-use super::load::{Binding, SymSection};
-use super::resolve::{Def, Resolved};
-
-// ARM relocation types (AAELF). Plain numbers: `r_type` is read as u32, and the object crate names
-// R_ARM_THM_CALL `R_ARM_THM_PC22` and JUMP11/JUMP8 `THM_PC11`/`THM_PC9`.
-pub const R_ARM_NONE: u32 = 0;
-pub const R_ARM_ABS32: u32 = 2;
-pub const R_ARM_REL32: u32 = 3;
-pub const R_ARM_ABS16: u32 = 5;
-pub const R_ARM_ABS8: u32 = 8;
-pub const R_ARM_THM_PC22: u32 = 10;
-pub const R_ARM_THM_PC8: u32 = 11;
-pub const R_ARM_THM_JUMP24: u32 = 30;
-pub const R_ARM_THM_ALU_PREL_11_0: u32 = 35;
-pub const R_ARM_THM_PC12: u32 = 36;
-pub const R_ARM_TARGET1: u32 = 38;
-pub const R_ARM_V4BX: u32 = 40;
-pub const R_ARM_PREL31: u32 = 42;
-pub const R_ARM_THM_MOVW_ABS_NC: u32 = 47;
-pub const R_ARM_THM_MOVT_ABS: u32 = 48;
-pub const R_ARM_THM_MOVW_PREL_NC: u32 = 49;
-pub const R_ARM_THM_MOVT_PREL: u32 = 50;
-pub const R_ARM_THM_JUMP19: u32 = 51;
-pub const R_ARM_THM_JUMP11: u32 = 102;
-pub const R_ARM_THM_JUMP8: u32 = 103;
+use super::arm::*;
+use super::layout::{target, Layout, Piece, Target};
+use super::load::SymSection;
+use super::resolve::Resolved;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RelocError {
@@ -45,76 +23,6 @@ pub enum RelocError {
         offset: u32,
         msg: String,
     },
-}
-
-/// The resolved target of a relocation.
-#[derive(Debug, Clone, Copy)]
-pub struct Target {
-    /// Address, with bit 0 set for Thumb functions (as in symbol values).
-    pub value: u64,
-    /// The symbol is an undefined weak reference (value 0).
-    pub undefined_weak: bool,
-    /// A function symbol in ARM state (bit 0 clear): Thumb-only cores cannot call it.
-    pub arm_function: bool,
-    /// Global symbol name, for veneer sharing and messages.
-    pub name: Option<usize>,
-}
-
-/// Resolves symbol `sym` of object `obj` for a relocation.
-pub fn target(layout: &Layout, r: &Resolved, obj: usize, sym: u32) -> Result<Target, String> {
-    let s = &r.objects[obj].symbols[sym as usize];
-    let is_func = s.st_type == elf::STT_FUNC.0;
-    if s.binding == Binding::Local {
-        let value = match s.section {
-            // None: a reference to a discarded section (debug info of collected code).
-            SymSection::Section(_) => layout
-                .object_symbol_value(r, obj, sym as usize)
-                .unwrap_or(0),
-            _ => u64::from(s.value),
-        };
-        return Ok(Target {
-            value,
-            undefined_weak: false,
-            arm_function: is_func && value & 1 == 0,
-            name: None,
-        });
-    }
-    let gi = r.map.get(&s.name).copied();
-    if let Some(v) = layout.script_symbols.get(&s.name) {
-        return Ok(Target {
-            value: v.value,
-            undefined_weak: false,
-            arm_function: false,
-            name: gi,
-        });
-    }
-    let g = gi.map(|i| &r.globals[i]);
-    match g.map(|g| g.def) {
-        Some(Def::Object {
-            obj: o, sym: si, ..
-        }) => {
-            let def = &r.objects[o].symbols[si];
-            let value = layout.object_symbol_value(r, o, si).unwrap_or(0);
-            Ok(Target {
-                value,
-                undefined_weak: false,
-                arm_function: def.st_type == elf::STT_FUNC.0 && value & 1 == 0,
-                name: gi,
-            })
-        }
-        _ if s.binding == Binding::Weak || g.is_some_and(|g| !g.strong_ref) => Ok(Target {
-            value: 0,
-            undefined_weak: true,
-            arm_function: false,
-            name: gi,
-        }),
-        _ => Err(s.name.clone()),
-    }
-}
-
-fn sign_extend(v: u32, bits: u32) -> i64 {
-    let shift = 32 - bits;
-    i64::from(((v << shift) as i32) >> shift)
 }
 
 fn read16(d: &[u8], at: usize) -> u32 {
@@ -131,80 +39,6 @@ fn read32(d: &[u8], at: usize) -> u32 {
 
 fn write32(d: &mut [u8], at: usize, v: u32) {
     d[at..at + 4].copy_from_slice(&v.to_le_bytes());
-}
-
-/// Thumb-2 BL / B.W (T4) immediate: decode the signed byte offset.
-pub fn decode_thumb_branch24(hw1: u32, hw2: u32) -> i64 {
-    let s = (hw1 >> 10) & 1;
-    let imm10 = hw1 & 0x3ff;
-    let j1 = (hw2 >> 13) & 1;
-    let j2 = (hw2 >> 11) & 1;
-    let imm11 = hw2 & 0x7ff;
-    let i1 = !(j1 ^ s) & 1;
-    let i2 = !(j2 ^ s) & 1;
-    let v = (s << 24) | (i1 << 23) | (i2 << 22) | (imm10 << 12) | (imm11 << 1);
-    sign_extend(v, 25)
-}
-
-/// Encodes a BL / B.W offset into the two halfwords, keeping the opcode bits. None if out of range.
-pub fn encode_thumb_branch24(hw1: u32, hw2: u32, offset: i64) -> Option<(u32, u32)> {
-    if !(-(1 << 24)..(1 << 24)).contains(&offset) || offset & 1 != 0 {
-        return None;
-    }
-    let v = offset as u32;
-    let s = (v >> 24) & 1;
-    let i1 = (v >> 23) & 1;
-    let i2 = (v >> 22) & 1;
-    let j1 = (!(i1 ^ s)) & 1;
-    let j2 = (!(i2 ^ s)) & 1;
-    let hw1 = (hw1 & 0xf800) | (s << 10) | ((v >> 12) & 0x3ff);
-    let hw2 = (hw2 & 0xd000) | (j1 << 13) | (j2 << 11) | ((v >> 1) & 0x7ff);
-    Some((hw1, hw2))
-}
-
-/// B<cond>.W (T3): signed offset.
-pub fn decode_thumb_branch19(hw1: u32, hw2: u32) -> i64 {
-    let s = (hw1 >> 10) & 1;
-    let imm6 = hw1 & 0x3f;
-    let j1 = (hw2 >> 13) & 1;
-    let j2 = (hw2 >> 11) & 1;
-    let imm11 = hw2 & 0x7ff;
-    let v = (s << 20) | (j2 << 19) | (j1 << 18) | (imm6 << 12) | (imm11 << 1);
-    sign_extend(v, 21)
-}
-
-pub fn encode_thumb_branch19(hw1: u32, hw2: u32, offset: i64) -> Option<(u32, u32)> {
-    if !(-(1 << 20)..(1 << 20)).contains(&offset) || offset & 1 != 0 {
-        return None;
-    }
-    let v = offset as u32;
-    let hw1 = (hw1 & 0xfbc0) | (((v >> 20) & 1) << 10) | ((v >> 12) & 0x3f);
-    let hw2 =
-        (hw2 & 0xd000) | (((v >> 18) & 1) << 13) | (((v >> 19) & 1) << 11) | ((v >> 1) & 0x7ff);
-    Some((hw1, hw2))
-}
-
-/// MOVW/MOVT (T3) 16-bit immediate imm4:i:imm3:imm8.
-pub fn decode_thumb_mov_imm(hw1: u32, hw2: u32) -> u32 {
-    ((hw1 & 0xf) << 12) | (((hw1 >> 10) & 1) << 11) | (((hw2 >> 12) & 7) << 8) | (hw2 & 0xff)
-}
-
-pub fn encode_thumb_mov_imm(hw1: u32, hw2: u32, imm: u32) -> (u32, u32) {
-    let hw1 = (hw1 & 0xfbf0) | ((imm >> 12) & 0xf) | (((imm >> 11) & 1) << 10);
-    let hw2 = (hw2 & 0x8f00) | (((imm >> 8) & 7) << 12) | (imm & 0xff);
-    (hw1, hw2)
-}
-
-/// A relocation that must go through a veneer: THM_CALL/THM_JUMP24 whose target is out of range.
-pub fn is_long_branch(r_type: u32) -> bool {
-    r_type == R_ARM_THM_PC22 || r_type == R_ARM_THM_JUMP24
-}
-
-/// Does a Thumb BL/B.W at `place` with this instruction reach `dest`?
-pub fn branch_reaches(data: &[u8], at: usize, place: u64, dest: u64) -> bool {
-    let addend = decode_thumb_branch24(read16(data, at), read16(data, at + 2));
-    let offset = (dest & !1) as i64 + addend - place as i64;
-    (-(1 << 24)..(1 << 24)).contains(&offset)
 }
 
 /// Applies one relocation to `data` at `at`. `place` is the run address of the relocated field,

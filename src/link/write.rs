@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use object::elf;
 use rustc_hash::FxHashMap;
 
-use super::layout::{Layout, OutSection, Piece};
+use super::layout::{veneer_call_sites, CallSite, Layout, OutSection, Piece};
 use super::load::{Binding, SymSection};
 use super::resolve::{Def, Resolved};
 use crate::linkmap::{
@@ -681,49 +681,6 @@ pub fn link_map(layout: &Layout, r: &Resolved, symbols: &[OutSymbol], entry: Map
     }
 }
 
-/// A call site that goes through a veneer: (object, input section, relocation offset, run
-/// address of the branch).
-type CallSite = (usize, u32, u32, u64);
-
-/// The call sites in `sec` that go through a veneer, by veneer target (Thumb bit set); one pass
-/// over the section's relocations.
-pub fn veneer_call_sites(
-    layout: &Layout,
-    r: &Resolved,
-    sec: &OutSection,
-) -> FxHashMap<u64, Vec<CallSite>> {
-    let mut sites: FxHashMap<u64, Vec<CallSite>> = FxHashMap::default();
-    if sec.veneers.is_empty() {
-        return sites;
-    }
-    for (piece, off) in &sec.pieces {
-        let Piece::Input { obj, sec: si } = *piece else {
-            continue;
-        };
-        let is = &r.objects[obj].sections[si as usize];
-        for rel in &is.relocs {
-            if !super::relocate::is_long_branch(rel.r_type)
-                || rel.offset as usize + 4 > is.data.len()
-            {
-                continue;
-            }
-            let Ok(t) = super::relocate::target(layout, r, obj, rel.sym) else {
-                continue;
-            };
-            let place = sec.vma + off + u64::from(rel.offset);
-            if !t.undefined_weak
-                && !super::relocate::branch_reaches(&is.data, rel.offset as usize, place, t.value)
-            {
-                sites
-                    .entry(t.value | 1)
-                    .or_default()
-                    .push((obj, si, rel.offset, place));
-            }
-        }
-    }
-    sites
-}
-
 fn veneer_callers(r: &Resolved, sites: &[CallSite]) -> Vec<MapCaller> {
     sites
         .iter()
@@ -735,18 +692,6 @@ fn veneer_callers(r: &Resolved, sites: &[CallSite]) -> Vec<MapCaller> {
             address: place,
         })
         .collect()
-}
-
-/// The name of a function symbol whose value (Thumb bit set) is `value`, for messages.
-pub fn function_at(layout: &Layout, r: &Resolved, value: u64) -> Option<String> {
-    r.objects.iter().enumerate().find_map(|(oi, o)| {
-        o.symbols.iter().enumerate().find_map(|(si, s)| {
-            (s.st_type == elf::STT_FUNC.0
-                && !s.name.is_empty()
-                && layout.object_symbol_value(r, oi, si) == Some(value | 1))
-            .then(|| s.name.clone())
-        })
-    })
 }
 
 /// A GNU ld-style map: memory configuration, then output sections with their input sections and

@@ -19,8 +19,9 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 
 use crate::board::RegionKind;
-use crate::link::layout::{eval_regions, section_matches, spec_matches_file};
+use crate::link::layout::{section_matches, spec_matches_file};
 use crate::link::place::receiving_section;
+use crate::link::regions::eval_regions;
 use crate::link::script::{parse_str, Command, OutputItem, OutputSection, Script, SectionsItem};
 use crate::plan::{Placement, Plan};
 
