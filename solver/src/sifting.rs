@@ -223,7 +223,7 @@ impl<'a> Restricted<'a> {
             self.row[r] = Some(self.rows.len());
             self.rows.push(r);
         }
-        batch.add_rows(model)?;
+        batch.add(model)?;
         let mut batch = Batch::default();
         for &c in cols {
             let col = &self.lp.cols[c];
@@ -236,7 +236,7 @@ impl<'a> Restricted<'a> {
             self.col[c] = Some(self.cols.len());
             self.cols.push(c);
         }
-        batch.add_cols(model)
+        batch.add(model)
     }
 
     /// Row duals over the whole LP (zero for rows not included), clamped to the signs a
@@ -317,54 +317,45 @@ impl Batch {
         self.value.push(value);
     }
 
-    fn check(status: HighsInt, what: &str) -> Result<(), SolveError> {
+    /// Hand the batch to HiGHS: columns when costs were given, rows otherwise.
+    fn add(&self, model: &mut highs::Model) -> Result<(), SolveError> {
+        if self.lower.is_empty() {
+            return Ok(());
+        }
+        let (n, nz) = (self.lower.len() as HighsInt, self.index.len() as HighsInt);
+        let columns = !self.cost.is_empty();
+        // SAFETY: the pointer is the live model's; every array holds as many entries as the
+        // counts passed say (one bound, start and — for columns — cost per row or column, `nz`
+        // indices and values), and the indices name rows or columns HiGHS already has (they
+        // come from `Restricted::row` / `Restricted::col`).
+        let status = unsafe {
+            let (lo, up) = (self.lower.as_ptr(), self.upper.as_ptr());
+            let (st, ix, va) = (
+                self.starts.as_ptr(),
+                self.index.as_ptr(),
+                self.value.as_ptr(),
+            );
+            if columns {
+                Highs_addCols(
+                    model.as_mut_ptr(),
+                    n,
+                    self.cost.as_ptr(),
+                    lo,
+                    up,
+                    nz,
+                    st,
+                    ix,
+                    va,
+                )
+            } else {
+                Highs_addRows(model.as_mut_ptr(), n, lo, up, nz, st, ix, va)
+            }
+        };
         if status == STATUS_ERROR {
+            let what = if columns { "columns" } else { "rows" };
             return Err(SolveError::Backend(format!("HiGHS refused to add {what}")));
         }
         Ok(())
-    }
-
-    fn add_rows(&self, model: &mut highs::Model) -> Result<(), SolveError> {
-        if self.lower.is_empty() {
-            return Ok(());
-        }
-        // SAFETY: the pointer is the live model's; every array holds as many entries as the
-        // counts passed say (one bound per row, one start per row, `index.len()` entries), and
-        // the indices name columns HiGHS already has (they come from `Restricted::col`).
-        let status = unsafe {
-            Highs_addRows(
-                model.as_mut_ptr(),
-                self.lower.len() as HighsInt,
-                self.lower.as_ptr(),
-                self.upper.as_ptr(),
-                self.index.len() as HighsInt,
-                self.starts.as_ptr(),
-                self.index.as_ptr(),
-                self.value.as_ptr(),
-            )
-        };
-        Self::check(status, "rows")
-    }
-
-    fn add_cols(&self, model: &mut highs::Model) -> Result<(), SolveError> {
-        if self.lower.is_empty() {
-            return Ok(());
-        }
-        // SAFETY: as in `add_rows`, with one cost per column and row indices HiGHS has.
-        let status = unsafe {
-            Highs_addCols(
-                model.as_mut_ptr(),
-                self.lower.len() as HighsInt,
-                self.cost.as_ptr(),
-                self.lower.as_ptr(),
-                self.upper.as_ptr(),
-                self.index.len() as HighsInt,
-                self.starts.as_ptr(),
-                self.index.as_ptr(),
-                self.value.as_ptr(),
-            )
-        };
-        Self::check(status, "columns")
     }
 }
 
