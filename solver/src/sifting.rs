@@ -407,17 +407,18 @@ pub(crate) fn solve(
                         rmp.col[c].is_none() && d[c] < -TOLERANCE * lp.cols[c].cost.abs().max(1.0)
                     })
                     .collect();
-                last = Some(Sifted {
+                let sifted = Sifted {
                     columns,
                     bound,
                     priced_out: entering.is_empty(),
                     rounds,
                     core_columns: rmp.cols.len(),
                     core_rows: rmp.rows.len(),
-                });
+                };
                 if entering.is_empty() || rounds >= MAX_ROUNDS {
-                    return Ok(Sift::Solved(last.take().unwrap_or_else(|| unreachable!())));
+                    return Ok(Sift::Solved(sifted));
                 }
+                last = Some(sifted);
                 entering
             }
             HighsModelStatus::Infeasible | HighsModelStatus::UnboundedOrInfeasible => {
