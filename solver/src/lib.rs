@@ -23,6 +23,8 @@ mod local;
 pub mod model;
 mod plan;
 mod presolve;
+mod sift_core;
+mod sifting;
 
 use std::fmt;
 use std::str::FromStr;
