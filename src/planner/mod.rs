@@ -16,6 +16,7 @@ pub mod patch;
 pub mod safety;
 mod startup_run;
 pub mod timings;
+mod waits;
 mod whatif;
 pub mod zephyr;
 
@@ -297,6 +298,25 @@ pub fn plan(inputs: &PlanInputs<'_>, options: &PlanOptions) -> Result<Planned> {
         )
     })?;
     warnings.extend(estimate.clone());
+    let wait = match (&estimate, what_if_kinds(&targets, &items).first()) {
+        (None, Some(&first)) => {
+            let kinds = what_if_kinds(&targets, &items);
+            let elsewhere = if kinds.contains(&RegionKind::Xip) {
+                RegionKind::Xip
+            } else {
+                first
+            };
+            timings.time(Step::StallRuns, || {
+                waits::find(
+                    inputs.board,
+                    inputs.elf,
+                    &inputs.elf_path.display().to_string(),
+                    elsewhere,
+                )
+            })?
+        }
+        _ => None,
+    };
     let (pinned, copy_rates) = timings.time(Step::StartupRun, || {
         startup_run::startup_pins(inputs, &items, &copies, &mut warnings)
     });
@@ -357,6 +377,17 @@ pub fn plan(inputs: &PlanInputs<'_>, options: &PlanOptions) -> Result<Planned> {
     if let Some(c) = &cache {
         plan.prediction.planned_cycles -= c.saving;
     }
+    if let Some(w) = &wait {
+        let absorbed = absorbed_by_wait(inputs.board, w, &items, &problem, &solution, &copy_prices);
+        plan.prediction.planned_cycles += absorbed;
+        warnings.push(format!(
+            "a time-bounded wait: from the timer's start (instruction {}) to its deadline (instruction {}) the run spins until a fixed time ({:.1}% of the baseline's cycles in that window); the {:.0} cycles the plan would save or lose in that window do not change the run's length and are left out of the prediction",
+            w.timer_started,
+            w.deadline,
+            100.0 * w.window_cycles as f64 / w.run_cycles.max(1) as f64,
+            absorbed,
+        ));
+    }
     plan.estimate = estimate;
     Ok(Planned {
         plan,
@@ -380,6 +411,33 @@ pub fn plan(inputs: &PlanInputs<'_>, options: &PlanOptions) -> Result<Planned> {
         timings,
         copy_prices: copy_prices.into_iter().flatten().collect(),
     })
+}
+
+/// What of the plan's run-time saving falls inside a time-bounded wait's window ([`waits`]),
+/// which the wait absorbs: per moved section, its run-cost change (its copy excluded: the copy
+/// runs before the timer starts) times the share of its baseline cycles inside the window.
+fn absorbed_by_wait(
+    board: &Board,
+    wait: &waits::TimedWait,
+    items: &Items<'_>,
+    problem: &solver::Problem,
+    solution: &solver::Plan,
+    copy_prices: &[Option<CopyPrice>],
+) -> f64 {
+    let share = wait.absorbed(items.sections.len(), |pc| items.at(u64::from(pc)));
+    let mut absorbed = 0.0;
+    for p in solution.placements.iter().filter(|p| p.region != p.from) {
+        let i = p.item.index();
+        let item = &problem.items[i];
+        let run = |r: solver::RegionId| {
+            let copy = copy_prices[r.index()]
+                .as_ref()
+                .map_or(0.0, |c| c.cycles(board, item.size));
+            item.cost[r.index()].unwrap_or(0.0) - copy
+        };
+        absorbed += share[i] * (run(p.from) - run(p.region));
+    }
+    absorbed
 }
 
 /// Runs the image once more to see what the plan's moves save the code that stays in flash
