@@ -117,13 +117,7 @@ fn run(
         .with_context(|| format!("loading {path} on the virtual {}", board.name))?;
     m.mem.allow_flash_writes();
     if let Some(kind) = code_from {
-        let functions = m
-            .image
-            .functions
-            .iter()
-            .map(|f| (f.addr, f.addr.saturating_add(f.size)))
-            .collect();
-        m.timing.assume_code_in(kind, functions);
+        crate::simrun::fetch_code_as_from(&mut m, kind);
     }
     let log = Rc::new(RefCell::new(Log {
         window,
