@@ -77,6 +77,9 @@ impl StartupRun {
     }
 }
 
+/// (cycle, bytes copied so far) of a copy seen under way.
+type Progress = (u64, u64);
+
 /// Instructions per chunk between two looks at the watched ranges: the precision of a copy point.
 const CHUNK: u64 = 32;
 
@@ -160,7 +163,7 @@ pub fn trace(board: &Board, elf: &[u8], path: &str, watched: &[Watched]) -> Resu
     let mut complete: Vec<Option<u64>> = vec![None; watched.len()];
     // Per section, (cycle, bytes copied) at the end of the first and of the latest chunk that
     // saw the copy under way: the loop's own rate, free of the chunks' rounding at both ends.
-    let mut progress: Vec<Option<((u64, u64), (u64, u64))>> = vec![None; watched.len()];
+    let mut progress: Vec<Option<(Progress, Progress)>> = vec![None; watched.len()];
     // A section is settled when its range changed, or, when it never changes (empty, or a copy
     // of bytes equal to what was there), some time after the copy's set-up loaded its bounds.
     // A written one with known contents is timed: the run waits for the copy to complete.
