@@ -197,6 +197,18 @@ impl Observer for VeneerObserver {
     fn ret(&mut self, _site: u32, _target: u32) {}
 }
 
+/// Makes every instruction fetch of `m` cost what it would from memory of `kind`, and the
+/// reads inside its functions (literal pools) free: the planner's what-if runs.
+pub(crate) fn fetch_code_as_from(m: &mut Machine, kind: RegionKind) {
+    let functions = m
+        .image
+        .functions
+        .iter()
+        .map(|f| (f.addr, f.addr.saturating_add(f.size)))
+        .collect();
+    m.timing.assume_code_in(kind, functions);
+}
+
 /// Runs `bytes` (the ELF at `path`) on `board`. `board_spec` is what the user named the board by,
 /// recorded in the profile.
 pub fn simulate(
@@ -212,13 +224,7 @@ pub fn simulate(
         m.mem.allow_flash_writes();
     }
     if let Some(kind) = options.code_from {
-        let functions = m
-            .image
-            .functions
-            .iter()
-            .map(|f| (f.addr, f.addr.saturating_add(f.size)))
-            .collect();
-        m.timing.assume_code_in(kind, functions);
+        fetch_code_as_from(&mut m, kind);
     }
     let mut observers: Vec<Box<dyn Observer>> = Vec::new();
     let window = match &options.window {
