@@ -42,11 +42,20 @@ impl Cache {
         if ways[0] == tag {
             return true;
         }
-        let pos = ways.iter().position(|&t| t == tag);
-        let end = pos.unwrap_or(ways.len() - 1);
-        ways.copy_within(0..end, 1);
+        // Move to front in one pass: each way shifts down one until the tag is found (a hit)
+        // or the least recently used one falls off the end (a miss). A `copy_within` here
+        // was a `memmove` call per miss.
+        let mut carried = ways[0];
+        for way in &mut ways[1..] {
+            let t = std::mem::replace(way, carried);
+            if t == tag {
+                ways[0] = tag;
+                return true;
+            }
+            carried = t;
+        }
         ways[0] = tag;
-        pos.is_some()
+        false
     }
 
     /// Looks up without allocating (used for stores: no write-allocate in this model).
