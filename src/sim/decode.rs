@@ -258,6 +258,9 @@ pub struct Insn {
     /// The timing model's pre-computed class of this instruction (see
     /// [`super::timing::classify`]), filled in when the instruction enters the decode cache.
     pub timing: u8,
+    /// How this instruction issues after the one before it in its block, worked out once when
+    /// the block is cached (see [`super::timing::chain`]); 0 for a block's first instruction.
+    pub chain: u8,
     pub imm: u32,
 }
 
@@ -275,6 +278,7 @@ impl Insn {
         flags: 0,
         cond: 14,
         timing: 0,
+        chain: 0,
         imm: 0,
     };
 

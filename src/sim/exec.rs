@@ -139,8 +139,9 @@ impl Machine {
 
     // ---- data bus -------------------------------------------------------------------------
 
-    /// Loads `N` (1, 2 or 4) bytes, zero-extended.
-    #[inline]
+    /// Loads `N` (1, 2 or 4) bytes, zero-extended. Only the zero-wait TCM fast path is inlined
+    /// into the caller (the run loop for single loads); everything else is one call away.
+    #[inline(always)]
     pub(crate) fn load<const N: usize>(&mut self, addr: u32) -> Result<u32, Trap> {
         if let Some((b, region)) = self.mem.read_fast::<N>(addr) {
             // Zero-wait TCM: no stall, only the region's counter.
@@ -149,6 +150,12 @@ impl Machine {
             w[..N].copy_from_slice(&b);
             return Ok(u32::from_le_bytes(w));
         }
+        self.load_bus::<N>(addr)
+    }
+
+    /// A load outside the fast region: system registers, or the bus with its timing.
+    #[inline(never)]
+    fn load_bus<const N: usize>(&mut self, addr: u32) -> Result<u32, Trap> {
         if addr >= PPB_BASE {
             let word = self.system_read(addr & !3);
             return Ok(match N {
@@ -168,19 +175,27 @@ impl Machine {
         }
     }
 
-    /// Stores the low `N` bytes of `value`.
-    #[inline]
+    /// Stores the low `N` bytes of `value`; like [`Machine::load`], only the TCM fast path
+    /// inlined (the fast region is never the system space, so it may be tested first).
+    #[inline(always)]
     pub(crate) fn store<const N: usize>(&mut self, addr: u32, value: u32) -> Exec {
-        if addr >= PPB_BASE {
-            self.system_store(addr, value, N as u32);
-            return Ok(());
-        }
         let bytes = value.to_le_bytes();
         if let Some(region) = self.mem.write_fast(addr, &bytes[..N]) {
             // Zero-wait, non-executable TCM: no stall, no code to invalidate.
             self.timing.stats[region].data_writes += 1;
             return Ok(());
         }
+        self.store_bus::<N>(addr, value)
+    }
+
+    /// A store outside the fast region: system registers, or the bus with its timing.
+    #[inline(never)]
+    fn store_bus<const N: usize>(&mut self, addr: u32, value: u32) -> Exec {
+        if addr >= PPB_BASE {
+            self.system_store(addr, value, N as u32);
+            return Ok(());
+        }
+        let bytes = value.to_le_bytes();
         match self.mem.write(addr, &bytes[..N]) {
             Ok(region) => {
                 self.cycles += u64::from(self.timing.data(addr, region, true));

@@ -544,49 +544,83 @@ impl Machine {
     }
 
     /// The loop of [`Machine::run_block`] over the block's first `count` instructions, which
-    /// start at `pc` in region `region`. Returns how many it issued, with the exit.
+    /// start at `pc` in region `region`. Returns how many it issued, with the exit. The first
+    /// instruction issues from the pipeline state the previous block left; the others from
+    /// their precomputed chain (`timing::chain`), the state written back only for the last
+    /// instruction that ran — before it executes when it is the slice's last (a branch's
+    /// timing updates the state after issue), after it when the block is left early.
     #[inline(always)]
     fn run_insns<const OBSERVE: bool>(
         &mut self,
         insns: &[Insn],
-        mut pc: u32,
+        pc: u32,
         region: usize,
     ) -> (u64, Result<Option<i32>, Box<SimError>>) {
-        let mut issued = 0;
-        for insn in insns {
-            issued += 1;
-            self.pc = pc;
-            let fall_through = pc.wrapping_add(u32::from(insn.len));
-            self.r[15] = pc.wrapping_add(4);
-            self.next_pc = fall_through;
-            let mut cost = self.timing.issue(insn, pc, region);
-            let before = self.cycles;
-            let result = if self.it == 0 || self.it_condition_passes() {
-                self.exec(insn)
-            } else {
-                Ok(())
-            };
-            if self.it != 0 && insn.op != Op::It {
-                self.advance_it();
+        let Some((first, rest)) = insns.split_first() else {
+            return (0, Ok(None));
+        };
+        let cost = self.timing.issue(first, pc, region);
+        let variant = self.timing.chain_variant();
+        match self.step::<OBSERVE>(first, pc, cost) {
+            Ok(true) => {}
+            Ok(false) => {
+                self.pc = self.next_pc;
+                return (1, Ok(None));
             }
-            self.last_pc = pc;
-            cost += (self.cycles - before) as u32;
-            self.cycles = before + u64::from(cost);
-            if OBSERVE {
-                if let Some(obs) = self.observer.as_mut() {
-                    obs.retire(pc, cost);
-                }
-            }
-            if let Err(trap) = result {
-                return (issued, self.handle_trap(trap, pc).map_err(Box::new));
-            }
-            self.pc = self.next_pc;
-            if self.next_pc != fall_through || self.cycles >= self.next_event {
-                break;
-            }
-            pc = fall_through;
+            Err(trap) => return (1, self.handle_trap(trap, pc).map_err(Box::new)),
         }
-        (issued, Ok(None))
+        let mut pc = self.next_pc;
+        for (k, insn) in rest.iter().enumerate() {
+            let cost = self.timing.issue_chained(insn, pc, region, variant);
+            let last = k + 1 == rest.len();
+            if last {
+                self.timing.settle(insn, pc, variant);
+            }
+            let stepped = self.step::<OBSERVE>(insn, pc, cost);
+            if !last && !matches!(stepped, Ok(true)) {
+                self.timing.settle(insn, pc, variant);
+            }
+            let issued = k as u64 + 2;
+            match stepped {
+                Ok(true) => pc = self.next_pc,
+                Ok(false) => {
+                    self.pc = self.next_pc;
+                    return (issued, Ok(None));
+                }
+                Err(trap) => return (issued, self.handle_trap(trap, pc).map_err(Box::new)),
+            }
+        }
+        self.pc = self.next_pc;
+        (insns.len() as u64, Ok(None))
+    }
+
+    /// Executes `insn` at `pc`, issued in `cost` cycles, and retires it. Returns whether the
+    /// block goes on with the fall-through: not after a branch, an exception or when
+    /// `next_event` is reached. `self.pc` is this instruction's until the caller moves it on.
+    #[inline(always)]
+    fn step<const OBSERVE: bool>(&mut self, insn: &Insn, pc: u32, cost: u32) -> Result<bool, Trap> {
+        self.pc = pc;
+        let fall_through = pc.wrapping_add(u32::from(insn.len));
+        self.r[15] = pc.wrapping_add(4);
+        self.next_pc = fall_through;
+        let before = self.cycles;
+        let result = if self.it == 0 || self.it_condition_passes() {
+            self.exec(insn)
+        } else {
+            Ok(())
+        };
+        if self.it != 0 && insn.op != Op::It {
+            self.advance_it();
+        }
+        self.last_pc = pc;
+        self.cycles += u64::from(cost);
+        if OBSERVE {
+            if let Some(obs) = self.observer.as_mut() {
+                obs.retire(pc, (self.cycles - before) as u32);
+            }
+        }
+        result?;
+        Ok(self.next_pc == fall_through && self.cycles < self.next_event)
     }
 
     fn handle_trap(&mut self, trap: Trap, pc: u32) -> Result<Option<i32>, SimError> {
@@ -622,6 +656,7 @@ impl Machine {
                 Err(_) => break,
             }
         }
+        timing::chain(&mut insns, pc);
         Ok(self.blocks.insert(pc, region, &insns))
     }
 

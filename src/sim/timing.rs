@@ -42,11 +42,20 @@ impl Cache {
         if ways[0] == tag {
             return true;
         }
-        let pos = ways.iter().position(|&t| t == tag);
-        let end = pos.unwrap_or(ways.len() - 1);
-        ways.copy_within(0..end, 1);
+        // Move to front in one pass: each way shifts down one until the tag is found (a hit)
+        // or the least recently used one falls off the end (a miss). A `copy_within` here
+        // was a `memmove` call per miss.
+        let mut carried = ways[0];
+        for way in &mut ways[1..] {
+            let t = std::mem::replace(way, carried);
+            if t == tag {
+                ways[0] = tag;
+                return true;
+            }
+            carried = t;
+        }
         ways[0] = tag;
-        pos.is_some()
+        false
     }
 
     /// Looks up without allocating (used for stores: no write-allocate in this model).
@@ -343,34 +352,14 @@ impl Timing {
             && cost.uncached == 0
     }
 
-    /// Cycles to fetch and issue `i` at `pc` from region `region`. The caller counts the
-    /// region's `fetches`, once per block.
+    /// Cycles to fetch and issue `i` at `pc` from region `region`, from the state the
+    /// instruction before left (the first instruction of a block; the others take
+    /// [`Timing::issue_chained`]). The caller counts the region's `fetches`, once per block.
     #[inline(always)]
     pub fn issue(&mut self, i: &Insn, pc: u32, region: usize) -> u32 {
         let mut cycles = 0;
-        let line = pc >> 5;
-        if line != self.last_fetch_line {
-            self.last_fetch_line = line;
-            let stats = &mut self.stats[region];
-            let cost = self.fetch_costs[region];
-            let stall = if cost.cached && self.icache_on {
-                if self.icache.access(pc) {
-                    stats.icache_hits += 1;
-                    0
-                } else {
-                    stats.icache_misses += 1;
-                    let s = match cost.prefetch_hit {
-                        Some(p) if line == self.xip_next_line => p,
-                        _ => cost.miss,
-                    };
-                    self.xip_next_line = line.wrapping_add(1);
-                    s
-                }
-            } else {
-                cost.uncached
-            };
-            stats.stall_cycles += u64::from(stall);
-            cycles += stall;
+        if pc >> 5 != self.last_fetch_line {
+            cycles += self.fetch(pc, region);
         }
         // Issue: pair with the previous instruction when both are simple and independent.
         let c = match i.timing & CLASS_MASK {
@@ -397,6 +386,72 @@ impl Timing {
         self.prev_dest = if c == Class::Alu { i.rd } else { 0xFF };
         self.load_dest = if i.timing & LOAD != 0 { i.rd } else { 0xFF };
         cycles
+    }
+
+    /// The stall of fetching a new line at `pc` from region `region` (I-cache and FlexSPI
+    /// prefetch model), counted in the region's statistics.
+    #[inline(always)]
+    fn fetch(&mut self, pc: u32, region: usize) -> u32 {
+        let line = pc >> 5;
+        self.last_fetch_line = line;
+        let stats = &mut self.stats[region];
+        let cost = self.fetch_costs[region];
+        let stall = if cost.cached && self.icache_on {
+            if self.icache.access(pc) {
+                stats.icache_hits += 1;
+                0
+            } else {
+                stats.icache_misses += 1;
+                let s = match cost.prefetch_hit {
+                    Some(p) if line == self.xip_next_line => p,
+                    _ => cost.miss,
+                };
+                self.xip_next_line = line.wrapping_add(1);
+                s
+            }
+        } else {
+            cost.uncached
+        };
+        stats.stall_cycles += u64::from(stall);
+        stall
+    }
+
+    /// Which of the two precomputed chains (see [`chain`]) the rest of the block follows: whether
+    /// the block's first instruction, just issued, left a pairing slot open.
+    #[inline(always)]
+    pub fn chain_variant(&self) -> u32 {
+        u32::from(self.pair_open)
+    }
+
+    /// What [`Timing::issue`] would return for `i` at `pc`, a block's instruction after its
+    /// first, when the block's first instruction took chain `variant`: a table read plus the
+    /// fetch stall at a line crossing. It leaves the pipeline state behind; call
+    /// [`Timing::settle`] before anything else reads it.
+    #[inline(always)]
+    pub fn issue_chained(&mut self, i: &Insn, pc: u32, region: usize, variant: u32) -> u32 {
+        let chain = u32::from(i.chain);
+        let mut cycles = (chain >> LOAD_USE_SHIFT) & 1;
+        if chain & (PAIRS << variant) == 0 {
+            cycles += 1 + u32::from(i.timing >> EXTRA_SHIFT);
+        }
+        if chain & NEW_LINE != 0 {
+            cycles += self.fetch(pc, region);
+        }
+        cycles
+    }
+
+    /// Leaves the pipeline state as [`Timing::issue`] would have after issuing `i` at `pc` (not
+    /// a block's first instruction) on chain `variant`.
+    #[inline(always)]
+    pub fn settle(&mut self, i: &Insn, pc: u32, variant: u32) {
+        self.last_fetch_line = pc >> 5;
+        self.pair_open = u32::from(i.chain) & (PAIR_AFTER << variant) != 0;
+        self.prev_dest = if i.timing & CLASS_MASK == 0 {
+            i.rd
+        } else {
+            0xFF
+        };
+        self.load_dest = if i.timing & LOAD != 0 { i.rd } else { 0xFF };
     }
 
     /// Cycles of a data access of `bytes` at `addr` in region `region` beyond the issue cycle.
@@ -506,6 +561,58 @@ pub fn classify(i: &Insn) -> u8 {
     code | if load { LOAD } else { 0 } | ((extra_cycles(i).min(31) as u8) << EXTRA_SHIFT)
 }
 
+/// Bits of [`Insn::chain`]. Bit `v` of `PAIRS`: the instruction pairs with the one before it
+/// when the block's first instruction left the pairing slot open (`v` = 1) or closed (0); bit
+/// `v` of `PAIR_AFTER`: the slot is open after it.
+const PAIRS: u32 = 1;
+const PAIR_AFTER: u32 = 4;
+/// It reads the destination of a load just before it (one stall cycle).
+const LOAD_USE_SHIFT: u32 = 4;
+/// It starts in another 32-byte fetch line than the instruction before it.
+const NEW_LINE: u32 = 32;
+
+/// Works out, once per block, how each instruction after the first issues: inside a block the
+/// pairing and load-use outcome depends only on the instructions before it and on whether the
+/// first one left the pairing slot open, so [`Timing::issue_chained`] is a table read for two
+/// possible entry states. Nothing but [`Timing::branch`] (the last instruction of a block) and
+/// [`Timing::multiple`] (whose instructions never leave the slot open anyway) changes the
+/// state between two instructions of one block. `insns` start at `pc`.
+pub fn chain(insns: &mut [Insn], pc: u32) {
+    let mut open = [false, true];
+    let mut at = pc;
+    for k in 1..insns.len() {
+        let (p, i) = (insns[k - 1], insns[k]);
+        let prev_at = at;
+        at = at.wrapping_add(u32::from(p.len));
+        let prev_dest = if p.timing & CLASS_MASK == 0 {
+            p.rd
+        } else {
+            0xFF
+        };
+        let load_dest = if p.timing & LOAD != 0 { p.rd } else { 0xFF };
+        let depends = prev_dest != 0xFF && (i.rn == prev_dest || i.rm == prev_dest);
+        let load_use = load_dest != 0xFF && (i.rn == load_dest || i.rm == load_dest);
+        // Classes 0-2 (ALU, memory, branch) may pair; 0-1 leave the slot open when alone.
+        let class = i.timing & CLASS_MASK;
+        let mut bits = u32::from(load_use) << LOAD_USE_SHIFT;
+        for (v, open) in open.iter_mut().enumerate() {
+            if *open && !depends && !load_use && class <= 2 {
+                bits |= PAIRS << v;
+                *open = false;
+            } else {
+                *open = class <= 1;
+            }
+            if *open {
+                bits |= PAIR_AFTER << v;
+            }
+        }
+        if at >> 5 != prev_at >> 5 {
+            bits |= NEW_LINE;
+        }
+        insns[k].chain = bits as u8;
+    }
+}
+
 fn is_load(op: Op) -> bool {
     matches!(
         op,
@@ -532,5 +639,73 @@ mod tests {
         assert!(!c.access(0x040)); // evicts 0x020
         assert!(c.access(0x000));
         assert!(!c.access(0x020));
+    }
+
+    /// The precomputed chain must give what issuing one by one gives: every cost, and the
+    /// pipeline state left after any instruction, for both entry states and any previous
+    /// destination, on pseudo-random blocks of pairing, load-use and multi-cycle instructions.
+    #[test]
+    fn chained_issue_matches_issuing_one_by_one() {
+        use crate::sim::decode::{decode16, decode32};
+        let board = Board::resolve("imxrt1062").expect("board");
+        let regions = crate::sim::memory::Memory::new(&board)
+            .expect("memory")
+            .regions;
+        let flash = regions
+            .iter()
+            .position(|r| r.kind == RegionKind::Xip)
+            .expect("flash");
+        // movs, adds (dependent and not), ldr (pc and sp relative), str, mul, push, nop, ldr.w.
+        let pool: Vec<Insn> = [0x2001u32, 0x1c48, 0x1809, 0x4a01, 0x9801, 0x6008, 0x4348]
+            .iter()
+            .map(|&w| decode16(w as u16))
+            .chain([0xB510, 0xBF00, 0x6812].map(decode16))
+            .chain([decode32(0xF8D1_0004), decode32(0xFB00_F001)])
+            .map(|mut i| {
+                i.timing = classify(&i);
+                i
+            })
+            .collect();
+        let mut seed = 12345u32;
+        let mut next = |n: usize| {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (seed >> 16) as usize % n
+        };
+        let mut checked = 0;
+        for round in 0..400 {
+            let len = 1 + next(20);
+            let mut insns: Vec<Insn> = (0..len).map(|_| pool[next(pool.len())]).collect();
+            let pc = 0x6000_0000 + 2 * next(64) as u32;
+            chain(&mut insns, pc);
+            let mut one = Timing::new(&board, &regions);
+            let mut fast = Timing::new(&board, &regions);
+            for t in [&mut one, &mut fast] {
+                t.pair_open = round % 2 == 1;
+                t.prev_dest = [0xFF, 0, 1, 2][round % 4];
+                t.load_dest = [0xFF, 0, 1][round % 3];
+            }
+            let (mut at, mut variant) = (pc, 0);
+            for (k, i) in insns.iter().enumerate() {
+                let want = one.issue(i, at, flash);
+                let got = if k == 0 {
+                    let c = fast.issue(i, at, flash);
+                    variant = fast.chain_variant();
+                    c
+                } else {
+                    let c = fast.issue_chained(i, at, flash, variant);
+                    fast.settle(i, at, variant);
+                    c
+                };
+                let state = |t: &Timing| (t.pair_open, t.prev_dest, t.load_dest, t.last_fetch_line);
+                assert_eq!(
+                    (got, state(&fast)),
+                    (want, state(&one)),
+                    "round {round}, insn {k}"
+                );
+                at = at.wrapping_add(u32::from(i.len));
+                checked += 1;
+            }
+        }
+        assert!(checked > 2000);
     }
 }
