@@ -79,7 +79,7 @@ pub fn target(layout: &Layout, r: &Resolved, obj: usize, sym: u32) -> Result<Tar
             name: None,
         });
     }
-    let gi = r.map.get(&s.name).copied();
+    let gi = r.global_index(obj, sym);
     if let Some(v) = layout.script_symbols.get(&s.name) {
         return Ok(Target {
             value: v.value,
@@ -484,9 +484,13 @@ pub fn build(layout: &Layout, r: &Resolved) -> Result<Vec<Vec<u8>>, RelocError> 
         }
         let bytes = sec.fill.to_be_bytes();
         let fill = &bytes[4 - usize::from(sec.fill_len.clamp(1, 4))..];
-        let mut data: Vec<u8> = (0..sec.size as usize)
-            .map(|i| fill[i % fill.len()])
-            .collect();
+        // The fill pattern repeated over the section (one memset for a one-byte fill).
+        let mut data = vec![fill[0]; sec.size as usize];
+        if fill.len() > 1 {
+            for chunk in data.chunks_mut(fill.len()) {
+                chunk.copy_from_slice(&fill[..chunk.len()]);
+            }
+        }
         for (pi, (piece, off)) in sec.pieces.iter().enumerate() {
             let off = *off as usize;
             match *piece {

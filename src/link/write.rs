@@ -804,10 +804,7 @@ pub fn gnu_map(layout: &Layout, r: &Resolved, map: &LinkMap) -> String {
                     let matches = by_place
                         .get(&(s.vma + off, is.name.as_str()))
                         .map_or(&[][..], Vec::as_slice);
-                    for sym in matches
-                        .iter()
-                        .flat_map(|&i| &map.input_sections[i].symbols)
-                    {
+                    for sym in matches.iter().flat_map(|&i| &map.input_sections[i].symbols) {
                         let _ = writeln!(
                             out,
                             " {:14} 0x{:08x}                {}",
