@@ -59,7 +59,8 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 /// Wall time and peak resident set size (KiB) of one link, waited for with `wait4` so the
-/// kernel reports the memory of that process alone.
+/// kernel reports the memory of that process alone. The output and the map (`-Map` given last
+/// wins) go to temporary files, so the bundled fixtures' checked-in maps stay as they are.
 fn one_link(
     program: &str,
     prefix: &[&str],
@@ -67,12 +68,14 @@ fn one_link(
     args: &[String],
     out: &Path,
 ) -> Result<(Duration, u64), String> {
+    let map = format!("-Map={}", out.with_extension("map").display());
     let start = Instant::now();
     let child = Command::new(program)
         .args(prefix)
         .args(args)
         .arg("-o")
         .arg(out)
+        .arg(&map)
         .current_dir(dir)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -90,6 +93,7 @@ fn one_link(
             .args(args)
             .arg("-o")
             .arg(out)
+            .arg(&map)
             .current_dir(dir)
             .output()
             .map_err(|e| format!("{program}: {e}"))?;
@@ -121,6 +125,7 @@ fn time_link(
         }
     }
     let _ = std::fs::remove_file(&out);
+    let _ = std::fs::remove_file(out.with_extension("map"));
     Ok((median(times), peak))
 }
 

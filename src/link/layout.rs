@@ -1037,7 +1037,7 @@ pub fn target(layout: &Layout, r: &Resolved, obj: usize, sym: u32) -> Result<Tar
             name: None,
         });
     }
-    let gi = r.map.get(&s.name).copied();
+    let gi = r.global_index(obj, sym);
     if let Some(v) = layout.script_symbols.get(&s.name) {
         return Ok(Target {
             value: v.value,

@@ -3,7 +3,12 @@
 //! Objects are copied into small owned structures ([`Object`]) that the later stages index by
 //! (object, section) and (object, symbol) numbers; archives stay as an index of which member
 //! defines which symbol, so members are parsed only when resolution extracts them.
+//!
+//! Input files are memory-mapped, as GNU ld and LLD do, and section contents are [`Bytes`]
+//! windows into the mapping: a link touches only the pages of the archive members it extracts,
+//! and nothing is copied (reading `libc.a`/`libstdc++.a` whole was half of a small link).
 
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -54,6 +59,82 @@ fn malformed(origin: &Origin, msg: impl Into<String>) -> LoadError {
     }
 }
 
+/// A shared, immutable window into an input file's bytes (a memory map, or owned bytes for
+/// inputs made in memory): cloning and slicing never copy the contents.
+#[derive(Clone)]
+pub struct Bytes {
+    backing: Arc<dyn AsRef<[u8]> + Send + Sync>,
+    start: usize,
+    len: usize,
+}
+
+impl Bytes {
+    fn new(backing: Arc<dyn AsRef<[u8]> + Send + Sync>) -> Bytes {
+        let len = (*backing).as_ref().len();
+        Bytes {
+            backing,
+            start: 0,
+            len,
+        }
+    }
+
+    /// No bytes (NOBITS and linker-made sections).
+    pub fn empty() -> Bytes {
+        Bytes::from(Vec::new())
+    }
+
+    /// The part of these bytes that `part` covers; `part` is normally a subslice of them (a
+    /// parser may hand back a slice of its own for an empty section: that one is copied).
+    fn window(&self, part: &[u8]) -> Bytes {
+        let offset = (part.as_ptr() as usize).wrapping_sub(self.as_ptr() as usize);
+        if offset > self.len || part.len() > self.len - offset {
+            return Bytes::from(part);
+        }
+        Bytes {
+            backing: self.backing.clone(),
+            start: self.start + offset,
+            len: part.len(),
+        }
+    }
+}
+
+impl Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &(*self.backing).as_ref()[self.start..self.start + self.len]
+    }
+}
+
+impl std::fmt::Debug for Bytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Bytes({} bytes)", self.len)
+    }
+}
+
+impl From<Vec<u8>> for Bytes {
+    fn from(v: Vec<u8>) -> Bytes {
+        Bytes::new(Arc::new(v))
+    }
+}
+
+impl From<&[u8]> for Bytes {
+    fn from(v: &[u8]) -> Bytes {
+        Bytes::from(v.to_vec())
+    }
+}
+
+impl From<Arc<[u8]>> for Bytes {
+    fn from(v: Arc<[u8]>) -> Bytes {
+        Bytes::new(Arc::new(v))
+    }
+}
+
+impl From<&Bytes> for Bytes {
+    fn from(v: &Bytes) -> Bytes {
+        v.clone()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Reloc {
     pub offset: u32,
@@ -70,8 +151,8 @@ pub struct InputSection {
     pub size: u64,
     /// sh_entsize: the entry size of an SHF_MERGE section (0 otherwise).
     pub entsize: u64,
-    /// File contents (empty for SHT_NOBITS).
-    pub data: Arc<[u8]>,
+    /// File contents (empty for SHT_NOBITS), a window into the mapped input file.
+    pub data: Bytes,
     pub relocs: Vec<Reloc>,
     /// sh_link: for `.ARM.exidx` the section it describes.
     pub link: u32,
@@ -168,8 +249,11 @@ impl Object {
     }
 }
 
-/// Parses a relocatable 32-bit little-endian ARM ELF object.
-pub fn parse_object(origin: Origin, data: &[u8]) -> Result<Object, LoadError> {
+/// Parses a relocatable 32-bit little-endian ARM ELF object; its sections' contents stay in
+/// `file` (not copied).
+pub fn parse_object(origin: Origin, file: impl Into<Bytes>) -> Result<Object, LoadError> {
+    let file: Bytes = file.into();
+    let data: &[u8] = &file;
     let err = |e: object::read::Error| malformed(&origin, e.to_string());
     let header = elf::FileHeader32::<LE>::parse(data).map_err(|e| {
         malformed(
@@ -195,22 +279,21 @@ pub fn parse_object(origin: Origin, data: &[u8]) -> Result<Object, LoadError> {
     for (index, sh) in table.enumerate() {
         let name = String::from_utf8_lossy(table.section_name(endian, sh).map_err(err)?).into();
         let sh_type = sh.sh_type(endian);
-        let content: Arc<[u8]> = if sh_type == elf::SHT_NOBITS {
-            Arc::from(&[][..])
+        let content = if sh_type == elf::SHT_NOBITS {
+            Bytes::empty()
         } else {
-            sh.data(endian, data)
-                .map_err(|_| {
-                    malformed(
-                        &origin,
-                        format!(
-                            "section {} `{name}` lies outside the file (offset {:#x}, size {:#x})",
-                            index.0,
-                            sh.sh_offset(endian),
-                            sh.sh_size(endian)
-                        ),
-                    )
-                })?
-                .into()
+            let part = sh.data(endian, data).map_err(|_| {
+                malformed(
+                    &origin,
+                    format!(
+                        "section {} `{name}` lies outside the file (offset {:#x}, size {:#x})",
+                        index.0,
+                        sh.sh_offset(endian),
+                        sh.sh_size(endian)
+                    ),
+                )
+            })?;
+            file.window(part)
         };
         let align = u64::from(sh.sh_addralign(endian)).max(1);
         if !align.is_power_of_two() {
@@ -420,7 +503,7 @@ fn comdat_groups(
 /// An archive: its bytes and which member defines each symbol (from the archive symbol index).
 pub struct Archive {
     pub path: PathBuf,
-    pub data: Arc<[u8]>,
+    pub data: Bytes,
     /// Member data range (start, length) and name, in archive order.
     pub members: Vec<(u64, u64, String)>,
     /// The archive symbol index in its own order: symbol name and defining member.
@@ -428,7 +511,8 @@ pub struct Archive {
 }
 
 impl Archive {
-    pub fn parse(path: &Path, data: Arc<[u8]>) -> Result<Archive, LoadError> {
+    pub fn parse(path: &Path, data: impl Into<Bytes>) -> Result<Archive, LoadError> {
+        let data: Bytes = data.into();
         let origin = Origin {
             path: path.to_path_buf(),
             member: None,
@@ -494,21 +578,29 @@ impl Archive {
             .zip(usize::try_from(start + len).ok())
             .and_then(|(s, e)| self.data.get(s..e))
             .ok_or_else(|| malformed(&origin, "member data lies outside the archive"))?;
-        parse_object(origin, bytes)
+        parse_object(origin, self.data.window(bytes))
     }
 }
 
-/// Reads a file from disk.
-pub fn read_file(path: &Path) -> Result<Arc<[u8]>, LoadError> {
-    std::fs::read(path)
-        .map(Arc::from)
-        .map_err(|source| LoadError::Io {
-            origin: Origin {
-                path: path.to_path_buf(),
-                member: None,
-            },
-            source,
-        })
+/// Maps a file from disk (or reads it where it cannot be mapped, e.g. an empty file or a pipe).
+pub fn read_file(path: &Path) -> Result<Bytes, LoadError> {
+    let io = |source| LoadError::Io {
+        origin: Origin {
+            path: path.to_path_buf(),
+            member: None,
+        },
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let is_plain_file = file.metadata().map_err(io)?.is_file();
+    if is_plain_file {
+        // SAFETY: the map is read-only. Like every linker that maps its inputs, a link assumes
+        // its input files are not truncated or rewritten while it runs.
+        if let Ok(map) = unsafe { memmap2::Mmap::map(&file) } {
+            return Ok(Bytes::new(Arc::new(map)));
+        }
+    }
+    std::fs::read(path).map(Bytes::from).map_err(io)
 }
 
 pub fn is_archive(data: &[u8]) -> bool {
@@ -524,6 +616,19 @@ mod tests {
             path: "x.o".into(),
             member: None,
         }
+    }
+
+    #[test]
+    fn windows_share_their_file_and_foreign_slices_are_copied() {
+        let file = Bytes::from(b"0123456789".to_vec());
+        let w = file.window(&file[2..5]);
+        assert_eq!(&w[..], b"234");
+        assert_eq!(w.as_ptr(), file[2..].as_ptr(), "a window must not copy");
+        let inner = w.window(&w[1..]);
+        assert_eq!(&inner[..], b"34");
+        let foreign = file.window(b"xyz");
+        assert_eq!(&foreign[..], b"xyz");
+        assert!(file.window(&[]).is_empty());
     }
 
     #[test]

@@ -107,14 +107,16 @@ fn string_len(data: &[u8], at: usize, entsize: usize) -> (usize, bool) {
     }
 }
 
-/// The bytes of the string at `at`, terminator included.
-fn string_at(data: &[u8], at: usize, entsize: usize) -> Vec<u8> {
+/// The bytes of the string at `at`, terminator included: borrowed from `data`, or owned when
+/// the terminator is implied.
+fn string_at(data: &[u8], at: usize, entsize: usize) -> std::borrow::Cow<'_, [u8]> {
     let (len, terminated) = string_len(data, at, entsize);
-    let mut s = data[at..at + len].to_vec();
-    if !terminated {
-        s.resize(len + entsize, 0);
+    if terminated {
+        return std::borrow::Cow::Borrowed(&data[at..at + len]);
     }
-    s
+    let mut s = data[at..at + len].to_vec();
+    s.resize(len + entsize, 0);
+    std::borrow::Cow::Owned(s)
 }
 
 /// Alignment a string at input offset `ofs` keeps: the lowest set bit of `ofs`, capped at the
@@ -128,8 +130,8 @@ fn element_align(ofs: usize, section_align: u64) -> u64 {
 
 impl Group {
     /// Enters `bytes` owned by `owner` (unless already present with enough alignment).
-    fn add(&mut self, bytes: Vec<u8>, align: u64, owner: Key) -> usize {
-        if let Some(&i) = self.by_content.get(&bytes) {
+    fn add(&mut self, bytes: &[u8], align: u64, owner: Key) -> usize {
+        if let Some(&i) = self.by_content.get(bytes) {
             if self.entries[i].align >= align {
                 return i;
             }
@@ -138,7 +140,7 @@ impl Group {
             old.align = 0;
         }
         self.entries.push(Entry {
-            bytes: bytes.clone(),
+            bytes: bytes.to_vec(),
             align,
             owner,
             index: 0,
@@ -146,7 +148,7 @@ impl Group {
             suffix_of: None,
         });
         let i = self.entries.len() - 1;
-        self.by_content.insert(bytes, i);
+        self.by_content.insert(bytes.to_vec(), i);
         i
     }
 
@@ -155,7 +157,7 @@ impl Group {
         let es = self.entsize;
         if !self.strings {
             for chunk in data.chunks_exact(es) {
-                self.add(chunk.to_vec(), 1, key);
+                self.add(chunk, 1, key);
             }
             return;
         }
@@ -163,12 +165,12 @@ impl Group {
         let mut p = 0;
         while p < data.len() {
             let bytes = string_at(data, p, es);
-            let i = self.add(bytes, element_align(p, is.align), key);
+            let i = self.add(&bytes, element_align(p, is.align), key);
             p += self.entries[i].bytes.len();
             while p + es <= data.len() && data[p..p + es].iter().all(|&b| b == 0) {
                 if !nul && p as u64 % is.align == 0 {
                     nul = true;
-                    self.add(vec![0; es], is.align, key);
+                    self.add(&vec![0; es], is.align, key);
                 }
                 p += es;
             }
@@ -389,9 +391,9 @@ impl Merges {
         let bytes = if group.strings {
             string_at(data, start, es)
         } else {
-            data[start..start + es].to_vec()
+            std::borrow::Cow::Borrowed(&data[start..start + es])
         };
-        match group.by_content.get(&bytes) {
+        match group.by_content.get(&*bytes) {
             Some(&i) => {
                 let e = &group.entries[i];
                 Some((e.owner, e.index + (offset - start) as u64))

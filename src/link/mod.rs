@@ -270,7 +270,7 @@ pub fn link(args: &LinkArgs) -> Result<LinkResult> {
         None => (None, 0),
     };
     let image = write::elf_image(&layout, &r, &contents, &symbols, entry_addr);
-    crate::fsutil::write_atomic(&output, &image)?;
+    crate::fsutil::write_build_output(&output, &image)?;
     let map = write::link_map(
         &layout,
         &r,
@@ -281,11 +281,11 @@ pub fn link(args: &LinkArgs) -> Result<LinkResult> {
         },
     );
     if let Some(path) = &args.map {
-        crate::fsutil::write_atomic(path, write::gnu_map(&layout, &r, &map).as_bytes())?;
+        crate::fsutil::write_build_output(path, write::gnu_map(&layout, &r, &map).as_bytes())?;
     }
     if let Some(path) = &args.json_map {
         let json = serde_json::to_vec_pretty(&map)?;
-        crate::fsutil::write_atomic(path, &json)?;
+        crate::fsutil::write_build_output(path, &json)?;
     }
     Ok(LinkResult {
         map,

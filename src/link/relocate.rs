@@ -8,7 +8,7 @@
 use object::elf;
 
 use super::arm::*;
-use super::layout::{target, Layout, Piece, Target};
+use super::layout::{target, Layout, OutSection, Piece, Target};
 use super::load::SymSection;
 use super::resolve::Resolved;
 
@@ -307,116 +307,166 @@ fn merged_section_target(
     }
 }
 
+/// At most this many undefined references are reported.
+const MAX_UNDEFINED: usize = 20;
+
+/// One output section's bytes and the undefined references met in it, or a bad relocation.
+type Built = Result<(Vec<u8>, Vec<String>), RelocError>;
+
 /// Builds the contents of every output section (empty for NOBITS) with relocations applied.
+/// The sections are built on two threads (the first ones in section order and the rest, split
+/// at half the bytes); results are taken in section order, so errors read as if built in turn.
 pub fn build(layout: &Layout, r: &Resolved) -> Result<Vec<Vec<u8>>, RelocError> {
+    let sections = &layout.sections;
+    let bytes = |s: &OutSection| if s.nobits || s.empty { 0 } else { s.size };
+    let total: u64 = sections.iter().map(bytes).sum();
+    let mut seen = 0;
+    let split = sections
+        .iter()
+        .position(|s| {
+            seen += bytes(s);
+            seen * 2 >= total
+        })
+        .map_or(sections.len(), |i| i + 1);
+    let build_all = |part: &[OutSection]| -> Vec<Built> {
+        part.iter()
+            .map(|sec| {
+                let mut undefined = Vec::new();
+                build_section(layout, r, sec, &mut undefined).map(|d| (d, undefined))
+            })
+            .collect()
+    };
+    let (first, rest) = std::thread::scope(|scope| {
+        let rest = scope.spawn(|| build_all(&sections[split..]));
+        let first = build_all(&sections[..split]);
+        (first, rest.join())
+    });
+    let rest = rest.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     let mut undefined: Vec<String> = Vec::new();
-    let mut out = Vec::with_capacity(layout.sections.len());
-    for sec in &layout.sections {
-        if sec.nobits || sec.empty {
-            out.push(Vec::new());
-            continue;
-        }
-        let bytes = sec.fill.to_be_bytes();
-        let fill = &bytes[4 - usize::from(sec.fill_len.clamp(1, 4))..];
-        let mut data: Vec<u8> = (0..sec.size as usize)
-            .map(|i| fill[i % fill.len()])
-            .collect();
-        for (pi, (piece, off)) in sec.pieces.iter().enumerate() {
-            let off = *off as usize;
-            match *piece {
-                Piece::Data { size, .. } => {
-                    let v = sec.data_values.get(&pi).copied().unwrap_or(0);
-                    data[off..off + usize::from(size)]
-                        .copy_from_slice(&v.to_le_bytes()[..usize::from(size)]);
-                }
-                Piece::Veneer { target } => {
-                    data[off..off + 8].copy_from_slice(&veneer_bytes(target));
-                }
-                Piece::Input { obj, sec: si } => {
-                    let is = &r.objects[obj].sections[si as usize];
-                    if is.is_nobits() {
-                        data[off..off + is.size as usize].fill(0);
-                        continue;
-                    }
-                    let kept = layout.exidx_kept.get(&(obj, si));
-                    // Output offset of an input offset (None: in a merged-away unwind entry).
-                    let out_offset = |at: u32| -> Option<u32> {
-                        let Some(kept) = kept else {
-                            return Some(at);
-                        };
-                        let entry = at as usize / 8;
-                        kept.get(entry).copied().unwrap_or(true).then(|| {
-                            let before = kept[..entry.min(kept.len())].iter().filter(|&&k| k);
-                            before.count() as u32 * 8 + at % 8
-                        })
-                    };
-                    let size = layout.input_size(is, (obj, si)) as usize;
-                    let bytes = &mut data[off..off + size];
-                    if let Some(merged) = layout.merges.contents((obj, si)) {
-                        bytes.copy_from_slice(merged);
-                        continue;
-                    }
-                    match kept {
-                        None => bytes.copy_from_slice(&is.data),
-                        Some(kept) => {
-                            let entries = is.data.chunks_exact(8).zip(kept);
-                            let compact: Vec<u8> = entries
-                                .filter(|(_, &k)| k)
-                                .flat_map(|(e, _)| e.iter().copied())
-                                .collect();
-                            bytes.copy_from_slice(&compact);
-                        }
-                    }
-                    for rel in &is.relocs {
-                        let Some(rel_offset) = out_offset(rel.offset) else {
-                            continue;
-                        };
-                        let rel = &super::load::Reloc {
-                            offset: rel_offset,
-                            r_type: rel.r_type,
-                            sym: rel.sym,
-                        };
-                        let t = match target(layout, r, obj, rel.sym) {
-                            Ok(t) => merged_section_target(layout, r, obj, rel, bytes, t),
-                            Err(name) => {
-                                if undefined.len() < 20 {
-                                    undefined.push(format!(
-                                        "{}: in `{}`+{:#x}: undefined reference to `{name}`",
-                                        r.objects[obj].origin, is.name, rel.offset
-                                    ));
-                                }
-                                continue;
-                            }
-                        };
-                        let place = sec.vma + off as u64 + u64::from(rel.offset);
-                        // Only branches that do not reach look for their veneer (a scan of
-                        // the section's pieces).
-                        let veneer = if is_long_branch(rel.r_type)
-                            && rel.offset as usize + 4 <= is.data.len()
-                            && !branch_reaches(&is.data, rel.offset as usize, place, t.value)
-                        {
-                            layout.veneer_for(sec, t.value)
-                        } else {
-                            None
-                        };
-                        apply(rel.r_type, bytes, rel.offset as usize, place, t, veneer).map_err(
-                            |msg| RelocError::Bad {
-                                origin: r.objects[obj].origin.to_string(),
-                                section: is.name.clone(),
-                                offset: rel.offset,
-                                msg: format!("{} ({msg})", reloc_name(rel.r_type)),
-                            },
-                        )?;
-                    }
-                }
-            }
-        }
+    let mut out = Vec::with_capacity(sections.len());
+    for built in first.into_iter().chain(rest) {
+        let (data, missing) = built?;
+        let room = MAX_UNDEFINED.saturating_sub(undefined.len());
+        undefined.extend(missing.into_iter().take(room));
         out.push(data);
     }
     if !undefined.is_empty() {
         return Err(RelocError::Undefined(undefined.join("\n")));
     }
     Ok(out)
+}
+
+/// One output section's contents with relocations applied; undefined references are collected
+/// in `undefined` (at most [`MAX_UNDEFINED`]).
+fn build_section(
+    layout: &Layout,
+    r: &Resolved,
+    sec: &OutSection,
+    undefined: &mut Vec<String>,
+) -> Result<Vec<u8>, RelocError> {
+    if sec.nobits || sec.empty {
+        return Ok(Vec::new());
+    }
+    let bytes = sec.fill.to_be_bytes();
+    let fill = &bytes[4 - usize::from(sec.fill_len.clamp(1, 4))..];
+    // The fill pattern repeated over the section (one memset for a one-byte fill).
+    let mut data = vec![fill[0]; sec.size as usize];
+    if fill.len() > 1 {
+        for chunk in data.chunks_mut(fill.len()) {
+            chunk.copy_from_slice(&fill[..chunk.len()]);
+        }
+    }
+    for (pi, (piece, off)) in sec.pieces.iter().enumerate() {
+        let off = *off as usize;
+        match *piece {
+            Piece::Data { size, .. } => {
+                let v = sec.data_values.get(&pi).copied().unwrap_or(0);
+                data[off..off + usize::from(size)]
+                    .copy_from_slice(&v.to_le_bytes()[..usize::from(size)]);
+            }
+            Piece::Veneer { target } => {
+                data[off..off + 8].copy_from_slice(&veneer_bytes(target));
+            }
+            Piece::Input { obj, sec: si } => {
+                let is = &r.objects[obj].sections[si as usize];
+                if is.is_nobits() {
+                    data[off..off + is.size as usize].fill(0);
+                    continue;
+                }
+                let kept = layout.exidx_kept.get(&(obj, si));
+                // Output offset of an input offset (None: in a merged-away unwind entry).
+                let out_offset = |at: u32| -> Option<u32> {
+                    let Some(kept) = kept else {
+                        return Some(at);
+                    };
+                    let entry = at as usize / 8;
+                    kept.get(entry).copied().unwrap_or(true).then(|| {
+                        let before = kept[..entry.min(kept.len())].iter().filter(|&&k| k);
+                        before.count() as u32 * 8 + at % 8
+                    })
+                };
+                let size = layout.input_size(is, (obj, si)) as usize;
+                let bytes = &mut data[off..off + size];
+                if let Some(merged) = layout.merges.contents((obj, si)) {
+                    bytes.copy_from_slice(merged);
+                    continue;
+                }
+                match kept {
+                    None => bytes.copy_from_slice(&is.data),
+                    Some(kept) => {
+                        let entries = is.data.chunks_exact(8).zip(kept);
+                        let compact: Vec<u8> = entries
+                            .filter(|(_, &k)| k)
+                            .flat_map(|(e, _)| e.iter().copied())
+                            .collect();
+                        bytes.copy_from_slice(&compact);
+                    }
+                }
+                for rel in &is.relocs {
+                    let Some(rel_offset) = out_offset(rel.offset) else {
+                        continue;
+                    };
+                    let rel = &super::load::Reloc {
+                        offset: rel_offset,
+                        r_type: rel.r_type,
+                        sym: rel.sym,
+                    };
+                    let t = match target(layout, r, obj, rel.sym) {
+                        Ok(t) => merged_section_target(layout, r, obj, rel, bytes, t),
+                        Err(name) => {
+                            if undefined.len() < MAX_UNDEFINED {
+                                undefined.push(format!(
+                                    "{}: in `{}`+{:#x}: undefined reference to `{name}`",
+                                    r.objects[obj].origin, is.name, rel.offset
+                                ));
+                            }
+                            continue;
+                        }
+                    };
+                    let place = sec.vma + off as u64 + u64::from(rel.offset);
+                    // Only branches that do not reach look for their veneer (a scan of
+                    // the section's pieces).
+                    let veneer = if is_long_branch(rel.r_type)
+                        && rel.offset as usize + 4 <= is.data.len()
+                        && !branch_reaches(&is.data, rel.offset as usize, place, t.value)
+                    {
+                        layout.veneer_for(sec, t.value)
+                    } else {
+                        None
+                    };
+                    apply(rel.r_type, bytes, rel.offset as usize, place, t, veneer).map_err(
+                        |msg| RelocError::Bad {
+                            origin: r.objects[obj].origin.to_string(),
+                            section: is.name.clone(),
+                            offset: rel.offset,
+                            msg: format!("{} ({msg})", reloc_name(rel.r_type)),
+                        },
+                    )?;
+                }
+            }
+        }
+    }
+    Ok(data)
 }
 
 pub fn reloc_name(r_type: u32) -> String {

@@ -1,12 +1,10 @@
 //! Symbol resolution: the global symbol table, lazy archive member extraction (with groups and
 //! `--whole-archive`), COMMON allocation and `--gc-sections` reachability.
 
-use std::sync::Arc;
-
 use object::elf;
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::load::{Archive, Binding, InputSection, LoadError, Object, SymSection};
+use super::load::{Archive, Binding, Bytes, InputSection, LoadError, Object, SymSection};
 
 /// What the linker read, in link order.
 pub enum Loaded {
@@ -77,11 +75,46 @@ pub struct Resolved {
     /// [`super::stub_order`]), and the id the next file will start at.
     pub section_id_base: Vec<u32>,
     next_section_id: u32,
+    /// Per object and symbol, the index in `globals` of a non-local symbol (`u32::MAX`:
+    /// local or not interned), filled once resolution is done so that relocation and GC look
+    /// names up by number instead of hashing them for every relocation.
+    global_of: Vec<Vec<u32>>,
 }
 
 impl Resolved {
     pub fn global(&self, name: &str) -> Option<&Global> {
         self.map.get(name).map(|&i| &self.globals[i])
+    }
+
+    /// The index in `globals` of symbol `sym` of object `obj`, if it is not local.
+    pub fn global_index(&self, obj: usize, sym: u32) -> Option<usize> {
+        match self.global_of.get(obj).and_then(|g| g.get(sym as usize)) {
+            Some(&u32::MAX) => None,
+            Some(&i) => Some(i as usize),
+            None => {
+                let s = &self.objects[obj].symbols[sym as usize];
+                (s.binding != Binding::Local)
+                    .then(|| self.map.get(&s.name).copied())
+                    .flatten()
+            }
+        }
+    }
+
+    /// Fills `global_of` (see there).
+    fn index_globals(&mut self) {
+        self.global_of = self
+            .objects
+            .iter()
+            .map(|o| {
+                o.symbols
+                    .iter()
+                    .map(|s| match s.binding {
+                        Binding::Local => u32::MAX,
+                        _ => self.map.get(&s.name).map_or(u32::MAX, |&i| i as u32),
+                    })
+                    .collect()
+            })
+            .collect();
     }
 
     fn intern(&mut self, name: &str) -> usize {
@@ -308,7 +341,7 @@ impl Resolved {
                     align: 1,
                     size: 0,
                     entsize: 0,
-                    data: Arc::from(&[][..]),
+                    data: Bytes::empty(),
                     relocs: Vec::new(),
                     link: 0,
                     discarded: false,
@@ -341,7 +374,7 @@ impl Resolved {
         let (o, s) = if s.binding == Binding::Local {
             (obj, s)
         } else {
-            match self.global(&s.name)?.def {
+            match self.globals[self.global_index(obj, sym)?].def {
                 Def::Object { obj, sym, .. } => (obj, &self.objects[obj].symbols[sym]),
                 _ => return None,
             }
@@ -422,6 +455,7 @@ pub fn resolve(
         }
     }
     r.allocate_commons();
+    r.index_globals();
     Ok(r)
 }
 

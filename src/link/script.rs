@@ -1578,6 +1578,20 @@ fn combine_sort(outer: SortKind, inner: SortKind) -> SortKind {
 
 /// Shell-style glob match (`*`, `?`, `[...]` with `!`/`^` negation and ranges), as ld uses.
 pub fn glob_match(pattern: &str, text: &str) -> bool {
+    // Most script patterns are a name or `prefix*suffix` (`.text*`, `*crtbegin.o`): matched
+    // without collecting characters, as layout tries every pattern on every input section.
+    if !pattern.contains(['?', '[', '\\']) {
+        let mut parts = pattern.splitn(3, '*');
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some(name), None, None) => return name == text,
+            (Some(prefix), Some(suffix), None) => {
+                return text.len() >= prefix.len() + suffix.len()
+                    && text.starts_with(prefix)
+                    && text.ends_with(suffix)
+            }
+            _ => {}
+        }
+    }
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
     glob_at(&p, &t)

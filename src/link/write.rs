@@ -717,6 +717,15 @@ pub fn gnu_map(layout: &Layout, r: &Resolved, map: &LinkMap) -> String {
         "*default*", 0, 0xffff_ffffu64
     );
     let _ = writeln!(out, "Linker script and memory map\n");
+    // The JSON map's input sections by (address, name), in map order, so each piece finds its
+    // symbols in one look-up rather than a scan of every input section (quadratic at ×10).
+    let mut by_place: FxHashMap<(u64, &str), Vec<usize>> = FxHashMap::default();
+    for (i, m) in map.input_sections.iter().enumerate() {
+        by_place
+            .entry((m.address, m.section.as_str()))
+            .or_default()
+            .push(i);
+    }
     for s in layout.sections.iter().filter(|s| !s.empty) {
         let _ = write!(out, "\n{:<15}", s.name);
         if s.name.len() >= 15 {
@@ -737,12 +746,10 @@ pub fn gnu_map(layout: &Layout, r: &Resolved, map: &LinkMap) -> String {
                         let _ = write!(out, "\n {:14}", "");
                     }
                     let _ = writeln!(out, " 0x{:08x} {:>10x} {}", s.vma + off, is.size, o.origin);
-                    for sym in map
-                        .input_sections
-                        .iter()
-                        .filter(|m| m.address == s.vma + off && m.section == is.name)
-                        .flat_map(|m| &m.symbols)
-                    {
+                    let matches = by_place
+                        .get(&(s.vma + off, is.name.as_str()))
+                        .map_or(&[][..], Vec::as_slice);
+                    for sym in matches.iter().flat_map(|&i| &map.input_sections[i].symbols) {
                         let _ = writeln!(
                             out,
                             " {:14} 0x{:08x}                {}",

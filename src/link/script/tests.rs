@@ -409,6 +409,39 @@ fn glob_matching() {
 }
 
 #[test]
+fn glob_fast_path_agrees_with_the_general_matcher() {
+    // Names and one-star patterns take a shortcut; it must answer as the character matcher.
+    let chars = |s: &str| s.chars().collect::<Vec<_>>();
+    for pattern in [
+        ".text",
+        ".text*",
+        "*.o",
+        "*crtbegin.o",
+        ".text.*.x",
+        "*",
+        "**",
+        "a*a",
+    ] {
+        for text in [
+            "",
+            ".text",
+            ".text.f",
+            ".text.f.x",
+            "crtbegin.o",
+            "/l/crtbegin.o",
+            "a",
+            "aa",
+        ] {
+            assert_eq!(
+                glob_match(pattern, text),
+                glob_at(&chars(pattern), &chars(text)),
+                "{pattern} on {text}"
+            );
+        }
+    }
+}
+
+#[test]
 fn garbage_never_panics() {
     // A cheap smoke fuzz: every prefix of a realistic script either parses or errors.
     let text = "MEMORY { m (rx) : ORIGIN = 0x60000000, LENGTH = 8M }\nSECTIONS { .text : AT(ADDR(.text)) { KEEP(*(SORT_BY_NAME(.a*))) *(EXCLUDE_FILE(*x.o) .t) . = ALIGN(4); x = . > 3 ? 1 : 2; } > m =0 }";
