@@ -395,7 +395,7 @@ pub fn build(layout: &Layout, r: &Resolved) -> Result<Vec<Vec<u8>>, RelocError> 
                             && rel.offset as usize + 4 <= is.data.len()
                             && !branch_reaches(&is.data, rel.offset as usize, place, t.value)
                         {
-                            layout.veneer_for(sec, t.value)
+                            layout.veneer_for(sec, r, obj, rel.sym)
                         } else {
                             None
                         };
