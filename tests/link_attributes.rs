@@ -1,6 +1,7 @@
 //! `.ARM.attributes` merging against GNU ld on hand-made objects whose attributes differ: CPUs
 //! (Cortex-M0, -M4, -M7), FPUs, enum and wchar_t sizes, optimization goals, in both orders
-//! (the first object decides some values). hotlink must write the same bytes as
+//! (the first object decides some values), and every pair of M-profile architectures from
+//! ARMv6-M to ARMv8.1-M mainline. hotlink must write the same bytes as
 //! `arm-none-eabi-ld`, warn where it warns, and fail where it fails. (Every firmware fixture's
 //! merged section is compared in `link_differential.rs`.)
 //!
@@ -97,7 +98,6 @@ fn differing_objects_merge_as_gnu_ld_merges_them() {
     );
     let m0 = compile(d, "m0", "-mcpu=cortex-m0 -mfloat-abi=soft -O2");
     let m0_s = compile(d, "m0_s", "-mcpu=cortex-m0");
-    let m33_s = compile(d, "m33_s", "-mcpu=cortex-m33");
     let short_enums = compile(
         d,
         "short_enums",
@@ -156,13 +156,39 @@ fn differing_objects_merge_as_gnu_ld_merges_them() {
         compared += 1;
     }
     assert_eq!((compared, refused), (cases.len() - 3, 3));
-    // ARMv8-M mainline is outside what hotlink merges with ARMv7E-M: a clear error, never a
-    // silently wrong section.
-    let ((_, ld_out), (hl_err, hl_out)) = link(d, "m33-m7", &[m33_s, m7]);
-    assert!(ld_out.is_some());
-    assert!(hl_out.is_none(), "hotlink merged v8-M with v7E-M");
-    assert!(
-        hl_err.contains("m33_s.o") && hl_err.contains("m7.o") && hl_err.contains("Tag_CPU_arch"),
-        "{hl_err}"
-    );
+    // Every M-profile architecture against every other, both orders: ARMv8-M mainline and
+    // v8.1-M mainline absorb the older ones, v8-M baseline only ARMv6-M; GNU ld refuses v8-M
+    // baseline with ARMv7(E-M), and hotlink must link, or refuse, exactly where it does.
+    let cpus: Vec<PathBuf> = ["m0", "m3", "m7", "m23", "m33", "m55"]
+        .iter()
+        .map(|cpu| compile(d, &format!("{cpu}_s"), &format!("-mcpu=cortex-{cpu}")))
+        .collect();
+    let (mut linked, mut refused) = (Vec::new(), 0);
+    for a in &cpus {
+        for b in cpus.iter().filter(|b| *b != a) {
+            let tag = format!("{}+{}", stem(a), stem(b));
+            let ((ld_err, ld_out), (hl_err, hl_out)) = link(d, &tag, &[a.clone(), b.clone()]);
+            let (Some(ld), Some(hl)) = (&ld_out, &hl_out) else {
+                assert!(
+                    ld_out.is_none() && hl_out.is_none(),
+                    "{tag}: GNU ld {ld_err}, hotlink {hl_err}"
+                );
+                assert!(
+                    hl_err.contains(&stem(a)) && hl_err.contains(&stem(b)),
+                    "{tag}: {hl_err}"
+                );
+                refused += 1;
+                continue;
+            };
+            assert_eq!(arm_attributes(hl), arm_attributes(ld), "{tag}");
+            linked.push(tag);
+        }
+    }
+    assert!(linked.contains(&"m7_s+m33_s".to_string()), "{linked:?}");
+    assert_eq!((linked.len(), refused), (26, 4), "{linked:?}");
+}
+
+/// The file name of an object, without `.o`.
+fn stem(object: &Path) -> String {
+    object.file_stem().unwrap().to_string_lossy().into_owned()
 }

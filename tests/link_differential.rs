@@ -1,7 +1,8 @@
 //! Differential test: `hotlink link` against `arm-none-eabi-ld` with the same inputs must give
 //! identical symbol values and identical bytes in every loadable section, on every fixture
-//! (veneers included: they are in GNU ld's order, see `src/link/stub_order.rs`), and the same
-//! merged `.ARM.attributes` bytes.
+//! (veneers included: they are in GNU ld's order, see `src/link/stub_order.rs`), the same
+//! veneer symbols (`__<name>_veneer` and their `$t`/`$d` mapping symbols) and the same merged
+//! `.ARM.attributes` bytes.
 //!
 //! Needs the ARM toolchain: skipped locally with a message when it is missing, failing when `CI`
 //! is set. Inputs: the small programs in `tests/link/` (built here), and every firmware fixture
@@ -16,7 +17,7 @@ use std::process::Command;
 use hotlink::inventory::diff::{self, ImageView};
 use link_support::{
     arm_attributes_difference, firmware_build_dir, fixtures, hotlink, run, toolchain_or_skip,
-    CFLAGS, LIBGCC, NEWLIB,
+    veneer_symbols_difference, CFLAGS, LIBGCC, NEWLIB,
 };
 
 fn view(path: &Path) -> ImageView {
@@ -137,6 +138,7 @@ fn own_program_links_identically_with_and_without_gc() {
         let diffs = differences(&reference, &ours);
         assert!(diffs.is_empty(), "{tag}: {diffs:#?}");
         assert_eq!(arm_attributes_difference(&reference, &ours), None, "{tag}");
+        assert_eq!(veneer_symbols_difference(&reference, &ours), None, "{tag}");
         // The program calls ITCM code from flash and back, so veneers must be in the map.
         let map: serde_json::Value =
             serde_json::from_slice(&std::fs::read(dir.path().join(format!("{tag}.json"))).unwrap())
@@ -190,6 +192,7 @@ fn firmware_fixtures_link_identically() {
         let headers = header_differences(&reference, &ours);
         assert!(headers.is_empty(), "{name}: {headers:#?}");
         assert_eq!(arm_attributes_difference(&reference, &ours), None, "{name}");
+        assert_eq!(veneer_symbols_difference(&reference, &ours), None, "{name}");
     }
 }
 

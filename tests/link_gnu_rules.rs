@@ -2,7 +2,9 @@
 //! addresses are refused, `-z muldefs` keeps the first definition (and without it the error
 //! names both files), and hotlink links when called as `ld.lld` (rustc's `-fuse-ld=lld`).
 //! Orphan placement is compared with GNU ld's addresses: a byte-aligned NOBITS orphan after
-//! 2-byte code, and an orphan after a non-allocated `.comment 0` section.
+//! 2-byte code, and an orphan after a non-allocated `.comment 0` section. Veneers: one per
+//! target symbol (two names for one address get two), with GNU ld's symbols. Output sections
+//! made only of data statements or assignments get GNU ld's type and flags.
 //! Needs the ARM toolchain: skipped locally with a message when it is missing, failing in CI.
 
 mod link_support;
@@ -10,7 +12,8 @@ mod link_support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use link_support::{hotlink, output, run, toolchain_or_skip};
+use hotlink::inventory::diff::{self, ImageView};
+use link_support::{hotlink, output, run, toolchain_or_skip, veneer_symbols};
 use object::{Object, ObjectSection, ObjectSymbol};
 
 const SCRIPT: &str = "MEMORY { FLASH : ORIGIN = 0x60000000, LENGTH = 64K \
@@ -300,4 +303,127 @@ fn load_addresses_and_data_only_sections_as_gnu_ld() {
     });
     assert!(images[0].len() >= 16, "GNU ld's image: {:?}", images[0]);
     assert_eq!(images[0], images[1], "load images differ (GNU ld first)");
+}
+
+/// Links `obj` with `script` by GNU ld and by hotlink into `dir`: (GNU ld's image, hotlink's).
+fn link_both(dir: &Path, obj: &Path, script: &str) -> (PathBuf, PathBuf) {
+    let ld = dir.join("s.ld");
+    std::fs::write(&ld, script).unwrap();
+    let images = [Path::new("arm-none-eabi-ld").to_path_buf(), hotlink()].map(|linker| {
+        let elf = dir.join(if linker == hotlink() {
+            "hl.elf"
+        } else {
+            "ld.elf"
+        });
+        let mut cmd = Command::new(&linker);
+        if linker == hotlink() {
+            cmd.arg("link");
+        }
+        run(cmd.arg("-T").arg(&ld).arg(obj).arg("-o").arg(&elf));
+        elf
+    });
+    let [gnu, ours] = images;
+    (gnu, ours)
+}
+
+#[test]
+fn one_veneer_per_target_symbol_named_as_gnu_ld() {
+    if !toolchain_or_skip(&["arm-none-eabi-as", "arm-none-eabi-ld"]) {
+        return;
+    }
+    // `foo` and `bar` name one address, and so do the local `lfar` and its global alias `gfar`:
+    // GNU ld keys its stubs by symbol, so each name gets its own veneer (and `__<name>_veneer`
+    // with `$t`/`$d`); the tail call to `bar` shares the call's veneer.
+    let dir = tempfile::tempdir().unwrap();
+    let obj = assemble(
+        dir.path(),
+        ".syntax unified\n.section .text.far,\"ax\",%progbits\n.global foo, bar\n\
+         .type foo, %function\n.type bar, %function\n.thumb_func\nfoo:\nbar:\n bx lr\n\
+         .type lfar, %function\n.thumb_func\nlfar:\n bx lr\n\
+         .global gfar\n.type gfar, %function\n.set gfar, lfar\n\
+         .section .text.near,\"ax\",%progbits\n.global _start\n.type _start, %function\n\
+         .thumb_func\n_start:\n bl foo\n bl bar\n bl foo\n bl lfar\n bl gfar\n b.w bar\n",
+    );
+    let (gnu, ours) = link_both(
+        dir.path(),
+        &obj,
+        "MEMORY { ITCM : ORIGIN = 0, LENGTH = 64K  FLASH : ORIGIN = 0x60000000, LENGTH = 64K }\n\
+         SECTIONS { .itcm : { *(.text.far) } > ITCM  .text : { *(.text.near) } > FLASH }\n",
+    );
+    let want = veneer_symbols(&gnu);
+    for name in ["foo", "bar", "lfar", "gfar"] {
+        let veneer = format!("__{name}_veneer ");
+        assert!(want.iter().any(|s| s.starts_with(&veneer)), "{want:#?}");
+    }
+    assert_eq!(want.len(), 12, "{want:#?}");
+    assert_eq!(veneer_symbols(&ours), want);
+    let view = |p: &Path| ImageView::parse(&std::fs::read(p).unwrap(), "elf").unwrap();
+    let diffs = diff::differences(&view(&gnu), &view(&ours));
+    assert!(diffs.is_empty(), "{diffs:#?}");
+}
+
+/// Type, flags, address and size of every section of an image but the attributes.
+fn section_headers(elf: &Path) -> Vec<(String, u32, u64, u64, u64)> {
+    use object::read::elf::{ElfFile32, SectionHeader as _};
+    let data = std::fs::read(elf).unwrap();
+    let file = ElfFile32::<object::LittleEndian>::parse(&*data).unwrap();
+    let e = file.endian();
+    file.sections()
+        .filter(|s| s.index().0 != 0 && !s.name().unwrap().starts_with(".ARM.attr"))
+        .filter(|s| s.elf_section_header().sh_type(e) != object::elf::SHT_SYMTAB)
+        .filter(|s| s.elf_section_header().sh_type(e) != object::elf::SHT_STRTAB)
+        .map(|s| {
+            let h = s.elf_section_header();
+            (
+                s.name().unwrap().to_string(),
+                h.sh_type(e).0,
+                h.sh_flags(e).0,
+                u64::from(h.sh_addr(e)),
+                u64::from(h.sh_size(e)),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn sections_of_data_statements_or_assignments_flagged_as_gnu_ld() {
+    if !toolchain_or_skip(&["arm-none-eabi-as", "arm-none-eabi-ld"]) {
+        return;
+    }
+    // A section created by a data statement is read-only (`A`), one created by an assignment
+    // has no flags until `.` moves in it (then NOBITS `WA`); one that never moves `.` stays
+    // PROGBITS `W` without SHF_ALLOC, at the address it would have; input sections decide
+    // the rest whatever came before them.
+    let dir = tempfile::tempdir().unwrap();
+    let obj = assemble(
+        dir.path(),
+        ".text\n.globl _start\n_start: bx lr\n.section .data.w,\"aw\"\n.word 7\n\
+         .section .rodata.r,\"a\"\n.word 8\n.section .bss.b,\"aw\",%nobits\n.space 8\n",
+    );
+    let (gnu, ours) = link_both(
+        dir.path(),
+        &obj,
+        "MEMORY { FLASH : ORIGIN = 0x60000000, LENGTH = 1M  RAM : ORIGIN = 0x20000000, \
+         LENGTH = 1M  ITCM : ORIGIN = 0, LENGTH = 64K }\n\
+         SECTIONS {\n  .text : { *(.text) } > FLASH\n  \
+         .data_only : { LONG(3) BYTE(4) } > FLASH\n  \
+         .dot_only : { . = . + 16; } > RAM\n  \
+         .dot_only_at : { . = . + 8; } > ITCM AT> FLASH\n  \
+         .align_only : { . = ALIGN(8); } > RAM\n  \
+         .data_in_ram : { LONG(1) } > RAM AT> FLASH\n  \
+         .dot_then_data : { . = . + 4; LONG(1) } > RAM AT> FLASH\n  \
+         .data_then_dot : { LONG(1) . = . + 4; } > RAM AT> FLASH\n  \
+         .data_then_input : { LONG(1) *(.data.w) } > RAM AT> FLASH\n  \
+         .input_then_data : { *(.rodata.r) LONG(1) } > FLASH\n  \
+         .bss_then_data : { *(.bss.b) LONG(1) } > RAM AT> FLASH\n  \
+         .noload_data (NOLOAD) : { LONG(1) } > RAM\n}\n",
+    );
+    let want = section_headers(&gnu);
+    let align_only = want.iter().find(|s| s.0 == ".align_only").unwrap();
+    assert_eq!(
+        (align_only.1, align_only.2),
+        (object::elf::SHT_PROGBITS.0, object::elf::SHF_WRITE.0),
+        "{want:#x?}"
+    );
+    assert_eq!(section_headers(&ours), want);
 }

@@ -16,7 +16,7 @@ use std::path::Path;
 use std::process::Command;
 
 use hotlink::inventory::diff::{self, ImageView};
-use link_support::{hotlink, run, toolchain_or_skip};
+use link_support::{hotlink, run, toolchain_or_skip, veneer_symbols_difference};
 
 const FUNCTIONS: usize = 40;
 
@@ -117,10 +117,15 @@ fn link_both(dir: &Path, inputs: &str) -> (usize, Vec<String>) {
         .arg("ld.elf")
         .current_dir(dir));
     let veneers = symbols.lines().filter(|l| l.ends_with("_veneer")).count();
-    let diffs = diff::differences(&view(&dir.join("ld.elf")), &view(&dir.join("hotlink.elf")))
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let mut diffs: Vec<String> =
+        diff::differences(&view(&dir.join("ld.elf")), &view(&dir.join("hotlink.elf")))
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+    diffs.extend(veneer_symbols_difference(
+        &dir.join("ld.elf"),
+        &dir.join("hotlink.elf"),
+    ));
     (veneers, diffs)
 }
 

@@ -318,17 +318,35 @@ fn arch_name(arch: u64) -> Option<&'static str> {
     NAMES.get(arch as usize).copied()
 }
 
-/// Tag_CPU_arch of two objects combined; only the M-profile combinations hotlink supports
-/// (ARMv7, ARMv6-M, ARMv6S-M, ARMv7E-M and objects without attributes), where the result is
-/// the larger architecture as in GNU ld's table.
+/// Which older M-profile architectures an ARMv8-M one absorbs when merged (GNU ld's
+/// `tag_cpu_arch_combine` tables, checked pair by pair in tests/link_attributes.rs): v8-M
+/// baseline takes ARMv6-M only, v8-M mainline and v8.1-M mainline every M-profile architecture
+/// below them. Tag_CPU_arch values: 10 ARMv7, 11 ARMv6-M, 12 ARMv6S-M, 13 ARMv7E-M,
+/// 16 ARMv8-M baseline, 17 ARMv8-M mainline, 21 ARMv8.1-M mainline.
+const V8M_ABSORBS: [(u64, &[u64]); 3] = [
+    (16, &[11, 12]),
+    (17, &[10, 11, 12, 13, 16]),
+    (21, &[10, 11, 12, 13, 16, 17]),
+];
+
+/// ARMv6-M, ARMv6S-M, ARMv7 and ARMv7E-M (Tag_CPU_arch 11, 12, 10, 13), each including the
+/// ones before it: GNU ld merges ARMv7 with ARMv6S-M into ARMv7 although 10 < 12.
+const M_LINE: [u64; 4] = [11, 12, 10, 13];
+
+/// Tag_CPU_arch of two objects combined, as GNU ld's table does for the M profile (and objects
+/// without the tag); None for what it refuses or hotlink does not merge.
 fn combine_arch(out: u64, input: u64) -> Option<u64> {
-    let m_family = |a: u64| matches!(a, 0 | 10..=13);
-    if out == input {
-        Some(out)
-    } else if m_family(out) && m_family(input) && !(out.min(input) == 0 && out.max(input) < 10) {
-        Some(out.max(input))
-    } else {
-        None
+    let rank = |a: u64| M_LINE.iter().position(|&m| m == a);
+    let (low, high) = (out.min(input), out.max(input));
+    match (rank(out), rank(input)) {
+        _ if out == input => Some(out),
+        (Some(o), Some(i)) => Some(if o > i { out } else { input }),
+        (None, Some(_)) if out == 0 => Some(input),
+        (Some(_), None) if input == 0 => Some(out),
+        _ => V8M_ABSORBS
+            .iter()
+            .any(|&(arch, absorbs)| arch == high && absorbs.contains(&low))
+            .then_some(high),
     }
 }
 
@@ -450,8 +468,9 @@ fn merge_tag(
         CPU_ARCH => {
             let arch = combine_arch(o, i).ok_or(format!(
                 "{origin}: Tag_CPU_arch {i} cannot be merged with {o} by hotlink (only the \
-                 ARMv6-M/ARMv7/ARMv7E-M family is supported); build every object for the same \
-                 -mcpu or link with GNU ld"
+                 M-profile architectures ARMv6-M/ARMv7/ARMv7E-M/ARMv8-M are, where GNU ld merges \
+                 them; ARMv8-M baseline with ARMv7 or ARMv7E-M is refused by GNU ld too); build \
+                 every object for the same -mcpu or link with GNU ld"
             ))?;
             set_int(out, CPU_ARCH, arch);
             if arch == o {

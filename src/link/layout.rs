@@ -56,6 +56,9 @@ pub struct OutSection {
     pub exec: bool,
     pub write: bool,
     pub alloc: bool,
+    /// SHF_ALLOC in the section header. Off only where GNU ld leaves it off while still giving
+    /// the section an address: a section of assignments only that does not move `.`.
+    pub header_alloc: bool,
     /// No file contents (only NOBITS inputs, or NOLOAD).
     pub nobits: bool,
     pub sh_type: u32,
@@ -84,15 +87,31 @@ pub struct OutSection {
     pub veneers: Vec<Veneer>,
 }
 
-/// A long-branch veneer an output section holds.
+/// A long-branch veneer an output section holds. As in GNU ld, there is one per target symbol
+/// and output section (stub group): two names for one address get two veneers.
 #[derive(Debug, Clone)]
 pub struct Veneer {
     /// Thumb address it branches to (bit 0 set).
     pub target: u64,
-    /// The symbol GNU ld names its stub after (the first call that needed it).
+    /// The symbol GNU ld keys and orders its stub by.
     symbol: StubSymbol,
+    /// The stub's symbol in the output, `__<target symbol>_veneer` as GNU ld names it.
+    name: String,
     /// When it was made, across the link: GNU ld's stub table insertion order.
     created: usize,
+    /// Offset in its output section, as of the last layout pass.
+    offset: u64,
+}
+
+/// A local symbol GNU ld writes for a veneer: its function symbol or a mapping symbol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VeneerSymbol {
+    /// Output section index.
+    pub section: usize,
+    pub name: String,
+    pub value: u64,
+    pub size: u64,
+    pub st_type: u8,
 }
 
 /// A symbol defined by the script, `--defsym` or PROVIDE.
@@ -324,30 +343,12 @@ impl Layout {
     /// reach its target at the current addresses; with `prune`, veneers no call needs any more
     /// are removed. Returns whether anything changed (the layout must then be redone).
     fn update_veneers(&mut self, r: &Resolved, prune: bool) -> bool {
-        let mut needed: Vec<(usize, u64, StubSymbol)> = Vec::new();
+        let mut needed: Vec<(usize, u64, StubSymbol, u32, u32)> = Vec::new();
         for (oi, sec) in self.sections.iter().enumerate() {
-            for (piece, off) in &sec.pieces {
-                let Piece::Input { obj, sec: si } = *piece else {
-                    continue;
-                };
-                let is = &r.objects[obj].sections[si as usize];
-                for rel in &is.relocs {
-                    if !is_long_branch(rel.r_type) || rel.offset as usize + 4 > is.data.len() {
-                        continue;
-                    }
-                    let Ok(t) = target(self, r, obj, rel.sym) else {
-                        continue;
-                    };
-                    if t.undefined_weak || t.arm_function {
-                        continue;
-                    }
-                    let place = sec.vma + off + u64::from(rel.offset);
-                    let target = t.value | 1;
-                    if !branch_reaches(&is.data, rel.offset as usize, place, t.value)
-                        && !needed.iter().any(|n| (n.0, n.1) == (oi, target))
-                    {
-                        needed.push((oi, target, stub_symbol(r, obj, rel.sym)));
-                    }
+            for b in branches_out_of_reach(self, r, sec).filter(|b| !b.target.arm_function) {
+                let symbol = stub_symbol(r, b.obj, b.sym);
+                if !needed.iter().any(|n| n.0 == oi && n.2 == symbol) {
+                    needed.push((oi, b.target.value | 1, symbol, b.obj as u32, b.sym));
                 }
             }
         }
@@ -356,18 +357,28 @@ impl Layout {
             if prune {
                 let before = sec.veneers.len();
                 sec.veneers
-                    .retain(|v| needed.iter().any(|n| (n.0, n.1) == (oi, v.target)));
+                    .retain(|v| needed.iter().any(|n| n.0 == oi && n.2 == v.symbol));
                 changed |= sec.veneers.len() != before;
             }
-            for (_, target, symbol) in needed.iter().filter(|n| n.0 == oi) {
-                if !sec.veneers.iter().any(|v| v.target == *target) {
-                    sec.veneers.push(Veneer {
-                        target: *target,
-                        symbol: symbol.clone(),
-                        created: self.veneers_made,
-                    });
-                    self.veneers_made += 1;
-                    changed = true;
+            for (_, target, symbol, obj, sym) in needed.iter().filter(|n| n.0 == oi) {
+                match sec.veneers.iter_mut().find(|v| v.symbol == *symbol) {
+                    Some(v) if v.target == *target => {}
+                    Some(v) => {
+                        v.target = *target;
+                        changed = true;
+                    }
+                    None => {
+                        let name = &r.objects[*obj as usize].symbols[*sym as usize].name;
+                        sec.veneers.push(Veneer {
+                            target: *target,
+                            symbol: symbol.clone(),
+                            name: format!("__{name}_veneer"),
+                            created: self.veneers_made,
+                            offset: 0,
+                        });
+                        self.veneers_made += 1;
+                        changed = true;
+                    }
                 }
             }
         }
@@ -426,7 +437,12 @@ impl Layout {
             .iter()
             .enumerate()
             .filter(|(_, &(o, s))| r.objects[o].sections[s as usize].is_exec())
-            .max_by_key(|(pos, key)| (sec.input_item.get(key).copied(), *pos))
+            .max_by_key(|(pos, key)| {
+                // Inputs that joined by name (no script item) come after the script's, empty
+                // ones included: GNU ld's stub group ends with them too.
+                let item = sec.input_item.get(key).copied().unwrap_or(usize::MAX);
+                (item, *pos)
+            })
             .map(|(_, &key)| key)
     }
 
@@ -465,13 +481,37 @@ impl Layout {
         !dropped.is_empty()
     }
 
-    /// The run address of the veneer to `target` in output section `sec`, if there is one.
-    pub fn veneer_for(&self, sec: &OutSection, target: u64) -> Option<u64> {
-        let target = target | 1;
-        sec.pieces.iter().find_map(|(p, off)| match p {
-            Piece::Veneer { target: t } if *t == target => Some(sec.vma + off),
-            _ => None,
-        })
+    /// The run address of the veneer in output section `sec` for a branch to symbol `sym` of
+    /// object `obj`, if there is one.
+    pub fn veneer_for(&self, sec: &OutSection, r: &Resolved, obj: usize, sym: u32) -> Option<u64> {
+        let symbol = stub_symbol(r, obj, sym);
+        sec.veneers
+            .iter()
+            .find(|v| v.symbol == symbol)
+            .map(|v| sec.vma + v.offset)
+    }
+
+    /// The local symbols GNU ld writes for each veneer: `__<target>_veneer` (a function, 8
+    /// bytes), `$t` on its `ldr.w pc, [pc]` and `$d` on the address word after it.
+    pub fn veneer_symbols(&self) -> Vec<VeneerSymbol> {
+        let mut out = Vec::new();
+        for (section, sec) in self.sections.iter().enumerate() {
+            for v in &sec.veneers {
+                let address = sec.vma + v.offset;
+                let symbol =
+                    |name: &str, value, size, st_type: object::elf::SymbolType| VeneerSymbol {
+                        section,
+                        name: name.to_string(),
+                        value,
+                        size,
+                        st_type: st_type.0,
+                    };
+                out.push(symbol(&v.name, address | 1, 8, elf::STT_FUNC));
+                out.push(symbol("$t", address, 0, elf::STT_NOTYPE));
+                out.push(symbol("$d", address + 4, 0, elf::STT_NOTYPE));
+            }
+        }
+        out
     }
 
     fn build_sections(
@@ -1074,8 +1114,8 @@ pub fn target(layout: &Layout, r: &Resolved, obj: usize, sym: u32) -> Result<Tar
 /// address of the branch).
 pub type CallSite = (usize, u32, u32, u64);
 
-/// The call sites in `sec` that go through a veneer, by veneer target (Thumb bit set); one pass
-/// over the section's relocations.
+/// The call sites in `sec` that go through a veneer, by the veneer's run address; one pass over
+/// the section's relocations.
 pub fn veneer_call_sites(
     layout: &Layout,
     r: &Resolved,
@@ -1085,28 +1125,59 @@ pub fn veneer_call_sites(
     if sec.veneers.is_empty() {
         return sites;
     }
-    for (piece, off) in &sec.pieces {
-        let Piece::Input { obj, sec: si } = *piece else {
-            continue;
-        };
-        let is = &r.objects[obj].sections[si as usize];
-        for rel in &is.relocs {
-            if !is_long_branch(rel.r_type) || rel.offset as usize + 4 > is.data.len() {
-                continue;
-            }
-            let Ok(t) = target(layout, r, obj, rel.sym) else {
-                continue;
-            };
-            let place = sec.vma + off + u64::from(rel.offset);
-            if !t.undefined_weak && !branch_reaches(&is.data, rel.offset as usize, place, t.value) {
-                sites
-                    .entry(t.value | 1)
-                    .or_default()
-                    .push((obj, si, rel.offset, place));
-            }
+    for b in branches_out_of_reach(layout, r, sec) {
+        if let Some(veneer) = layout.veneer_for(sec, r, b.obj, b.sym) {
+            sites
+                .entry(veneer)
+                .or_default()
+                .push((b.obj, b.sec, b.offset, b.place));
         }
     }
     sites
+}
+
+/// A Thumb call or tail call that cannot reach its target from where it is.
+struct FarBranch {
+    obj: usize,
+    sec: u32,
+    /// Offset of the relocation in its input section, and the branch's run address.
+    offset: u32,
+    place: u64,
+    /// The relocation's symbol (in `obj`) and where it is.
+    sym: u32,
+    target: Target,
+}
+
+/// The branches of output section `sec` that need a veneer at the current addresses (calls to
+/// undefined weak symbols excepted: they become no-ops).
+fn branches_out_of_reach<'a>(
+    layout: &'a Layout,
+    r: &'a Resolved,
+    sec: &'a OutSection,
+) -> impl Iterator<Item = FarBranch> + 'a {
+    let inputs = sec.pieces.iter().filter_map(|&(piece, off)| match piece {
+        Piece::Input { obj, sec } => Some((obj, sec, off)),
+        _ => None,
+    });
+    inputs.flat_map(move |(obj, si, off)| {
+        let is = &r.objects[obj].sections[si as usize];
+        is.relocs.iter().filter_map(move |rel| {
+            if !is_long_branch(rel.r_type) || rel.offset as usize + 4 > is.data.len() {
+                return None;
+            }
+            let t = target(layout, r, obj, rel.sym).ok()?;
+            let place = sec.vma + off + u64::from(rel.offset);
+            let reaches = branch_reaches(&is.data, rel.offset as usize, place, t.value);
+            (!t.undefined_weak && !reaches).then_some(FarBranch {
+                obj,
+                sec: si,
+                offset: rel.offset,
+                place,
+                sym: rel.sym,
+                target: t,
+            })
+        })
+    })
 }
 
 /// The name of a function symbol whose value (Thumb bit set) is `value`, for messages.
@@ -1131,6 +1202,7 @@ fn new_out(name: &str, stmt: Option<usize>, inputs: Vec<(usize, u32)>) -> OutSec
         exec: false,
         write: false,
         alloc: false,
+        header_alloc: true,
         nobits: true,
         sh_type: object::elf::SHT_NOBITS.0,
         merge_flags: 0,
@@ -1146,6 +1218,35 @@ fn new_out(name: &str, stmt: Option<usize>, inputs: Vec<(usize, u32)>) -> OutSec
         input_item: FxHashMap::default(),
         empty: false,
         veneers: Vec::new(),
+    }
+}
+
+/// The flags of an output section that has statements but no input sections, as GNU ld gives
+/// them (ldlang.c): its first data statement or assignment creates it, a data statement
+/// (`LONG`, `BYTE`…) read-only and loaded, an assignment with no flags at all; a later data
+/// statement adds only "allocated, loaded". A section of assignments alone is allocated only
+/// if it moves `.` (it has a size); otherwise it is PROGBITS, writable, without SHF_ALLOC.
+fn script_only_flags(out: &mut OutSection, os: &OutputSection, size: u64) {
+    let mut statements = os
+        .items
+        .iter()
+        .filter(|i| matches!(i, OutputItem::Data { .. } | OutputItem::Assign(_)));
+    if matches!(statements.next(), Some(OutputItem::Data { .. })) {
+        out.write = false;
+        return;
+    }
+    let has_data = os
+        .items
+        .iter()
+        .any(|i| matches!(i, OutputItem::Data { .. }));
+    out.header_alloc = has_data || size > 0;
+    if !has_data && os.kind != OutputType::NoLoad {
+        out.nobits = out.header_alloc;
+        out.sh_type = if out.header_alloc {
+            object::elf::SHT_NOBITS.0
+        } else {
+            object::elf::SHT_PROGBITS.0
+        };
     }
 }
 
@@ -1739,6 +1840,9 @@ impl PassState<'_> {
             out.nobits = false;
             out.sh_type = object::elf::SHT_PROGBITS.0;
         }
+        if let Some(o) = os.filter(|_| inputs.is_empty()) {
+            script_only_flags(out, o, size);
+        }
         if let Some(lr) = lma_region {
             if Some(lr) != region && !out.nobits && has_content {
                 self.layout.regions[lr].current = lma + size;
@@ -1806,8 +1910,9 @@ impl PassState<'_> {
         if !self.layout.sections[oi].veneers.is_empty() {
             self.dot = align_up(self.dot, 8);
         }
-        for v in &self.layout.sections[oi].veneers {
-            pieces.push((Piece::Veneer { target: v.target }, self.dot - vma));
+        for v in &mut self.layout.sections[oi].veneers {
+            v.offset = self.dot - vma;
+            pieces.push((Piece::Veneer { target: v.target }, v.offset));
             self.dot += 8;
         }
     }

@@ -392,15 +392,15 @@ pub fn veneer_use(layout: &Layout, r: &Resolved, plan: &Plan, moves: &[Move]) ->
                 continue;
             };
             let dest = target & !1;
+            let address = sec.vma + off;
             let to_moved = moved_ranges.iter().any(|&(a, b)| dest >= a && dest < b);
             let from_moved = !to_moved
                 && sites
-                    .get(&(target | 1))
+                    .get(&address)
                     .is_some_and(|v| v.iter().any(|&(o, s, _, _)| moved.contains(&(o, s))));
             if !to_moved && !from_moved {
                 continue;
             }
-            let address = sec.vma + off;
             let name = plan
                 .regions
                 .iter()

@@ -450,7 +450,7 @@ fn build_section(
                         && rel.offset as usize + 4 <= is.data.len()
                         && !branch_reaches(&is.data, rel.offset as usize, place, t.value)
                     {
-                        layout.veneer_for(sec, t.value)
+                        layout.veneer_for(sec, r, obj, rel.sym)
                     } else {
                         None
                     };

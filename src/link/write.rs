@@ -188,6 +188,15 @@ pub fn collect_symbols(layout: &Layout, r: &Resolved) -> Vec<OutSymbol> {
         .into_iter()
         .partition(|s| s.binding == Binding::Local);
     out.append(&mut local_hidden);
+    out.extend(layout.veneer_symbols().into_iter().map(|v| OutSymbol {
+        name: v.name,
+        value: v.value,
+        size: v.size,
+        st_type: v.st_type,
+        binding: Binding::Local,
+        hidden: false,
+        section: Some(v.section),
+    }));
     out.extend(globals);
     out
 }
@@ -319,7 +328,7 @@ pub fn elf_image(
     for (k, &i) in emitted.iter().enumerate() {
         let s = &layout.sections[i];
         let mut flags = 0u32;
-        if s.alloc {
+        if s.alloc && s.header_alloc {
             flags |= elf::SHF_ALLOC.0 as u32;
         }
         if s.exec {
@@ -624,7 +633,7 @@ pub fn link_map(layout: &Layout, r: &Resolved, symbols: &[OutSymbol], entry: Map
                             .map(|sym| sym.name.clone()),
                         output_section: s.name.clone(),
                         region: region_name(s.region),
-                        callers: veneer_callers(r, sites.get(&(target | 1)).map_or(&[], |v| v)),
+                        callers: veneer_callers(r, sites.get(&address).map_or(&[], |v| v)),
                     });
                 }
                 Piece::Data { .. } => {}

@@ -181,3 +181,51 @@ pub fn arm_attributes_difference(reference: &Path, ours: &Path) -> Option<String
     let (want, got) = (arm_attributes(reference), arm_attributes(ours));
     (want != got).then(|| format!(".ARM.attributes: hotlink {got:02x?}, GNU ld {want:02x?}"))
 }
+
+/// The veneers' symbols of the ELF image at `path`: every local `__<name>_veneer` function and
+/// the `$t`/`$d` mapping symbols inside one, as `name value size section`, sorted.
+pub fn veneer_symbols(path: &Path) -> Vec<String> {
+    use object::{Object as _, ObjectSection as _, ObjectSymbol as _};
+    let data = std::fs::read(path).unwrap();
+    let file = object::File::parse(&*data).unwrap();
+    let describe = |s: &object::Symbol| {
+        let section = s
+            .section_index()
+            .and_then(|i| file.section_by_index(i).ok())
+            .map(|sec| sec.name().unwrap_or("?").to_string())
+            .unwrap_or_default();
+        format!(
+            "{} {:#x} {} {section}",
+            s.name().unwrap_or("?"),
+            s.address(),
+            s.size()
+        )
+    };
+    let veneers: Vec<object::Symbol> = file
+        .symbols()
+        .filter(|s| {
+            s.is_local()
+                && s.name()
+                    .is_ok_and(|n| n.starts_with("__") && n.ends_with("_veneer"))
+        })
+        .collect();
+    let inside = |address: u64| {
+        veneers
+            .iter()
+            .any(|v| (v.address() & !1..(v.address() & !1) + 8).contains(&address))
+    };
+    let mut out: Vec<String> = veneers.iter().map(describe).collect();
+    out.extend(
+        file.symbols()
+            .filter(|s| matches!(s.name(), Ok("$t" | "$d")) && inside(s.address()))
+            .map(|s| describe(&s)),
+    );
+    out.sort();
+    out
+}
+
+/// How the veneers' symbols of two images differ (None: the same symbols at the same places).
+pub fn veneer_symbols_difference(reference: &Path, ours: &Path) -> Option<String> {
+    let (want, got) = (veneer_symbols(reference), veneer_symbols(ours));
+    (want != got).then(|| format!("veneer symbols: hotlink {got:#?}, GNU ld {want:#?}"))
+}
