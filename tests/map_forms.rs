@@ -1,9 +1,8 @@
 //! Every form of link map reads the same: GNU ld's `-Map`, hotlink's `-Map` (GNU-style) and
 //! JSON map, and LLD's `-Map`, of the same inputs and script, list the same sections, and each
 //! gives the same plan of its image as GNU ld's map does, on every fixture that has a profile
-//! and on the realistic SDK- and PX4-style ones (profiled here). Not yet the Zephyr-style one:
-//! its output sections are named without a dot (`rom_start`, `text`), which the GNU-style map
-//! reader skips, so text maps lose its first input sections. Not the Teensy-style one: its plans
+//! and on the realistic SDK-, PX4- and Zephyr-style ones (profiled here). Not the Teensy-style
+//! one: its plans
 //! free ITCM (`--free`), and LLD keeps crtbegin's `.init_array`/`.fini_array` that GNU ld
 //! collects (docs/linker.md), so LLD's map lists other sections.
 //! (Images from different linkers differ in their merged data and LLD orders archive members its
@@ -69,6 +68,10 @@ fn code_sections(map: &LinkMap, elf: &Path, same_layout: bool) -> Vec<Section> {
 const REALISTIC: &[(&str, &[&str])] = &[
     ("sdk", &["--budget", "ITCM=4K"]),
     ("px4-style", &["--budget", "ITCM=4K", "--ignore-boot-copy"]),
+    (
+        "zephyr-style",
+        &["--budget", "ITCM=4K", "--ignore-boot-copy"],
+    ),
 ];
 
 /// The profile and plan options for `fixture`: its committed profile, or one captured now.

@@ -102,8 +102,9 @@ fn script_line(map: &mut LinkMap, line: &str, next: Option<&&str>) -> usize {
         // An output section: `name addr size [load address X]`, or the name alone with the
         // numbers on the next line.
         let name = line.split_whitespace().next().unwrap_or("");
-        if !name.starts_with('.') && name != "COMMON" {
-            return 0; // LOAD, OUTPUT(...), START GROUP and the like
+        // Zephyr's scripts name output sections without a dot (`rom_start`, `text`).
+        if !name.starts_with('.') && name != "COMMON" && !plain_section_name(name) {
+            return 0; // LOAD, OUTPUT(...) and the like
         }
         let (rest, consumed) = match line[name.len()..].trim() {
             "" => (next.map_or("", |n| n.trim()), 1),
@@ -384,6 +385,16 @@ LOAD ../common/startup.o
         let one = " NonCacheable   0x2000006c       0x40 main.o";
         assert_eq!(input_line(one, None).unwrap().0, "NonCacheable");
         assert!(input_line(" KEEP (*(.isr_vector))", None).is_none());
+
+        // An output section named without a dot (Zephyr's `rom_start`) holds what follows.
+        let text = SAMPLE.replace(".itcm           0x00000000", "itcm_text       0x00000000");
+        let map = parse(&text).unwrap();
+        let erase = map
+            .input_sections
+            .iter()
+            .find(|s| s.section == ".ramfunc.flash_erase")
+            .unwrap();
+        assert_eq!(erase.output_section, "itcm_text");
         assert!(input_line(" *(CodeQuickAccess)", None).is_none());
     }
 
