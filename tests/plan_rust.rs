@@ -10,6 +10,8 @@
 //! `--exclude`. The other test rebuilds `rust-imxrt` with other flags, which renames every object
 //! and function section (new crate hashes), and checks that the old plan still links the same
 //! functions to flash, boots and verifies, and that `plan` on the rebuilt link gives the same plan.
+//! A third replays the baseline's recorded link line with GNU ld and with rust-lld, each with
+//! `hotlink patch-script`'s copy of imxrt-rt's script: the user's own linker honours the plan.
 //!
 //! Each fixture's baseline is built once per test binary, in the cargo target directory that
 //! tests/firmware_rust.rs uses (under the test temp dir: the crates.io dependencies are compiled
@@ -459,5 +461,137 @@ fn rust_imxrt_through_capture_plan_optimize_check() {
 fn rust_teensy4_through_capture_plan_optimize_check() {
     if require_rust_fixture_tools() {
         through_the_loop(&TEENSY4);
+    }
+}
+
+/// rust-lld, the LLD that ships with rustc (rustc's default linker for these targets), run as
+/// `rust-lld -flavor gnu`.
+fn rust_lld() -> PathBuf {
+    let out = Command::new("rustc").arg("-vV").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let host = text
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .expect("rustc -vV names its host");
+    let sysroot = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .unwrap();
+    let lld = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim())
+        .join("lib/rustlib")
+        .join(host)
+        .join("bin/rust-lld");
+    assert!(
+        lld.is_file(),
+        "rust-lld ships with rustc: {}",
+        lld.display()
+    );
+    lld
+}
+
+/// The recorded link line of `built` without its output, map and `-T` script, the script's
+/// path (found in the line's `-L` directories, as the linkers find it) and those directories.
+fn replayable(built: &Built) -> (Vec<String>, PathBuf, Vec<PathBuf>) {
+    let lines: Vec<String> = std::fs::read_to_string(&built.link_line)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let mut args = Vec::new();
+    let mut script = None;
+    let mut dirs = Vec::new();
+    let mut it = lines.into_iter();
+    while let Some(a) = it.next() {
+        if a == "-o" {
+            it.next();
+        } else if a.starts_with("-Map=") {
+        } else if let Some(name) = a.strip_prefix("-T") {
+            script = Some(name.to_string());
+        } else {
+            if a == "-L" {
+                let dir = it.next().unwrap();
+                dirs.push(PathBuf::from(&dir));
+                args.push(a);
+                args.push(dir);
+                continue;
+            }
+            args.push(a);
+        }
+    }
+    let name = script.expect("rustc passes the fixture's -T script");
+    let path = dirs
+        .iter()
+        .map(|d| d.join(&name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{name} in the -L directories {dirs:?}"));
+    (args, path, dirs)
+}
+
+/// #12, Rust: the plan applied through rustc's own linkers. The baseline's recorded link line
+/// (rustc's objects, kept by `-C save-temps`) is replayed with GNU ld and with rust-lld, each with
+/// `hotlink patch-script`'s copy of imxrt-rt's script (cold code into its `.xip`); both images
+/// boot on the virtual board and `verify` accepts both maps (LLD's `-Map` form too). Replaying
+/// the line links the same objects, so the plan's hashed names match without patterns; no cargo
+/// build is added.
+#[test]
+fn imxrt_rt_plans_link_with_gnu_ld_and_rust_lld_through_the_patched_script() {
+    if !require_rust_fixture_tools() {
+        return;
+    }
+    let lld = rust_lld();
+    for f in [&IMXRT, &TEENSY4] {
+        let (base, profile) = baseline(f);
+        let (plan, plan_path, text) = plan(f, base, profile, "routes");
+        assert!(!plan.placements.is_empty(), "{}: {text}", f.name);
+        let dir = work_dir(f);
+        let (args, script, dirs) = replayable(base);
+        let patched = dir.join("routes-patched.x");
+        let plan_arg = format!("--plan={}", plan_path.display());
+        let mut patch = vec![
+            "patch-script".to_string(),
+            plan_arg,
+            "--place-into".into(),
+            PLACE_INTO.into(),
+            script.display().to_string(),
+            "-o".into(),
+            patched.display().to_string(),
+        ];
+        // teensy4-bsp's t4link.x INCLUDEs device.x from another crate's build directory.
+        for d in &dirs {
+            patch.push("-L".into());
+            patch.push(d.display().to_string());
+        }
+        let patch: Vec<&str> = patch.iter().map(String::as_str).collect();
+        let out = hotlink(&patch);
+        assert!(out.0, "{}: patch-script: {}", f.name, out.2);
+        // Another test of this binary may be rebuilding the fixture's objects.
+        let _guard = cargo_lock(f).lock().unwrap_or_else(|e| e.into_inner());
+        for (label, linker, flavor) in [
+            ("gnu-ld", PathBuf::from("arm-none-eabi-ld"), None),
+            ("rust-lld", lld.clone(), Some("gnu")),
+        ] {
+            let elf = dir.join(format!("routes-{label}.elf"));
+            let map = dir.join(format!("routes-{label}.map"));
+            let mut cmd = Command::new(&linker);
+            if let Some(flavor) = flavor {
+                cmd.args(["-flavor", flavor]);
+            }
+            let out = cmd
+                .args(&args)
+                .arg(format!("-T{}", patched.display()))
+                .arg("-o")
+                .arg(&elf)
+                .arg(format!("-Map={}", map.display()))
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{} ({label}): {}",
+                f.name,
+                String::from_utf8_lossy(&out.stderr)
+            );
+            verify(&plan_path, &map);
+            boots(f, &elf);
+        }
     }
 }

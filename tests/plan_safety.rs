@@ -14,33 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use hotlink::plan::Plan;
-use hotlink::profile::{Capture, ElfIdentity, Method, Profile};
-use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
-
-/// A sampled profile of `elf` in which every function is equally hot: 100 samples at its start.
-fn every_function_hot(elf: &Path, out: &Path) {
-    let bytes = std::fs::read(elf).unwrap();
-    let file = object::File::parse(&*bytes).unwrap();
-    let starts: Vec<(u32, u64)> = file
-        .symbols()
-        .filter(|s| s.kind() == SymbolKind::Text && s.size() > 0)
-        .map(|s| ((s.address() & !1) as u32, 100))
-        .collect();
-    assert!(starts.len() > 10, "functions in {}", elf.display());
-    let capture = Capture {
-        method: Method::Pcsr,
-        sample_period_cycles: Some(64),
-        duration_ms: None,
-        probe: None,
-        runs: 1,
-        partial: None,
-        parameters: Default::default(),
-    };
-    let identity = ElfIdentity::of_bytes(&elf.display().to_string(), &bytes);
-    let mut profile = Profile::new(identity, "imxrt1062", capture);
-    profile.set_histogram(starts);
-    profile.save(out).unwrap();
-}
+use object::{Object, ObjectSection};
 
 fn plan(sdk: &Path, profile: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_hotlink"))
@@ -66,7 +40,7 @@ fn sdk_startup_code_stays_and_the_estimate_is_never_silent() {
     );
     let dir = tempfile::tempdir().unwrap();
     let profile = dir.path().join("hot.json");
-    every_function_hot(&sdk.join("sdk.elf"), &profile);
+    common::every_function_hot(&sdk.join("sdk.elf"), &profile);
     let out_path = dir.path().join("plan.json");
 
     let out = plan(&sdk, &profile, &out_path, &[]);
@@ -123,24 +97,13 @@ fn sdk_startup_code_stays_and_the_estimate_is_never_silent() {
     }
 }
 
-/// The fixture's link arguments (its `.link` file, one per line) without its output and map.
-fn link_args(dir: &Path, name: &str) -> Vec<String> {
-    let text = std::fs::read_to_string(dir.join(format!("{name}.link"))).unwrap();
-    let mut args: Vec<String> = text.lines().map(str::to_string).collect();
-    if let Some(i) = args.iter().position(|a| a == "-o") {
-        args.drain(i..i + 2);
-    }
-    args.retain(|a| !a.starts_with("-Map="));
-    args
-}
-
 /// Plans fixture `name` with every function hot and no `--exclude`; returns the plan's path
 /// and what `plan` printed.
 fn plan_every_function_hot(name: &str, dir: &Path, extra: &[&str]) -> (PathBuf, String) {
     let fixture = common::firmware_build_dir().join(name);
     let elf = fixture.join(format!("{name}.elf"));
     let profile = dir.join("hot.json");
-    every_function_hot(&elf, &profile);
+    common::every_function_hot(&elf, &profile);
     let plan_path = dir.join("plan.json");
     let out = Command::new(env!("CARGO_BIN_EXE_hotlink"))
         .arg("plan")
@@ -194,7 +157,7 @@ fn links_with_the_plan_and_boots(name: &str, plan_path: &Path, dir: &Path) {
     let planned = dir.join("planned.elf");
     let out = Command::new(env!("CARGO_BIN_EXE_hotlink"))
         .arg("link")
-        .args(link_args(&fixture, name))
+        .args(common::fixture_link_args(&fixture, name))
         .arg(format!("--plan={}", plan_path.display()))
         .arg("-o")
         .arg(&planned)
@@ -296,70 +259,4 @@ fn teensy_flexram_auto_split_fits_the_image_and_the_plan_boots() {
     assert!(stdout.contains(note), "{stdout}");
 
     links_with_the_plan_and_boots("teensy", &plan_path, dir.path());
-}
-
-/// `hotlink patch-script` on the SDK's own script: GNU ld and LLD link the plan with the patched
-/// copy, `hotlink verify` accepts both maps, and both images boot and pass.
-#[test]
-fn sdk_script_patched_for_gnu_ld_and_lld_boots() {
-    if !common::require_tools(&["arm-none-eabi-gcc", "arm-none-eabi-ld", "ld.lld"]) {
-        return;
-    }
-    let fixture = common::firmware_build_dir().join("sdk");
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let (plan_path, _) = plan_every_function_hot("sdk", d, &[]);
-    let patched = d.join("patched.ld");
-    let out = Command::new(env!("CARGO_BIN_EXE_hotlink"))
-        .arg("patch-script")
-        .arg(format!("--plan={}", plan_path.display()))
-        .arg(fixture.join("rt1062_flexspi_nor.ld"))
-        .arg("-o")
-        .arg(&patched)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    assert!(
-        stderr.contains(".ram_function moved ahead of .text"),
-        "{stderr}"
-    );
-    let text = std::fs::read_to_string(&patched).unwrap();
-    assert!(
-        text.contains(".ram_function : AT(__ram_function_flash_start)"),
-        "the load address the startup copy reads is kept:\n{text}"
-    );
-    let args: Vec<String> = link_args(&fixture, "sdk")
-        .into_iter()
-        .map(|a| {
-            if a == "rt1062_flexspi_nor.ld" {
-                patched.display().to_string()
-            } else {
-                a
-            }
-        })
-        .collect();
-    for linker in ["arm-none-eabi-ld", "ld.lld"] {
-        let (elf, map) = (
-            d.join(format!("{linker}.elf")),
-            d.join(format!("{linker}.map")),
-        );
-        let out = Command::new(linker)
-            .args(&args)
-            .arg("-o")
-            .arg(&elf)
-            .arg(format!("-Map={}", map.display()))
-            .current_dir(&fixture)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{linker}: {out:?}");
-        let out = Command::new(env!("CARGO_BIN_EXE_hotlink"))
-            .arg("verify")
-            .arg(format!("--plan={}", plan_path.display()))
-            .arg(format!("--map={}", map.display()))
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{linker}: verify: {out:?}");
-        assert_boots_and_passes(&elf, linker);
-    }
 }

@@ -102,8 +102,9 @@ fn script_line(map: &mut LinkMap, line: &str, next: Option<&&str>) -> usize {
         // An output section: `name addr size [load address X]`, or the name alone with the
         // numbers on the next line.
         let name = line.split_whitespace().next().unwrap_or("");
-        if !name.starts_with('.') && name != "COMMON" {
-            return 0; // LOAD, OUTPUT(...), START GROUP and the like
+        // Zephyr's scripts name output sections without a dot (`rom_start`, `text`).
+        if !name.starts_with('.') && name != "COMMON" && !plain_section_name(name) {
+            return 0; // LOAD, OUTPUT(...) and the like
         }
         let (rest, consumed) = match line[name.len()..].trim() {
             "" => (next.map_or("", |n| n.trim()), 1),
@@ -191,7 +192,7 @@ fn input_line(line: &str, next: Option<&&str>) -> Option<(String, u64, u64, Stri
     let trimmed = line.trim();
     let mut fields = trimmed.splitn(2, char::is_whitespace);
     let name = fields.next()?.to_string();
-    if !(name.starts_with('.') || name == "COMMON") {
+    if !(name.starts_with('.') || name == "COMMON" || plain_section_name(&name)) {
         return None;
     }
     let (rest, consumed) = match fields.next().map(str::trim) {
@@ -206,6 +207,31 @@ fn input_line(line: &str, next: Option<&&str>) -> Option<(String, u64, u64, Stri
         return None;
     }
     Some((name, address, size, object, consumed))
+}
+
+/// A section named without a leading dot, as the SDK's `CodeQuickAccess` and `NonCacheable`
+/// (not a keyword GNU ld prints in that column: those lines have no address and size after).
+fn plain_section_name(name: &str) -> bool {
+    const KEYWORDS: &[&str] = &[
+        "LONG",
+        "SHORT",
+        "BYTE",
+        "QUAD",
+        "SQUAD",
+        "FILL",
+        "KEEP",
+        "ASSERT",
+        "PROVIDE",
+        "PROVIDE_HIDDEN",
+        "SORT",
+        "LOAD",
+        "OUTPUT",
+    ];
+    name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '$'))
+        && !KEYWORDS.contains(&name)
 }
 
 fn hex(text: &str) -> Option<u64> {
@@ -239,6 +265,7 @@ pub fn kind_of(name: &str) -> &'static str {
     } else if has(".rodata") || name.starts_with(".init_array") || name.starts_with(".fini_array") {
         "rodata"
     } else if name.starts_with(".debug")
+        || name.starts_with(".stab")
         || name == ".comment"
         || name.starts_with(".ARM.attributes")
         || matches!(name, ".symtab" | ".strtab" | ".shstrtab")
@@ -325,6 +352,51 @@ LOAD ../common/startup.o
                 0x00000000       0x30 ../flashwrite/flash.o
                 0x00000000                flash_erase
 ";
+
+    /// Not-loaded sections sit at address 0, which is ITCM: read as code, newlib's `.stab`
+    /// (libnosys) looked like ITCM code to move, and plans from text maps differed from the JSON
+    /// map's.
+    #[test]
+    fn sections_that_are_not_loaded_are_debug_not_code() {
+        for name in [
+            ".stab",
+            ".stabstr",
+            ".comment",
+            ".debug_info",
+            ".ARM.attributes",
+        ] {
+            assert_eq!(kind_of(name), "debug", "{name}");
+        }
+        assert_eq!(kind_of(".text.stable_sort"), "code");
+    }
+
+    /// The SDK's `.ram_function` takes `*(CodeQuickAccess)`: without a leading dot the section
+    /// was not read, so text maps and the JSON map gave different plans.
+    #[test]
+    fn input_sections_named_without_a_dot_are_read() {
+        let line = " CodeQuickAccess";
+        let next = "                0x00000000       0x10 console.o";
+        let (name, address, size, object, consumed) = input_line(line, Some(&next)).unwrap();
+        assert_eq!(
+            (name.as_str(), address, size, object.as_str()),
+            ("CodeQuickAccess", 0, 16, "console.o")
+        );
+        assert_eq!(consumed, 1);
+        let one = " NonCacheable   0x2000006c       0x40 main.o";
+        assert_eq!(input_line(one, None).unwrap().0, "NonCacheable");
+        assert!(input_line(" KEEP (*(.isr_vector))", None).is_none());
+
+        // An output section named without a dot (Zephyr's `rom_start`) holds what follows.
+        let text = SAMPLE.replace(".itcm           0x00000000", "itcm_text       0x00000000");
+        let map = parse(&text).unwrap();
+        let erase = map
+            .input_sections
+            .iter()
+            .find(|s| s.section == ".ramfunc.flash_erase")
+            .unwrap();
+        assert_eq!(erase.output_section, "itcm_text");
+        assert!(input_line(" *(CodeQuickAccess)", None).is_none());
+    }
 
     #[test]
     fn parses_regions_sections_symbols_and_load_addresses() {

@@ -255,3 +255,43 @@ pub fn cargo_relink(cmd: &mut Command, fixture: &str, what: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A sampled profile of `elf` in which every function is equally hot: 100 samples at its start
+/// (the hardest plan for startup safety: everything wants to move).
+pub fn every_function_hot(elf: &std::path::Path, out: &std::path::Path) {
+    use hotlink::profile::{Capture, ElfIdentity, Method, Profile};
+    use object::{Object, ObjectSymbol, SymbolKind};
+    let bytes = std::fs::read(elf).unwrap();
+    let file = object::File::parse(&*bytes).unwrap();
+    let starts: Vec<(u32, u64)> = file
+        .symbols()
+        .filter(|s| s.kind() == SymbolKind::Text && s.size() > 0)
+        .map(|s| ((s.address() & !1) as u32, 100))
+        .collect();
+    assert!(starts.len() > 10, "functions in {}", elf.display());
+    let capture = Capture {
+        method: Method::Pcsr,
+        sample_period_cycles: Some(64),
+        duration_ms: None,
+        probe: None,
+        runs: 1,
+        partial: None,
+        parameters: Default::default(),
+    };
+    let identity = ElfIdentity::of_bytes(&elf.display().to_string(), &bytes);
+    let mut profile = Profile::new(identity, "imxrt1062", capture);
+    profile.set_histogram(starts);
+    profile.save(out).unwrap();
+}
+
+/// Fixture `name`'s link arguments (its `.link` file in `dir`, one per line) without its output
+/// and map.
+pub fn fixture_link_args(dir: &std::path::Path, name: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(dir.join(format!("{name}.link"))).unwrap();
+    let mut args: Vec<String> = text.lines().map(str::to_string).collect();
+    if let Some(i) = args.iter().position(|a| a == "-o") {
+        args.drain(i..i + 2);
+    }
+    args.retain(|a| !a.starts_with("-Map="));
+    args
+}
