@@ -6,8 +6,8 @@
 //!
 //! hotlink's image must also equal GNU ld's from the same objects: every loadable byte and every
 //! symbol (the comparison of `hotlink diff`, which names the section and symbol of a difference),
-//! and the veneers' symbols. (`.ARM.attributes` is not compared here yet: on rust-imxrt hotlink's
-//! merged section differs from GNU ld's, see docs/linker.md.)
+//! the merged `.ARM.attributes` bytes (LLVM's objects keep Tag_conformance and name no CPU, and
+//! rustc's `symbols.o` has no attributes) and the veneers' symbols.
 //!
 //! Needs the ARM toolchain and the `thumbv7em-none-eabihf` Rust target: skipped locally with a
 //! message when either is missing, failing when `CI` is set. The cargo builds share one target
@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{cargo_relink, firmware_dir, require_rust_fixture_tools};
-use link_support::veneer_symbols_difference;
+use link_support::{arm_attributes_difference, veneer_symbols_difference};
 
 /// A Rust fixture: its directory under tests/firmware and the line its program prints on success.
 struct RustFixture {
@@ -133,6 +133,12 @@ fn rust_fixtures_boot_as_flashed_whichever_linker_made_them() {
             fixture.name
         );
         let (gnu, ours) = (&images[0], &images[2]);
+        assert_eq!(
+            arm_attributes_difference(gnu, ours),
+            None,
+            "{}",
+            fixture.name
+        );
         assert_eq!(
             veneer_symbols_difference(gnu, ours),
             None,

@@ -8,7 +8,12 @@
 //! few tags carrying NUL-terminated strings instead. Only file-scope (`Tag_File`) attributes
 //! take part, as in GNU ld; section- and symbol-scope ones are skipped.
 //!
-//! Merge rules (objects in load order; the first is copied whole, each later one merged in):
+//! Which objects take part (GNU ld's `lang_check` calling `elf32_arm_merge_eabi_attributes` for
+//! every input in load order): only those that have an `.ARM.attributes` section. The first of
+//! them is copied whole, so an object without one (rustc's `symbols.o`, an assembled crt file
+//! built without attributes) neither starts the merge nor resets tags to their defaults.
+//!
+//! Merge rules (each later object merged into the copy of the first):
 //! Tag_ABI_VFP_args must agree between objects that use floating point (an error otherwise);
 //! Tag_CPU_arch combines (names follow the object that decided it); Tag_FP_arch takes the
 //! union of FP versions and register counts; "largest", "smallest" and "0 < 2 < 1" tags take
@@ -17,9 +22,12 @@
 //! profile, R9 use, WMMX or FP16 format is an error; an unknown tag in an object is an error if
 //! it is mandatory to understand (even and below 64) and a warning otherwise.
 //! Output encoding: Tag_conformance first, then Tag_nodefaults, then every other tag in order,
-//! leaving out those whose value is the default (0 or an empty string).
+//! leaving out those whose value is the default (0 or an empty string) and those no merged
+//! object had: BFD writes an attribute only once it has a type, which it takes from an input
+//! that has the tag. So the CPU name GNU ld makes up from the architecture ("ARM v7E-M") is
+//! written only when some object named its CPU; LLVM's objects (rustc) name none.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::resolve::Resolved;
 
@@ -247,23 +255,24 @@ pub struct Merged {
     pub warnings: Vec<String>,
 }
 
-/// Merges the attributes of every object of the link, in load order (GNU ld merges every
-/// input object, whether or not its sections are kept).
+/// Merges the attributes of every object of the link that has them, in load order (GNU ld
+/// merges every input object, whether or not its sections are kept, and skips one without an
+/// `.ARM.attributes` section).
 pub fn merge(r: &Resolved) -> Result<Merged, String> {
     let mut m = Merger::default();
     for o in &r.objects {
-        let attrs = match o
+        let Some(s) = o
             .sections
             .iter()
             .find(|s| s.sh_type == object::elf::SHT_ARM_ATTRIBUTES.0)
-        {
-            Some(s) => parse(&s.data).map_err(|e| format!("{}: .ARM.attributes: {e}", o.origin))?,
-            None => Attrs::new(),
+        else {
+            continue;
         };
+        let attrs = parse(&s.data).map_err(|e| format!("{}: .ARM.attributes: {e}", o.origin))?;
         m.add(&attrs, &o.origin.to_string())?;
     }
     Ok(Merged {
-        section: m.out.as_ref().map(encode).unwrap_or_default(),
+        section: m.section(),
         warnings: m.warnings,
     })
 }
@@ -275,6 +284,8 @@ struct Merger {
     out: Option<Attrs>,
     /// The first object: the output starts as a copy of its attributes.
     first: String,
+    /// Every tag some merged object had (BFD's attribute "type"): only these are written.
+    typed: BTreeSet<u64>,
     vfp_from: String,
     warnings: Vec<String>,
 }
@@ -361,6 +372,16 @@ fn accepts_div(a: &Attrs) -> bool {
 }
 
 impl Merger {
+    /// The merged section: the output attributes a merged object also had, encoded.
+    fn section(&self) -> Vec<u8> {
+        let Some(out) = &self.out else {
+            return Vec::new();
+        };
+        let mut written = out.clone();
+        written.retain(|tag, _| self.typed.contains(tag));
+        encode(&written)
+    }
+
     fn add(&mut self, input: &Attrs, origin: &str) -> Result<(), String> {
         if input.contains_key(&MPEXTENSION_USE_LEGACY) || input.contains_key(&ALSO_COMPATIBLE_WITH)
         {
@@ -369,6 +390,7 @@ impl Merger {
                  Tag_also_compatible_with, which hotlink does not merge; link with GNU ld"
             ));
         }
+        self.typed.extend(input.keys());
         let Some(out) = &mut self.out else {
             // The first object is copied whole.
             self.out = Some(input.clone());
@@ -692,7 +714,7 @@ mod tests {
         for (n, o) in objects.iter().enumerate() {
             m.add(&parse(&section(o))?, &format!("o{n}.o"))?;
         }
-        Ok((m.out.as_ref().map(encode).unwrap_or_default(), m.warnings))
+        Ok((m.section(), m.warnings))
     }
 
     #[test]
@@ -735,12 +757,26 @@ mod tests {
             "{warnings:?}"
         );
         // Tag_ABI_align_needed orders 0 < 2 < 1.
-        // (Objects without a CPU name get one made up, as GNU ld does.)
         let (bytes, _) = merged(&[&[24, 2], &[24, 1], &[24, 2]]).unwrap();
-        assert_eq!(
-            bytes,
-            section(&[5, b'P', b'r', b'e', b' ', b'v', b'4', 0, 24, 1])
-        );
+        assert_eq!(bytes, section(&[24, 1]));
+    }
+
+    #[test]
+    fn a_made_up_cpu_name_is_written_only_if_an_object_named_its_cpu() {
+        // ARMv7E-M objects without a name (as LLVM writes them), with Tag_conformance: the
+        // conformance stays, no name is made up.
+        let llvm: &[u8] = &[67, b'2', 0, 6, 13, 7, b'M'];
+        let (bytes, _) = merged(&[llvm, llvm]).unwrap();
+        assert_eq!(bytes, section(llvm));
+        // One named object after them: GNU ld's name for the architecture, not the object's.
+        let named: &[u8] = &[5, b'x', 0, 6, 13, 7, b'M'];
+        let (bytes, _) = merged(&[llvm, named]).unwrap();
+        let v7em = b"ARM v7E-M\0";
+        let want: Vec<u8> = [&[5u8][..], v7em, &[6, 13, 7, b'M']].concat();
+        assert_eq!(bytes, section(&want));
+        // The named object first: its name stays (and the conformance goes).
+        let (bytes, _) = merged(&[named, llvm]).unwrap();
+        assert_eq!(bytes, section(named));
     }
 
     #[test]
