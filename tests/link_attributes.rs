@@ -2,8 +2,11 @@
 //! (Cortex-M0, -M4, -M7), FPUs, enum and wchar_t sizes, optimization goals, in both orders
 //! (the first object decides some values), and every pair of M-profile architectures from
 //! ARMv6-M to ARMv8.1-M mainline. hotlink must write the same bytes as
-//! `arm-none-eabi-ld`, warn where it warns, and fail where it fails. (Every firmware fixture's
-//! merged section is compared in `link_differential.rs`.)
+//! `arm-none-eabi-ld`, warn where it warns, and fail where it fails. Also objects as LLVM (rustc)
+//! writes them, with Tag_conformance and no CPU name, mixed with an object without
+//! `.ARM.attributes`: which object GNU ld copies first and when it writes a made-up CPU name.
+//! (Every firmware fixture's merged section is compared in `link_differential.rs`, the Rust
+//! fixtures' in `firmware_rust.rs`.)
 //!
 //! Needs the ARM toolchain: skipped locally with a message when it is missing, failing when `CI`
 //! is set.
@@ -186,6 +189,85 @@ fn differing_objects_merge_as_gnu_ld_merges_them() {
     }
     assert!(linked.contains(&"m7_s+m33_s".to_string()), "{linked:?}");
     assert_eq!((linked.len(), refused), (26, 4), "{linked:?}");
+}
+
+/// An ARMv7E-M object with the attributes LLVM writes (Tag_conformance "2.09", no
+/// Tag_CPU_name), Tag_ABI_align_preserved `preserved` and, if given, optimization goal `goal`.
+fn llvm_style(dir: &Path, name: &str, preserved: u8, goal: Option<u8>) -> PathBuf {
+    let goal = goal.map_or(String::new(), |g| {
+        format!(".eabi_attribute Tag_ABI_optimization_goals, {g}\n")
+    });
+    let text = format!(
+        ".syntax unified\n.thumb\n.eabi_attribute Tag_conformance, \"2.09\"\n\
+         .eabi_attribute Tag_CPU_arch, 13\n.eabi_attribute Tag_CPU_arch_profile, 'M'\n\
+         .eabi_attribute Tag_ABI_align_preserved, {preserved}\n{goal}\
+         .text\n.global f_{name}\n.thumb_func\nf_{name}: bx lr\n"
+    );
+    let src = dir.join(format!("{name}.s"));
+    std::fs::write(&src, text).unwrap();
+    let obj = dir.join(format!("{name}.o"));
+    run(Command::new("arm-none-eabi-as")
+        .arg(&src)
+        .arg("-o")
+        .arg(&obj));
+    obj
+}
+
+#[test]
+fn llvm_objects_merge_from_the_first_object_with_attributes() {
+    if !toolchain_or_skip(&[
+        "arm-none-eabi-gcc",
+        "arm-none-eabi-ld",
+        "arm-none-eabi-objcopy",
+    ]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let speed = llvm_style(d, "speed", 1, Some(2));
+    let plain = llvm_style(d, "plain", 1, None);
+    let loose = llvm_style(d, "loose", 0, None);
+    // As rustc's symbols.o: an object without `.ARM.attributes`.
+    let bare = d.join("bare.o");
+    run(Command::new("arm-none-eabi-objcopy")
+        .args(["--remove-section", ".ARM.attributes"])
+        .arg(llvm_style(d, "bare_src", 0, None))
+        .arg(&bare));
+    // gas names the CPU ("7E-M", from the -march gcc passes).
+    let named = compile(d, "named_s", "-mcpu=cortex-m7");
+    let cases: Vec<(&str, Vec<PathBuf>)> = vec![
+        // The object without attributes is skipped: `speed` is copied, conformance, goal and
+        // alignment kept, no CPU name made up.
+        (
+            "bare-speed-plain",
+            vec![bare.clone(), speed.clone(), plain.clone()],
+        ),
+        (
+            "bare-plain-speed",
+            vec![bare.clone(), plain.clone(), speed.clone()],
+        ),
+        ("bare-speed-loose", vec![bare.clone(), speed.clone(), loose]),
+        // A named object after them: GNU ld writes its own name for ARMv7E-M.
+        ("speed-named", vec![speed.clone(), named.clone()]),
+        ("named-bare-speed", vec![named, bare, speed]),
+    ];
+    let mut sections = Vec::new();
+    for (tag, objects) in &cases {
+        let ((ld_err, ld_out), (hl_err, hl_out)) = link(d, tag, objects);
+        let (Some(ld), Some(hl)) = (ld_out, hl_out) else {
+            panic!("{tag}: GNU ld {ld_err}, hotlink {hl_err}");
+        };
+        let want = arm_attributes(&ld).expect("GNU ld wrote .ARM.attributes");
+        assert_eq!(arm_attributes(&hl).as_ref(), Some(&want), "{tag}");
+        sections.push(want);
+    }
+    // The rule the cases show, in GNU ld's own output.
+    let has = |s: &[u8], text: &[u8]| s.windows(text.len()).any(|w| w == text);
+    let (conformance, made_up) = (&b"2.09\0"[..], &b"\x05ARM v7E-M\0"[..]);
+    assert!(has(&sections[0], conformance) && !has(&sections[0], made_up));
+    assert_ne!(sections[0], sections[1], "the first object's goal is kept");
+    assert!(has(&sections[3], made_up) && !has(&sections[3], conformance));
+    assert!(has(&sections[4], b"\x057E-M\0"));
 }
 
 /// The file name of an object, without `.o`.
