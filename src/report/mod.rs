@@ -414,23 +414,35 @@ fn image_of(path: &str) -> Result<crate::inventory::Image> {
 /// Refuses a link map of another image: every function both name must be at the same address.
 fn check_map_matches(map: &LinkMap, path: &str, map_path: &Path) -> Result<()> {
     let image = image_of(path)?;
-    let in_map: rustc_hash::FxHashMap<&str, u64> = map
+    // A name defined at two addresses (GNU ld names every veneer to one symbol `__X_veneer`, one
+    // per output section or stub group) identifies nothing: such names are left out on both sides.
+    let mut in_map: rustc_hash::FxHashMap<&str, Option<u64>> = Default::default();
+    let map_symbols = map
         .input_sections
         .iter()
-        .flat_map(|s| {
-            s.symbols
-                .iter()
-                .map(|y| (y.name.as_str(), y.code_address()))
-        })
-        .chain(
-            map.symbols
-                .iter()
-                .map(|y| (y.name.as_str(), y.code_address())),
-        )
-        .collect();
+        .flat_map(|s| s.symbols.iter())
+        .chain(map.symbols.iter());
+    for y in map_symbols {
+        let address = y.code_address();
+        in_map
+            .entry(y.name.as_str())
+            .and_modify(|seen| {
+                if *seen != Some(address) {
+                    *seen = None;
+                }
+            })
+            .or_insert(Some(address));
+    }
+    let mut in_image: rustc_hash::FxHashMap<&str, usize> = Default::default();
+    for f in &image.functions {
+        *in_image.entry(f.name.as_str()).or_default() += 1;
+    }
     let mut common = 0usize;
     for f in &image.functions {
-        if let Some(&address) = in_map.get(f.name.as_str()) {
+        if in_image[f.name.as_str()] > 1 {
+            continue;
+        }
+        if let Some(&Some(address)) = in_map.get(f.name.as_str()) {
             if address != f.address {
                 bail!(
                     "link map {} does not describe {path}: `{}` is at {address:#010x} in the map \
