@@ -527,6 +527,36 @@ fn replayable(built: &Built) -> (Vec<String>, PathBuf, Vec<PathBuf>) {
     (args, path, dirs)
 }
 
+/// Links a replayable line (`args` and the `-T` option `script`) with `linker` and the arguments
+/// that come first (`link` for hotlink, `-flavor gnu` for rust-lld), writing the image and its
+/// `-Map`, and `extra` options; fails the test with the linker's message.
+fn relink(
+    f: &Fixture,
+    (linker, first): (&Path, &[&str]),
+    args: &[String],
+    script: &str,
+    (elf, map): (&Path, &Path),
+    extra: &[String],
+) {
+    let out = Command::new(linker)
+        .args(first)
+        .args(args)
+        .arg(script)
+        .arg("-o")
+        .arg(elf)
+        .arg(format!("-Map={}", map.display()))
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{} ({}): {}",
+        f.name,
+        linker.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// #12, Rust: the plan applied through rustc's own linkers. The baseline's recorded link line
 /// (rustc's objects, kept by `-C save-temps`) is replayed with GNU ld and with rust-lld, each with
 /// `hotlink patch-script`'s copy of imxrt-rt's script (cold code into its `.xip`); both images
@@ -572,24 +602,12 @@ fn imxrt_rt_plans_link_with_gnu_ld_and_rust_lld_through_the_patched_script() {
         ] {
             let elf = dir.join(format!("routes-{label}.elf"));
             let map = dir.join(format!("routes-{label}.map"));
-            let mut cmd = Command::new(&linker);
-            if let Some(flavor) = flavor {
-                cmd.args(["-flavor", flavor]);
-            }
-            let out = cmd
-                .args(&args)
-                .arg(format!("-T{}", patched.display()))
-                .arg("-o")
-                .arg(&elf)
-                .arg(format!("-Map={}", map.display()))
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{} ({label}): {}",
-                f.name,
-                String::from_utf8_lossy(&out.stderr)
-            );
+            let first: &[&str] = match flavor {
+                Some(flavor) => &["-flavor", flavor],
+                None => &[],
+            };
+            let script = format!("-T{}", patched.display());
+            relink(f, (&linker, first), &args, &script, (&elf, &map), &[]);
             verify(&plan_path, &map);
             boots(f, &elf);
         }
@@ -718,23 +736,7 @@ fn plan_is_the_same_from_every_map_form_of_a_rust_link() {
             for ((linker, first, elf, extra), map) in
                 links.iter().zip([&gnu_map, &hotlink_map, &lld_map])
             {
-                let out = Command::new(linker)
-                    .args(*first)
-                    .args(&args)
-                    .arg(&script)
-                    .arg("-o")
-                    .arg(elf)
-                    .arg(format!("-Map={}", map.display()))
-                    .args(extra)
-                    .output()
-                    .unwrap();
-                assert!(
-                    out.status.success(),
-                    "{} ({}): {}",
-                    f.name,
-                    linker.display(),
-                    String::from_utf8_lossy(&out.stderr)
-                );
+                relink(f, (linker, first), &args, &script, (elf, map), extra);
             }
         }
         let forms = [
