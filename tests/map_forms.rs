@@ -1,12 +1,12 @@
 //! Every form of link map reads the same: GNU ld's `-Map`, hotlink's `-Map` (GNU-style) and
 //! JSON map, and LLD's `-Map`, of the same inputs and script, list the same sections, and each
 //! gives the same plan of its image as GNU ld's map does, on every fixture that has a profile
-//! and on the realistic SDK-, PX4- and Zephyr-style ones (profiled here). Not the Teensy-style
-//! one: its plans
-//! free ITCM (`--free`), and LLD keeps crtbegin's `.init_array`/`.fini_array` that GNU ld
-//! collects (docs/linker.md), so LLD's map lists other sections.
+//! and on the realistic SDK-, PX4-, Zephyr- and Teensy-style ones (profiled here).
 //! (Images from different linkers differ in their merged data and LLD orders archive members its
-//! own way, so plans are compared per image, and LLD's only by the sections it lists.)
+//! own way, so plans are compared per image, and LLD's only by the sections it lists; on teensy,
+//! whose code all runs from ITCM so that the plan's moves do not hang on archive order, LLD's
+//! plan of its own image must also equal GNU ld's on the code both links have, but for the
+//! listed exceptions of `LLD_DIFFERS`.)
 
 mod link_support;
 
@@ -72,7 +72,57 @@ const REALISTIC: &[(&str, &[&str])] = &[
         "zephyr-style",
         &["--budget", "ITCM=4K", "--ignore-boot-copy"],
     ),
+    // Everything runs from ITCM: the plan gives 1 KB of it back (of the 2 KB it can move).
+    ("teensy", &["--free", "ITCM=1K"]),
 ];
+
+/// Where LLD's link of a fixture differs from GNU ld's, by design, and so its map and plan:
+/// (fixture, section, why). A listed `name` covers the sections whose names start with it, an
+/// `object:name` only that object's; those are in LLD's map only, or, for a move, may be in one
+/// plan only.
+const LLD_DIFFERS: &[(&str, &str, &str)] = &[
+    // docs/linker.md, GNU ld against LLD, "GC roots": LLD keeps every `.init_array*` and
+    // `.fini_array*` input; teensy's script KEEPs only `.init_array`, so GNU ld collects
+    // crtbegin's `.fini_array`, startup.o's prioritised `.init_array.00101`, the constructor
+    // that one names, `early_ctor`, and the flag it sets.
+    (
+        "teensy",
+        ".init_array.",
+        "LLD keeps prioritised constructors",
+    ),
+    (
+        "teensy",
+        ".fini_array",
+        "LLD keeps crtbegin's destructor list",
+    ),
+    (
+        "teensy",
+        ".text.startup.early_ctor",
+        "named by `.init_array.00101` only, which LLD keeps",
+    ),
+    ("teensy", ".bss.early_ctor_ran", "set by `early_ctor` only"),
+    // LLD keeps every input section named `.fini`; GNU ld keeps crti's (`_fini` is a root)
+    // and collects crtn's epilogue.
+    ("teensy", "crtn.o:.fini", "LLD keeps every `.fini` input"),
+    // In LLD's image `early_ctor` sits in ITCM just before it, 12 bytes on: the cache what-if
+    // run prices its move to flash at a 170-cycle gain there, at a small loss in GNU ld's image.
+    (
+        "teensy",
+        ".text._ZNK4Rect4areaEv",
+        "its move is a cache-layout close call that LLD's layout tips",
+    ),
+];
+
+/// Whether `section` of `object` (a base name) in `fixture` is one of LLD's listed differences.
+fn lld_differs(fixture: &str, object: &str, section: &str) -> bool {
+    LLD_DIFFERS.iter().any(|(f, s, _)| {
+        *f == fixture
+            && match s.split_once(':') {
+                Some((o, s)) => o == object && section == s,
+                None => section.starts_with(s),
+            }
+    })
+}
 
 /// The profile and plan options for `fixture`: its committed profile, or one captured now.
 fn profile_and_options(fixture: &Fixture, dir: &Path) -> (PathBuf, Vec<&'static str>) {
@@ -191,8 +241,19 @@ fn every_map_form_gives_the_same_sections_and_plan() {
         for (form, map, elf) in &forms {
             let map_read = LinkMap::load(map).unwrap_or_else(|e| panic!("{name} {form}: {e:#}"));
             let same_layout = *form != "LLD";
-            let read = code_sections(&map_read, elf, same_layout);
-            let sections = if same_layout { &sections } else { &unplaced };
+            let mut read = code_sections(&map_read, elf, same_layout);
+            read.retain(|s| same_layout || !lld_differs(name, &s.0, &s.2));
+            let lld_sections: Vec<Section>;
+            let sections = if same_layout {
+                &sections
+            } else {
+                lld_sections = unplaced
+                    .iter()
+                    .filter(|s| !lld_differs(name, &s.0, &s.2))
+                    .cloned()
+                    .collect();
+                &lld_sections
+            };
             let only = |a: &[Section], b: &[Section]| -> Vec<Section> {
                 a.iter()
                     .filter(|s| !b.contains(s))
@@ -207,8 +268,17 @@ fn every_map_form_gives_the_same_sections_and_plan() {
                 only(sections, &read)
             );
             if !same_layout {
-                let moves = plan_moves(&how, fixture, elf, map, d);
+                let mut moves = plan_moves(&how, fixture, elf, map, d);
                 assert!(!moves.is_empty(), "{name}: the plan from the {form} map");
+                if LLD_DIFFERS.iter().any(|(f, _, _)| f == name) {
+                    let mut expected = plan_moves(&how, fixture, &gnu_elf, &gnu_map, d);
+                    moves.retain(|m| !lld_differs(name, &m.0, &m.2));
+                    expected.retain(|m| !lld_differs(name, &m.0, &m.2));
+                    assert_eq!(
+                        moves, expected,
+                        "{name}: LLD's plan of its image against GNU ld's of its own"
+                    );
+                }
                 continue;
             }
             let expected = match gnu_plans.iter().find(|(e, _)| e == elf) {

@@ -267,6 +267,9 @@ pub fn kind_of(name: &str) -> &'static str {
     } else if name.starts_with(".debug")
         || name.starts_with(".stab")
         || name == ".comment"
+        // GNU ld lists it (at address 0, empty) but only reads it, for the stack's execute
+        // flag: read as code, it was an empty "code" section at ITCM's start in Rust links.
+        || name == ".note.GNU-stack"
         || name.starts_with(".ARM.attributes")
         || matches!(name, ".symtab" | ".strtab" | ".shstrtab")
     {
@@ -364,6 +367,7 @@ LOAD ../common/startup.o
             ".comment",
             ".debug_info",
             ".ARM.attributes",
+            ".note.GNU-stack",
         ] {
             assert_eq!(kind_of(name), "debug", "{name}");
         }

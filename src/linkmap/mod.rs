@@ -219,31 +219,43 @@ impl LinkMap {
     /// function costs would differ with the form of the map). Returns the map unchanged when the
     /// image is not an ELF file.
     pub fn with_image_symbols(&self, elf: &[u8]) -> LinkMap {
-        use object::{Object, ObjectSymbol, SymbolKind};
+        use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
         let mut map = self.clone();
         let Ok(file) = object::File::parse(elf) else {
             return map;
         };
-        let mut symbols: Vec<MapSectionSymbol> = file
+        // Each symbol with the address range of its output section: a symbol that ends another
+        // output section (`__TMC_END__` after `.tm_clone_table`) must not be counted in the
+        // input section that happens to start where it points, or the count depends on which
+        // linker laid the image out.
+        let mut symbols: Vec<(MapSectionSymbol, std::ops::Range<u64>)> = file
             .symbols()
             .filter(|s| matches!(s.kind(), SymbolKind::Text | SymbolKind::Data))
             .filter(|s| s.is_definition())
             .filter_map(|s| {
                 let name = s.name().ok()?;
-                (!name.is_empty() && !name.starts_with('$')).then(|| MapSectionSymbol {
-                    name: name.to_string(),
-                    address: s.address(),
-                    size: s.size(),
+                let section = s
+                    .section_index()
+                    .and_then(|i| file.section_by_index(i).ok());
+                let range = section.map_or(0..u64::MAX, |c| c.address()..c.address() + c.size());
+                (!name.is_empty() && !name.starts_with('$')).then(|| {
+                    let symbol = MapSectionSymbol {
+                        name: name.to_string(),
+                        address: s.address(),
+                        size: s.size(),
+                    };
+                    (symbol, range)
                 })
             })
             .collect();
-        symbols.sort_by(|a, b| (a.address, &a.name).cmp(&(b.address, &b.name)));
+        symbols.sort_by(|(a, _), (b, _)| (a.address, &a.name).cmp(&(b.address, &b.name)));
         for section in map.input_sections.iter_mut().filter(|s| s.size > 0) {
-            let start = symbols.partition_point(|s| s.code_address() < section.address);
+            let start = symbols.partition_point(|(s, _)| s.code_address() < section.address);
             section.symbols = symbols[start..]
                 .iter()
-                .take_while(|s| s.code_address() < section.address + section.size)
-                .cloned()
+                .take_while(|(s, _)| s.code_address() < section.address + section.size)
+                .filter(|(_, range)| range.contains(&section.address))
+                .map(|(s, _)| s.clone())
                 .collect();
         }
         map
