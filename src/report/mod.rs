@@ -420,12 +420,19 @@ fn check_map_matches(map: &LinkMap, path: &str, map_path: &Path) -> Result<()> {
     let map_symbols = map
         .input_sections
         .iter()
-        .flat_map(|s| s.symbols.iter())
-        .chain(map.symbols.iter());
-    for y in map_symbols {
-        let address = y.code_address();
+        .flat_map(|s| {
+            s.symbols
+                .iter()
+                .map(|y| (y.name.as_str(), y.code_address()))
+        })
+        .chain(
+            map.symbols
+                .iter()
+                .map(|y| (y.name.as_str(), y.code_address())),
+        );
+    for (name, address) in map_symbols {
         in_map
-            .entry(y.name.as_str())
+            .entry(name)
             .and_modify(|seen| {
                 if *seen != Some(address) {
                     *seen = None;
