@@ -148,6 +148,15 @@ fn build(fixture: &Fixture, label: &str, rebuild: bool, link_args: &[String]) ->
         cmd.env_remove("RUSTFLAGS");
     }
     cargo_relink(&mut cmd, fixture.name, label);
+    // The recorded line is replayed by other links (`hotlink link @…`, `optimize`): without this
+    // build's `-Map`, none of them writes over this build's map (tests run in parallel).
+    let recorded = std::fs::read_to_string(&link_line).unwrap();
+    let replay: String = recorded
+        .lines()
+        .filter(|a| !a.starts_with("-Map="))
+        .map(|a| format!("{a}\n"))
+        .collect();
+    std::fs::write(&link_line, replay).unwrap();
     let elf = dir.join(format!("{label}.elf"));
     let built = cargo_target_dir(fixture)
         .join("thumbv7em-none-eabihf/release")
