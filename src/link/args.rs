@@ -54,6 +54,9 @@ pub struct LinkArgs {
     pub no_merge_exidx_entries: bool,
     /// Options accepted but without effect here, to be reported as warnings.
     pub ignored: Vec<String>,
+    /// The directory [`LinkArgs::rebase`] made relative paths relative to: a script's `INCLUDE`
+    /// looks there first, as GNU ld looks in the current directory of the link.
+    pub base_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -124,6 +127,7 @@ impl LinkArgs {
     /// `dir` instead of the current directory, so a link line recorded in one directory can run
     /// from anywhere.
     pub fn rebase(&mut self, dir: &std::path::Path) {
+        self.base_dir = Some(dir.to_path_buf());
         let join = |p: &mut PathBuf| {
             if p.is_relative() {
                 *p = dir.join(&*p);

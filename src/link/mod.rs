@@ -87,7 +87,12 @@ fn load_scripts(args: &LinkArgs) -> Result<Script> {
             &found.0.display().to_string(),
             &found.1,
             &args.search_dirs,
-            &mut |name, dirs| script::find_in_dirs(name, dirs),
+            &mut |name, dirs| match &args.base_dir {
+                Some(base) if base.join(name).is_file() => {
+                    script::find_in_dirs(&base.join(name).display().to_string(), dirs)
+                }
+                _ => script::find_in_dirs(name, dirs),
+            },
         )?;
         all.commands.extend(parsed.commands);
     }
@@ -411,6 +416,20 @@ const STAGE_ORDER: [&str; 16] = [
 #[cfg(test)]
 mod tests {
     use super::STAGE_ORDER;
+
+    /// `optimize -C DIR` rebases a recorded link line: a script's `INCLUDE` of a file beside it
+    /// (PX4's `itcm_functions_includes.ld`) is found in DIR, as GNU ld finds it in the current
+    /// directory of the link it was recorded from.
+    #[test]
+    fn a_rebased_link_finds_includes_in_its_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("main.ld"), "INCLUDE list.ld\n").unwrap();
+        std::fs::write(dir.path().join("list.ld"), "ENTRY(reset)\n").unwrap();
+        let mut args = super::LinkArgs::parse(["-T".into(), "main.ld".into()]).unwrap();
+        args.rebase(dir.path());
+        let script = super::load_scripts(&args).unwrap();
+        assert!(!script.commands.is_empty(), "{:?}", script.commands);
+    }
 
     /// The first path segment after each `prefix` in `code`: `prefix` `name::…` gives `name`,
     /// `prefix` `{a, b::c}` gives `a` and `b`.
