@@ -498,8 +498,9 @@ fn rust_lld() -> PathBuf {
     lld
 }
 
-/// The recorded link line of `built` without its output, map and `-T` script, the script's
-/// path (found in the line's `-L` directories, as the linkers find it) and those directories.
+/// The recorded link line of `built` (recorded without its map) without its output and `-T`
+/// script, the script's path (found in the line's `-L` directories, as the linkers find it) and
+/// those directories.
 fn replayable(built: &Built) -> (Vec<String>, PathBuf, Vec<PathBuf>) {
     let lines: Vec<String> = std::fs::read_to_string(&built.link_line)
         .unwrap()
@@ -513,7 +514,6 @@ fn replayable(built: &Built) -> (Vec<String>, PathBuf, Vec<PathBuf>) {
     while let Some(a) = it.next() {
         if a == "-o" {
             it.next();
-        } else if a.starts_with("-Map=") {
         } else if let Some(name) = a.strip_prefix("-T") {
             script = Some(name.to_string());
         } else {
